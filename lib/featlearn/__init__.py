@@ -1,0 +1,33 @@
+"""featlearn: feature learning in two-layer networks, beyond the kernel regime.
+
+One concept per module:
+
+* :mod:`featlearn.hermite` – orthonormal Hermite polynomials;
+* :mod:`featlearn.targets` – multi-index Hermite targets, teacher networks, Gaussian samplers;
+* :mod:`featlearn.data` – sparse parity and Gaussian-mixture classification data;
+* :mod:`featlearn.models` – the two-layer network (Flax NNX) and its pure functional view;
+* :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
+* :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
+* :mod:`featlearn.metrics` – errors, alignments, principal angles, log-log fits;
+* :mod:`featlearn.sweeps` – seeds × hyperparameters as one compiled program, sharded and cached;
+* :mod:`featlearn.profiles` – the ``quick`` and ``paper`` sizes;
+* :mod:`featlearn.figures` – the plotting style and fixed-name figure files.
+"""
+
+__version__ = "0.1.0"
+
+from . import (  # noqa: E402
+    data,
+    figures,
+    hermite,
+    kernels,
+    metrics,
+    models,
+    profiles,
+    sweeps,
+    targets,
+    train,
+)
+
+__all__ = ["data", "figures", "hermite", "kernels", "metrics", "models", "profiles", "sweeps", "targets",
+           "train", "__version__"]

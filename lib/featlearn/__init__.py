@@ -7,11 +7,13 @@ One concept per module:
 * :mod:`featlearn.data` – sparse parity and Gaussian-mixture classification data;
 * :mod:`featlearn.models` – the two-layer network (Flax NNX) and its pure functional view;
 * :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
+* :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
 * :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
 * :mod:`featlearn.metrics` – errors, alignments, principal angles, log-log fits;
 * :mod:`featlearn.sweeps` – seeds × hyperparameters as one compiled program, sharded and cached;
 * :mod:`featlearn.profiles` – the ``quick`` and ``paper`` sizes;
-* :mod:`featlearn.figures` – the plotting style and fixed-name figure files.
+* :mod:`featlearn.figures` – the plotting style and fixed-name figure files;
+* :mod:`featlearn.rng` – random draws that compile fast (drawn flat, then reshaped).
 """
 
 __version__ = "0.1.0"
@@ -24,10 +26,12 @@ from . import (  # noqa: E402
     metrics,
     models,
     profiles,
+    rng,
     sweeps,
     targets,
+    taylor,
     train,
 )
 
-__all__ = ["data", "figures", "hermite", "kernels", "metrics", "models", "profiles", "sweeps", "targets",
-           "train", "__version__"]
+__all__ = ["data", "figures", "hermite", "kernels", "metrics", "models", "profiles", "rng", "sweeps", "targets",
+           "taylor", "train", "__version__"]

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from . import _checks
+from . import _checks, rng
 
 
 def sparse_parity(key: Array, n: int, d: int, k: int, *, structured_fraction: float = 0.5,
@@ -26,9 +26,9 @@ def sparse_parity(key: Array, n: int, d: int, k: int, *, structured_fraction: fl
         raise ValueError(f"k must be at most d = {d}, got {k}")
     _checks.real_in("structured_fraction", structured_fraction, 0.0, 1.0)
     k1, k2, k3 = jax.random.split(key, 3)
-    x = jax.random.rademacher(k1, (n, d), dtype=dtype)
-    s = jax.random.rademacher(k2, (n, 1), dtype=dtype)
-    uniform = jax.random.uniform(k3, (n,)) >= structured_fraction
+    x = rng.rademacher(k1, (n, d), dtype=dtype)
+    s = rng.rademacher(k2, (n, 1), dtype=dtype)
+    uniform = rng.uniform(k3, (n,)) >= structured_fraction
     inA = jnp.arange(d) < k
     x = jnp.where(inA[None, :] & ~uniform[:, None], s, x)
     y = jnp.prod(jnp.where(inA[None, :], x, 1.0), axis=1)
@@ -50,9 +50,9 @@ def xor_mixture(key: Array, n: int, d: int, *, mu_norm: float = 3.0, noise_std: 
     _checks.real_in("noise_std", noise_std, 0.0)
     k1, k2, k3 = jax.random.split(key, 3)
     mus = mu_norm * jnp.eye(2, d, dtype=dtype)
-    cls = jax.random.bernoulli(k1, 0.5, (n,))
-    sign = jax.random.rademacher(k2, (n, 1), dtype=dtype)
+    cls = rng.bernoulli(k1, 0.5, (n,))
+    sign = rng.rademacher(k2, (n, 1), dtype=dtype)
     mean = jnp.where(cls[:, None], mus[1], mus[0]) * sign
-    x = mean + noise_std * jax.random.normal(k3, (n, d), dtype)
+    x = mean + noise_std * rng.normal(k3, (n, d), dtype)
     y = jnp.where(cls, -1.0, 1.0).astype(dtype)
     return x, y, mus

@@ -105,3 +105,14 @@ def figure_records(folder: Path | None = None) -> list[dict]:
     folder = figure_dir() if folder is None else Path(folder)
     recs = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     return sorted(recs, key=lambda r: (r["chapter"], r["name"]))
+
+
+def glue(name: str, value, *, display: bool = False):
+    """Make ``value`` available to the chapter's text as ``{glue:text}`name``` (myst-nb), so numbers in the
+    prose come from the run. Outside a myst-nb build (e.g. on Colab without myst-nb) it only returns ``value``."""
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        return value
+    _glue(name, value, display=display)
+    return value

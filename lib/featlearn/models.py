@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jax import Array
 
-from . import _checks
+from . import _checks, rng
 
 Params = dict[str, Array]
 
@@ -69,12 +69,12 @@ def init_params(key: Array, d: int, m: int, *, symmetric: bool = True, bias_std:
         raise ValueError(f"m must be even for a symmetric initialisation, got {m}")
     half = m // 2 if symmetric else m
     kw, kb, ka = jax.random.split(key, 3)
-    W = w_std * jax.random.normal(kw, (half, d), dtype) / math.sqrt(d)
-    b = bias_std * jax.random.normal(kb, (half,), dtype)
+    W = w_std * rng.normal(kw, (half, d), dtype) / math.sqrt(d)
+    b = bias_std * rng.normal(kb, (half,), dtype)
     if second_layer == "sign":
-        a = jax.random.rademacher(ka, (half,), dtype=dtype)
+        a = rng.rademacher(ka, (half,), dtype=dtype)
     elif second_layer == "gaussian":
-        a = jax.random.normal(ka, (half,), dtype)
+        a = rng.normal(ka, (half,), dtype)
     else:
         a = jnp.zeros((half,), dtype)
     a = a_scale * a

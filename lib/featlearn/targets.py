@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from . import _checks
+from . import _checks, rng
 from .hermite import hermite
 
 Terms = tuple[tuple[tuple[int, ...], float], ...]
@@ -31,7 +31,7 @@ def random_orthonormal(key: Array, r: int, d: int, dtype=jnp.float32) -> Array:
     d = _checks.positive_int("d", d)
     if r > d:
         raise ValueError(f"r must be at most d = {d}, got {r}")
-    g = jax.random.normal(key, (d, r), dtype=jnp.float32)
+    g = rng.normal(key, (d, r), dtype=jnp.float32)
     q, rr = jnp.linalg.qr(g)
     q = q * jnp.sign(jnp.diagonal(rr))[None, :]
     return q.T.astype(dtype)
@@ -223,7 +223,7 @@ def teacher_network(key: Array, d: int, m_star: int, *, a: Array | None = None, 
     if orthogonal:
         W = random_orthonormal(key, m_star, d, dtype)
     else:
-        W = jax.random.normal(key, (m_star, d), dtype)
+        W = rng.normal(key, (m_star, d), dtype)
         W = W / jnp.linalg.norm(W, axis=1, keepdims=True)
     if a is None:
         a = jnp.where(jnp.arange(m_star) % 2 == 0, 1.0, -1.0).astype(dtype)
@@ -236,7 +236,7 @@ def gaussian_inputs(key: Array, n: int, d: int, dtype=jnp.float32) -> Array:
     """``n`` samples of :math:`N(0, I_d)`, shape ``(n, d)``."""
     n = _checks.positive_int("n", n)
     d = _checks.positive_int("d", d)
-    return jax.random.normal(key, (n, d), dtype)
+    return rng.normal(key, (n, d), dtype)
 
 
 def sample(key: Array, target: Callable[[Array], Array], n: int, d: int | None = None, *,
@@ -249,5 +249,5 @@ def sample(key: Array, target: Callable[[Array], Array], n: int, d: int | None =
     x = gaussian_inputs(kx, n, d, dtype)
     y = target(x).astype(dtype)
     if noise_std:
-        y = y + noise_std * jax.random.normal(ke, y.shape, dtype)
+        y = y + noise_std * rng.normal(ke, y.shape, dtype)
     return x, y

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 
-from . import _checks
+from . import _checks, rng
 
 LOSSES = ("mse", "hinge", "logistic")
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -105,7 +105,7 @@ def fit(params: dict, apply_fn: Callable[[dict, Array], Array], x: Array, y: Arr
         if batch_size is None:
             xb, yb = x, y
         else:
-            idx = jax.random.randint(k, (batch_size,), 0, n)
+            idx = rng.randint(k, (batch_size,), 0, n)
             xb, yb = x[idx], y[idx]
         _, g = grad_fn(tp, xb, yb)
         upd, st = tx.update(g, st, tp)

@@ -1,0 +1,97 @@
+"""Keep every chapter's Colab set-up cell in step with ``_config.yml``.
+
+The install source (repository URL and branch) is named once, in ``_config.yml`` (``repository.url`` and
+``repository.branch``); this script writes the set-up cell from it into each notebook listed in ``_toc.yml``
+(as the first code cell, tagged ``featlearn-setup``) and strips outputs.
+
+    python tools/nbsetup.py          # rewrite the cells
+    python tools/nbsetup.py --check  # exit 1 if any notebook is out of step (used by the tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TAG = "featlearn-setup"
+
+
+def install_source(config: dict) -> str:
+    repo = config["repository"]
+    return f"git+{repo['url'].rstrip('/')}.git@{repo.get('branch', 'main')}"
+
+
+def setup_cell_source(config: dict) -> str:
+    return f'''# Set-up. On Colab this installs featlearn and reports the accelerator; anywhere else it does nothing.
+import os, subprocess, sys
+FEATLEARN_SOURCE = os.environ.get("FEATLEARN_SOURCE", "{install_source(config)}")
+if "google.colab" in sys.modules or os.environ.get("FEATLEARN_COLAB") == "1":
+    # --no-deps: keep the JAX, Flax and optax that Colab provides instead of re-pinning them.
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", FEATLEARN_SOURCE], check=True)
+    import jax
+    if any(d.platform == "gpu" for d in jax.devices()):
+        print("GPU attached:", jax.devices())
+    else:
+        print("No GPU attached; the quick profile runs on the CPU. For a GPU: Runtime > Change runtime type.")'''
+
+
+def toc_notebooks(root: Path = ROOT) -> list[Path]:
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
+
+
+def synced(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+    cells = [c for c in nb.cells if TAG not in c.get("metadata", {}).get("tags", [])]
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [TAG]})
+    cell.pop("id", None)
+    first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
+    cells.insert(first_code, cell)
+    for c in cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    nb.cells = cells
+    return nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args(argv)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    source = setup_cell_source(config)
+    stale = []
+    for path in toc_notebooks():
+        text = path.read_text()
+        nb = nbformat.reads(text, as_version=4)
+        new = nbformat.writes(synced(nb, source)) + "\n"
+        if new != text:
+            stale.append(path.relative_to(ROOT))
+            if not args.check:
+                path.write_text(new)
+    if args.check and stale:
+        print("set-up cell or outputs out of step in: " + ", ".join(map(str, stale)), file=sys.stderr)
+        print("run: python tools/nbsetup.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

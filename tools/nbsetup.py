@@ -6,6 +6,8 @@ The install source (repository URL and branch) is named once, in ``_config.yml``
 
     python tools/nbsetup.py          # rewrite the cells
     python tools/nbsetup.py --check  # exit 1 if any notebook is out of step (used by the tests)
+    python tools/nbsetup.py --list   # print the chapter notebooks named in _toc.yml (what nbval runs)
+    python tools/nbsetup.py book/new-chapter.ipynb  # also sync a notebook not yet in _toc.yml
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
 def synced(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
     cells = [c for c in nb.cells if TAG not in c.get("metadata", {}).get("tags", [])]
     cell = nbformat.v4.new_code_cell(source, metadata={"tags": [TAG]})
-    cell.pop("id", None)
+    cell["id"] = TAG
     first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
     cells.insert(first_code, cell)
     for c in cells:
@@ -74,11 +76,17 @@ def synced(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("files", nargs="*", type=Path)
     args = ap.parse_args(argv)
+    if args.list:
+        print(" ".join(str(p.relative_to(ROOT)) for p in toc_notebooks()))
+        return 0
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     source = setup_cell_source(config)
     stale = []
-    for path in toc_notebooks():
+    extra = [p.resolve() for p in args.files]
+    for path in dict.fromkeys([*toc_notebooks(), *extra]):
         text = path.read_text()
         nb = nbformat.reads(text, as_version=4)
         new = nbformat.writes(synced(nb, source)) + "\n"

@@ -9,8 +9,11 @@ One concept per module:
 * :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
 * :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
 * :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
+* :mod:`featlearn.baselines` – kernel ridge regression end to end (the kernel reference curves);
+* :mod:`featlearn.lazy` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
 * :mod:`featlearn.metrics` – errors, alignments, principal angles, log-log fits;
 * :mod:`featlearn.sweeps` – seeds × hyperparameters as one compiled program, sharded and cached;
+* :mod:`featlearn.progress` – a progress bar that stays silent in CI and in the built book;
 * :mod:`featlearn.profiles` – the ``quick`` and ``paper`` sizes;
 * :mod:`featlearn.figures` – the plotting style and fixed-name figure files;
 * :mod:`featlearn.rng` – random draws that compile fast (drawn flat, then reshaped).
@@ -19,13 +22,16 @@ One concept per module:
 __version__ = "0.1.0"
 
 from . import (  # noqa: E402
+    baselines,
     data,
     figures,
     hermite,
     kernels,
+    lazy,
     metrics,
     models,
     profiles,
+    progress,
     rng,
     sweeps,
     targets,
@@ -33,5 +39,5 @@ from . import (  # noqa: E402
     train,
 )
 
-__all__ = ["data", "figures", "hermite", "kernels", "metrics", "models", "profiles", "rng", "sweeps", "targets",
-           "taylor", "train", "__version__"]
+__all__ = ["baselines", "data", "figures", "hermite", "kernels", "lazy", "metrics", "models", "profiles", "progress",
+           "rng", "sweeps", "targets", "taylor", "train", "__version__"]

@@ -200,3 +200,27 @@ def kernel_ridge(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Array 
     val = jnp.mean((K_val @ A.T - y_val[:, None]) ** 2, axis=0)
     best = jnp.argmin(val)
     return RidgeFit(A[best], lams[best], val, best)
+
+
+def kernel_ridge_loo(K: Array, y: Array, lambdas: Array | None = None) -> RidgeFit:
+    r"""Kernel ridge regression with :math:`\lambda` chosen by exact leave-one-out error (no validation split).
+
+    With :math:`K/n = Q\,\mathrm{diag}(s)\,Q^\top` and the hat matrix :math:`H_\lambda = K(K+n\lambda I)^{-1}
+    = Q\,\mathrm{diag}(s/(s+\lambda))\,Q^\top`, the leave-one-out residuals are
+    :math:`(y-H_\lambda y)_i/(1-(H_\lambda)_{ii})`; one ``eigh`` serves every :math:`\lambda`.
+    ``val_mse`` holds the LOO errors. Shapes: ``K`` ``(n, n)``, ``y`` ``(n,)``; ``coef`` are dual weights."""
+    n = K.shape[0]
+    _checks.shape("K", K, (n, n))
+    _checks.shape("y", y, (n,))
+    s, Q = jnp.linalg.eigh(K / n)
+    s = jnp.clip(s, 0.0)
+    b = Q.T @ y
+    scale = jnp.maximum(jnp.mean(s), jnp.finfo(K.dtype).tiny)
+    lams = (log_grid() if lambdas is None else jnp.asarray(lambdas, K.dtype)) * scale
+    shrink = s[None, :] / (s[None, :] + lams[:, None])  # (L, n)
+    fitted = (shrink * b[None, :]) @ Q.T  # (L, n)
+    hdiag = shrink @ (Q.T**2)  # (L, n)
+    loo = jnp.mean(((y[None, :] - fitted) / (1.0 - hdiag)) ** 2, axis=1)
+    best = jnp.argmin(loo)
+    coef = Q @ (b / (s + lams[best])) / n
+    return RidgeFit(coef, lams[best], loo, best)

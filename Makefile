@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Progress bars stay silent in the built book and in CI.
 export FEATLEARN_PROGRESS := 0
 
-.PHONY: install book test lint unit notebooks bookcheck clean bench
+.PHONY: install book book-paper site test lint unit notebooks site-tests clean bench
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,19 +16,40 @@ $(STAMP): pyproject.toml requirements/lock.txt
 
 install: $(STAMP)
 
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _vendor/mathjax/tex-mml-chtml.js
+
+## MathJax served from the book itself (from the npm registry), so the built book needs no network.
+$(MATHJAX):
+	rm -rf _build/npm && mkdir -p _build/npm _vendor
+	cd _build/npm && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
+	rm -rf _vendor/mathjax && cp -r _build/npm/package/es5 _vendor/mathjax
+
 ## The whole book as HTML in _build/html, every chapter executed with the default `quick` profile.
-book: $(STAMP)
+book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
-## Every test: lint, the library's unit tests, every notebook under nbval, and the book build with -W.
-test: lint unit notebooks book
+## The same with the papers' sizes (for a GPU machine).
+book-paper: $(STAMP) $(MATHJAX)
+	FEATLEARN_PROFILE=paper $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+
+## The static site to publish: the HTML book plus .nojekyll, in _build/site.
+site: book
+	rm -rf _build/site && cp -r _build/html _build/site && touch _build/site/.nojekyll
+
+## Every test: lint, the library's unit tests, every notebook under nbval, the book build with -W, and the
+## built book in headless Chromium (served on localhost, no network).
+test: lint unit notebooks book site-tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests tools book/_ext
 	$(BIN)/python tools/nbsetup.py --check
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/site
+
+site-tests: $(STAMP)
+	$(BIN)/python -m pytest tests/site
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $$($(BIN)/python tools/nbsetup.py --list)
@@ -37,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf _build figures .featlearn_cache
+	rm -rf _build figures .featlearn_cache _vendor

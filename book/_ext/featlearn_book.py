@@ -1,4 +1,5 @@
-"""Sphinx extension for the featlearn book: publish the fixed-name figure files.
+"""Sphinx extension for the featlearn book: publish the fixed-name figure files, and read the generated pages
+(gallery, citations, status) after every chapter, so they see the figures the chapters have just written.
 
 Chapters write ``figures/<chapter>-<name>.{pdf,png,svg,csv,json}`` at the repository root. After the build, this
 copies them to ``<html>/figures/`` so that each figure has a stable URL that can be cited (the images Sphinx
@@ -9,6 +10,20 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+
+
+def _copy_mathjax(app, exception) -> None:
+    # Copied after the build, not placed in _static: Jupyter Book adds every .js file found in _static to every
+    # page, which would load all of MathJax's components at once.
+    if exception is not None or app.builder.format != "html":
+        return
+    src = Path(app.srcdir) / "_vendor" / "mathjax"
+    if not (src / "tex-mml-chtml.js").is_file():
+        raise RuntimeError("MathJax is not vendored: run `make book` (it fetches mathjax from the npm registry)")
+    dst = Path(app.outdir) / "_static" / "mathjax"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
 
 
 def _copy_figures(app, exception) -> None:
@@ -24,6 +39,37 @@ def _copy_figures(app, exception) -> None:
             shutil.copyfile(p, dst / p.name)
 
 
+GENERATED_LAST = ("book/gallery", "book/how-to-cite", "book/status")
+
+
+def _read_generated_last(app, env, docnames: list[str]) -> None:
+    # Sphinx reads documents in sorted order; myst-nb executes each notebook as it is read.
+    late = [d for d in GENERATED_LAST if d in docnames]
+    for d in late:
+        docnames.remove(d)
+    docnames.extend(late)
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    # Jupyter Book 1 and the book theme both register sphinx-thebe and sphinx-togglebutton's inline set-up
+    # scripts, so each page declared `const THEBE_JS_URL` twice (a console SyntaxError). Keep the first of each.
+    files = context.get("script_files")
+    if not files:
+        return
+    seen, kept = set(), []
+    for js in files:
+        attrs = getattr(js, "attributes", {}) or {}
+        ident = (getattr(js, "filename", str(js)) or "", tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        if ident in seen:
+            continue
+        seen.add(ident)
+        kept.append(js)
+    context["script_files"] = kept
+
+
 def setup(app):
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("env-before-read-docs", _read_generated_last)
     app.connect("build-finished", _copy_figures)
+    app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

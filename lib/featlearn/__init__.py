@@ -9,6 +9,7 @@ One concept per module:
 * :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
 * :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
 * :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
+* :mod:`featlearn.book` – the generated pages: figure gallery, citations, status;
 * :mod:`featlearn.baselines` – kernel ridge regression end to end (the kernel reference curves);
 * :mod:`featlearn.lazy` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
 * :mod:`featlearn.metrics` – errors, alignments, principal angles, log-log fits;
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 
 from . import (  # noqa: E402
     baselines,
+    book,
     data,
     figures,
     hermite,
@@ -39,5 +41,22 @@ from . import (  # noqa: E402
     train,
 )
 
-__all__ = ["baselines", "data", "figures", "hermite", "kernels", "lazy", "metrics", "models", "profiles", "progress",
-           "rng", "sweeps", "targets", "taylor", "train", "__version__"]
+__all__ = [
+    "baselines",
+    "book",
+    "data",
+    "figures",
+    "hermite",
+    "kernels",
+    "lazy",
+    "metrics",
+    "models",
+    "profiles",
+    "progress",
+    "rng",
+    "sweeps",
+    "targets",
+    "taylor",
+    "train",
+    "__version__",
+]

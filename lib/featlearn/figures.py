@@ -40,6 +40,8 @@ STYLE = {
 }
 FORMATS = ("pdf", "png", "svg")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Figure numbers within a chapter, in the order a (fresh) notebook run saves them; re-saving keeps the number.
+_ORDER: dict[str, list[str]] = {}
 
 
 def use_style() -> None:
@@ -92,19 +94,51 @@ def save_figure(fig, chapter: str, name: str, *, data: Mapping[str, Sequence] | 
         lines = [",".join(names)] + [",".join(_fmt(c[i]) for c in cols) for i in range(cols[0].size)]
         p.write_text("\n".join(lines) + "\n")
         paths["csv"] = p
-    record = {"chapter": chapter, "name": name, "caption": caption,
-              "files": sorted(Path(p).name for p in paths.values())}
+    order = _ORDER.setdefault(chapter, [])
+    if name not in order:
+        order.append(name)
+    record = {"chapter": chapter, "name": name, "caption": caption, "index": order.index(name) + 1,
+              "files": sorted(Path(p).name for p in paths.values()) + [f"{stem}.json"]}
     p = out / f"{stem}.json"
     p.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     paths["json"] = p
     return paths
 
 
-def figure_records(folder: Path | None = None) -> list[dict]:
-    """The JSON records of every saved figure, sorted by chapter and name."""
+def figure_records(folder: Path | None = None, chapters: Sequence[str] | None = None) -> list[dict]:
+    """The JSON records of every saved figure. With ``chapters`` (the book's chapter names in reading order),
+    only those chapters' figures, in book order, each with its ``number`` ``"<chapter>.<index>"``; otherwise
+    all records sorted by chapter and name."""
     folder = figure_dir() if folder is None else Path(folder)
     recs = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    return sorted(recs, key=lambda r: (r["chapter"], r["name"]))
+    if chapters is None:
+        return sorted(recs, key=lambda r: (r["chapter"], r["name"]))
+    pos = {c: i for i, c in enumerate(chapters)}
+    recs = sorted((r for r in recs if r["chapter"] in pos), key=lambda r: (pos[r["chapter"]], r.get("index", 0)))
+    for r in recs:
+        r["number"] = f"{pos[r['chapter']] + 1}.{r.get('index', 0)}"
+    return recs
+
+
+BOOK_BIBTEX_KEY = "featlearn2026"
+
+
+def book_bibtex(url: str, year: str = "2026") -> str:
+    """BibTeX entry for the book as a whole."""
+    return (f"@book{{{BOOK_BIBTEX_KEY},\n  title  = {{featlearn: Feature Learning beyond the Kernel Regime}},\n"
+            f"  author = {{{{The featlearn authors}}}},\n  year   = {{{year}}},\n  url    = {{{url}}}\n}}")
+
+
+def figure_bibtex(record: dict, url: str, year: str = "2026") -> str:
+    """BibTeX entry for one figure: its number, caption and the stable URL of its PDF file."""
+    stem = f"{record['chapter']}-{record['name']}"
+    num = record.get("number", "")
+    title = f"Figure {num}: {record.get('caption', '')}".strip().rstrip(":")
+    title = title.replace("{", "").replace("}", "")
+    return (f"@misc{{featlearn-{stem},\n  title        = {{{title}}},\n"
+            f"  author       = {{{{The featlearn authors}}}},\n  year         = {{{year}}},\n"
+            f"  howpublished = {{\\url{{{url.rstrip('/')}/figures/{stem}.pdf}}}},\n"
+            f"  note         = {{In: featlearn: Feature Learning beyond the Kernel Regime}}\n}}")
 
 
 def glue(name: str, value, *, display: bool = False):

@@ -1,9 +1,10 @@
 r"""Sweeps: evaluate ``fn(key, **hparams)`` over seeds × a hyperparameter grid as one compiled program.
 
 ``sweep(fn, key=key, seeds=8, vary=dict(lr=[.1, .3, 1.]), fixed=dict(d=32))`` builds the Cartesian grid of
-``vary`` (traced scalars), calls ``jit(vmap_seeds(vmap_grid(fn)))`` once, and returns the output pytree with
-leading axes ``(seeds, *grid_shape)``. ``fixed`` holds static arguments (shapes, names): a new ``fixed`` is a
-new compilation. The seed axis is sharded across all local devices (``jax.sharding``), and the result is cached
+``vary`` (traced scalars), flattens seeds × grid into one configuration axis, calls ``jit(vmap(fn))`` over it
+once, and returns the output pytree with leading axes ``(seeds, *grid_shape)``. ``fixed`` holds static arguments
+(shapes, names): a new ``fixed`` is a new compilation. The configuration axis is sharded across all local
+devices (``jax.sharding``; under ``jax.distributed``, across every process's devices), and the result is cached
 on disk, keyed by the function's name and source, the arguments, the seeds' key and the library version. A
 corrupt or stale entry is recomputed with a :class:`CacheWarning`.
 """
@@ -20,7 +21,7 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -139,17 +140,87 @@ def seed_keys(key: jax.Array, seeds: int) -> jax.Array:
     return jax.random.split(key, seeds)
 
 
-def _shard_seeds(keys: jax.Array) -> tuple[jax.Array, int]:
-    devices = jax.local_devices()
-    nd = len(devices)
-    s = keys.shape[0]
-    if nd == 1:
-        return keys, s
-    pad = (-s) % nd
-    if pad:
-        keys = jnp.concatenate([keys, keys[:pad]])
-    mesh = Mesh(np.asarray(devices), ("seed",))
-    return jax.device_put(keys, NamedSharding(mesh, PartitionSpec("seed"))), s
+class Program(NamedTuple):
+    """A sweep as one compiled program over the flat configuration axis ``C = seeds × prod(grid_shape)``.
+
+    ``fn`` maps ``(key_data (C, *k), {name: (C,)})`` to the output pytree with leading axis ``C``; ``args`` are
+    those inputs, padded to a multiple of the device count and sharded over the mesh axis ``"config"``."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    configs: int
+    grid_shape: tuple[int, ...]
+
+
+def devices() -> list[jax.Device]:
+    """The devices a sweep spreads over: every local device, or under ``jax.distributed`` (several processes)
+    every device of every process."""
+    return list(jax.devices()) if jax.process_count() > 1 else list(jax.local_devices())
+
+
+def _put(a: np.ndarray, sharding: NamedSharding | None) -> jax.Array:
+    if sharding is None:
+        return jnp.asarray(a)
+    if jax.process_count() == 1:
+        return jax.device_put(a, sharding)
+    # Every process holds the same (deterministic) host array and hands over the slices its devices own.
+    return jax.make_array_from_callback(a.shape, sharding, lambda idx: a[idx])
+
+
+def program(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mapping[str, Sequence] | None = None,
+            fixed: Mapping[str, Any] | None = None) -> Program:
+    r"""Build (without running) the program :func:`sweep` runs: ``jit(vmap(fn))`` over the flat configuration
+    axis, seed-major (configuration ``c`` is seed ``c // G`` at grid point ``c % G``).
+
+    The axis is padded to a multiple of the number of :func:`devices` (by repeating configurations) and sharded
+    across them with a one-axis :class:`~jax.sharding.Mesh`; every configuration is an independent run, so the
+    program needs no communication between devices and gives the same numbers on one device or many."""
+    vary = dict(vary or {})
+    fixed = dict(fixed or {})
+    clash = set(vary) & set(fixed)
+    if clash:
+        raise ValueError(f"vary and fixed both name {sorted(clash)}")
+    flat, gshape = grid(vary) if vary else ({}, ())
+    keys = seed_keys(key, seeds)
+    typed = jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
+    impl = jax.random.key_impl(keys) if typed else None
+    kdata = np.asarray(jax.random.key_data(keys) if typed else keys)  # (seeds, *k) uint32
+    g = int(np.prod(gshape)) if vary else 1
+    c = seeds * g
+    cols = {"key": kdata[np.repeat(np.arange(seeds), g)]}
+    cols.update({n: np.tile(np.asarray(jnp.asarray(v)), seeds) for n, v in flat.items()})  # (C,) each
+
+    devs = devices()
+    padded = -(-c // len(devs)) * len(devs)
+    sharding = None
+    if len(devs) > 1:
+        cols = {n: a[np.arange(padded) % c] for n, a in cols.items()}
+        sharding = NamedSharding(Mesh(np.asarray(devs), ("config",)), PartitionSpec("config"))
+
+    def one(kd, hp):
+        k = jax.random.wrap_key_data(kd, impl=impl) if typed else kd
+        return fn(k, **hp, **fixed)
+
+    kd = _put(cols.pop("key"), sharding)
+    hp = {n: _put(a, sharding) for n, a in cols.items()}
+    return Program(jax.jit(jax.vmap(one)), (kd, hp), c, gshape)
+
+
+def lower(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mapping[str, Sequence] | None = None,
+          fixed: Mapping[str, Any] | None = None) -> jax.stages.Lowered:
+    """The sweep's program traced and lowered (``.compile()`` it to time compilation, ``.cost_analysis()`` for
+    its flop count); nothing is run and nothing is cached."""
+    prog = program(fn, key=key, seeds=seeds, vary=vary, fixed=fixed)
+    return prog.fn.lower(*prog.args)
+
+
+def _gather(out: Any) -> list[np.ndarray]:
+    leaves = jax.tree_util.tree_leaves(out)
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        leaves = multihost_utils.process_allgather(leaves, tiled=True)
+    return [np.asarray(x) for x in leaves]
 
 
 def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mapping[str, Sequence] | None = None,
@@ -159,26 +230,20 @@ def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mappi
     Returns the output pytree (NumPy arrays) with leading axes ``(seeds, *grid_shape)``, where ``grid_shape``
     lists the lengths of ``vary``'s values in order. ``cache=None`` uses the default folder
     (``$FEATLEARN_CACHE``, off with ``FEATLEARN_CACHE=0``), ``False`` disables it, a path selects a folder.
+    The configurations run as one program sharded over :func:`devices` (see :func:`program`); under
+    ``jax.distributed`` every process gets the whole result and only process 0 writes the cache.
     """
     vary = dict(vary or {})
     fixed = dict(fixed or {})
-    clash = set(vary) & set(fixed)
-    if clash:
-        raise ValueError(f"vary and fixed both name {sorted(clash)}")
-    flat, gshape = grid(vary) if vary else ({}, ())
-    keys = seed_keys(key, seeds)
-
-    def one(k, hp):
-        return fn(k, **hp, **fixed)
-
-    def per_seed(k):
-        if not vary:
-            return one(k, {})
-        return jax.vmap(lambda hp: one(k, hp))({n: jnp.asarray(v) for n, v in flat.items()})
-
-    batched = jax.vmap(per_seed)
-    out_shape = jax.eval_shape(batched, keys)
-    leaves_shape, treedef = jax.tree_util.tree_flatten(out_shape)
+    prog = program(fn, key=key, seeds=seeds, vary=vary, fixed=fixed)
+    gshape, c = prog.grid_shape, prog.configs
+    g = c // seeds
+    lead = (seeds, g) if vary else (seeds,)
+    # Output shapes for the unpadded configuration axis (the cache stores exactly these).
+    spec = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((c, *a.shape[1:]), a.dtype), prog.args)
+    out_shape = jax.eval_shape(prog.fn, *spec)
+    leaves_c, treedef = jax.tree_util.tree_flatten(out_shape)
+    leaves_shape = [jax.ShapeDtypeStruct((*lead, *a.shape[1:]), a.dtype) for a in leaves_c]
 
     folder = _resolve_cache(cache)
     path = None
@@ -189,10 +254,8 @@ def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mappi
         if cached is not None:
             return _reshape(jax.tree_util.tree_unflatten(treedef, cached), seeds, gshape, bool(vary))
 
-    sharded, s = _shard_seeds(keys)
-    out = jax.jit(batched)(sharded)
-    leaves = [np.asarray(x)[:s] for x in jax.tree_util.tree_leaves(out)]
-    if path is not None:
+    leaves = [a[:c].reshape((*lead, *a.shape[1:])) for a in _gather(prog.fn(*prog.args))]
+    if path is not None and jax.process_index() == 0:
         _save(path, leaves, record)
     return _reshape(jax.tree_util.tree_unflatten(treedef, leaves), seeds, gshape, bool(vary))
 

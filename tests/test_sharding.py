@@ -1,0 +1,130 @@
+"""A sweep sharded over two devices gives exactly the numbers of the same sweep on one device.
+
+Each run is a fresh interpreter, because the number of (fake) CPU devices is fixed when JAX starts:
+``XLA_FLAGS=--xla_force_host_platform_device_count=2`` splits the host into two XLA devices.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+# A training sweep (full-batch GD on a teacher-student task) whose 3 seeds x 3 learning rates = 9 configurations
+# do not divide evenly over 2 devices, so padding is exercised too.
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    import jax
+    import numpy as np
+    from featlearn import models, sweeps, targets, train
+
+    def run(key, lr, *, d, n, m, steps):
+        kt, kx, kp = jax.random.split(key, 3)
+        teacher = targets.teacher_network(kt, d, 2)
+        x, y = targets.sample(kx, teacher, n, d)
+        p0 = models.init_params(kp, d, m)
+        apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
+        p, tr = train.fit(p0, apply_fn, x, y, steps=steps, lr=lr, n_evals=5)
+        return {"loss": tr.train_loss, "W": p["W"][:2]}
+
+    kw = dict(key=jax.random.key(7), seeds=3, vary={"lr": [0.1, 0.5, 1.0]}, fixed=dict(d=8, n=64, m=32, steps=50))
+    out = sweeps.sweep(run, cache=False, **kw)
+    prog = sweeps.program(run, **kw)
+    res = prog.fn(*prog.args)
+    info = {"devices": jax.local_device_count(),
+            "arg_devices": len(prog.args[0].sharding.device_set),
+            "out_devices": len(jax.tree_util.tree_leaves(res)[0].sharding.device_set),
+            "padded": int(prog.args[0].shape[0])}
+    np.savez(sys.argv[1], loss=out["loss"], W=out["W"])
+    print(json.dumps(info))
+""")
+
+
+def _run(tmp_path, devices: int) -> tuple[dict, dict]:
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
+    env["JAX_PLATFORMS"] = "cpu"
+    env["FEATLEARN_CACHE"] = "0"
+    if devices > 1:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    out = tmp_path / f"out{devices}.npz"
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(out)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    if proc.returncode:
+        pytest.fail(f"sweep on {devices} device(s) failed:\n{proc.stderr[-3000:]}")
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    with np.load(out) as z:
+        return info, {k: z[k] for k in z.files}
+
+
+def test_two_device_sweep_equals_one_device_sweep(tmp_path):
+    info1, one = _run(tmp_path, 1)
+    info2, two = _run(tmp_path, 2)
+    assert info1 == {"devices": 1, "arg_devices": 1, "out_devices": 1, "padded": 9}
+    # On two devices the 9 configurations are padded to 10 and really split: inputs and outputs live on both.
+    assert info2 == {"devices": 2, "arg_devices": 2, "out_devices": 2, "padded": 10}
+    assert one["loss"].shape == (3, 3, 6) and one["W"].shape == (3, 3, 2, 8)
+    assert np.all(np.isfinite(one["loss"])) and np.all(one["loss"][..., -1] < one["loss"][..., 0])
+    for k in one:
+        np.testing.assert_array_equal(two[k], one[k], err_msg=f"{k} differs between one and two devices")
+
+
+WORKER = textwrap.dedent("""
+    import json, sys
+    import jax
+    jax.distributed.initialize(coordinator_address=f"localhost:{sys.argv[2]}", num_processes=2,
+                               process_id=int(sys.argv[1]))
+    import jax.numpy as jnp
+    from featlearn import sweeps
+
+    def toy(key, lr, *, n):
+        x = jax.random.normal(key, (n,))
+        return {"loss": jnp.mean((x * lr) ** 2), "x": x[:2]}
+
+    out = sweeps.sweep(toy, key=jax.random.key(0), seeds=3, vary={"lr": [0.5, 1.0, 2.0]}, fixed={"n": 10},
+                       cache=False)
+    print(json.dumps({"processes": jax.process_count(), "devices": len(sweeps.devices()),
+                      "loss": out["loss"].tolist(), "x": out["x"].tolist()}))
+""")
+
+
+def test_sweep_across_two_processes_with_jax_distributed(key):
+    """Two processes joined by ``jax.distributed`` (one CPU device each) split the configurations and both
+    get the whole result, equal to the single-process sweep."""
+    import socket
+
+    import jax
+    import jax.numpy as jnp
+    from featlearn import sweeps
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env.update(JAX_PLATFORMS="cpu", FEATLEARN_CACHE="0")
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(i), str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    results = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            pytest.fail("jax.distributed workers did not finish in 120 s")
+        if p.returncode:
+            pytest.fail(f"jax.distributed worker failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+
+    def toy(k, lr, *, n):
+        x = jax.random.normal(k, (n,))
+        return {"loss": jnp.mean((x * lr) ** 2), "x": x[:2]}
+
+    ref = sweeps.sweep(toy, key=jax.random.key(0), seeds=3, vary={"lr": [0.5, 1.0, 2.0]}, fixed={"n": 10},
+                       cache=False)
+    for r in results:
+        assert r["processes"] == 2 and r["devices"] == 2
+        np.testing.assert_array_equal(np.asarray(r["loss"], np.float32), ref["loss"])
+        np.testing.assert_array_equal(np.asarray(r["x"], np.float32), ref["x"])

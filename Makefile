@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Progress bars stay silent in the built book and in CI.
 export FEATLEARN_PROGRESS := 0
 
-.PHONY: install book book-paper site test lint unit notebooks site-tests clean bench
+.PHONY: install book book-paper site site-paper test lint unit notebooks site-tests clean bench
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,11 @@ book: $(STAMP) $(MATHJAX)
 book-paper: $(STAMP) $(MATHJAX)
 	FEATLEARN_PROFILE=paper $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
-## The static site to publish: the HTML book plus .nojekyll, in _build/site.
+## The static site to publish: the HTML book plus .nojekyll, in _build/site (`site-paper`: the paper profile).
 site: book
+	rm -rf _build/site && cp -r _build/html _build/site && touch _build/site/.nojekyll
+
+site-paper: book-paper
 	rm -rf _build/site && cp -r _build/html _build/site && touch _build/site/.nojekyll
 
 ## Every test: lint, the library's unit tests, every notebook under nbval, the book build with -W, and the

@@ -32,39 +32,46 @@ SCRIPT = textwrap.dedent("""
 
     kw = dict(key=jax.random.key(7), seeds=3, vary={"lr": [0.1, 0.5, 1.0]}, fixed=dict(d=8, n=64, m=32, steps=50))
     out = sweeps.sweep(run, cache=False, **kw)
-    prog = sweeps.program(run, **kw)
-    res = prog.fn(*prog.args)
-    info = {"devices": jax.local_device_count(),
-            "arg_devices": len(prog.args[0].sharding.device_set),
-            "out_devices": len(jax.tree_util.tree_leaves(res)[0].sharding.device_set),
-            "padded": int(prog.args[0].shape[0])}
+    prog = sweeps.program(run, **kw)  # the program sweep ran; not run again here
+    info = {"devices": jax.local_device_count(), "sweep_devices": len(sweeps.devices()),
+            "arg_devices": len(prog.args[0].sharding.device_set), "padded": int(prog.args[0].shape[0])}
     np.savez(sys.argv[1], loss=out["loss"], W=out["W"])
     print(json.dumps(info))
 """)
 
 
-def _run(tmp_path, devices: int) -> tuple[dict, dict]:
+def _env(devices: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
-    env["JAX_PLATFORMS"] = "cpu"
-    env["FEATLEARN_CACHE"] = "0"
+    env.update(JAX_PLATFORMS="cpu", FEATLEARN_CACHE="0")
     if devices > 1:
         env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-    out = tmp_path / f"out{devices}.npz"
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(out)], env=env, capture_output=True, text=True,
-                          timeout=120)
-    if proc.returncode:
-        pytest.fail(f"sweep on {devices} device(s) failed:\n{proc.stderr[-3000:]}")
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    with np.load(out) as z:
-        return info, {k: z[k] for k in z.files}
+    return env
+
+
+def _collect(procs: list[subprocess.Popen], what: str) -> list[str]:
+    outs = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            pytest.fail(f"{what} did not finish in 120 s")
+        if p.returncode:
+            pytest.fail(f"{what} failed:\n{err[-3000:]}")
+        outs.append(out.strip().splitlines()[-1])
+    return outs
 
 
 def test_two_device_sweep_equals_one_device_sweep(tmp_path):
-    info1, one = _run(tmp_path, 1)
-    info2, two = _run(tmp_path, 2)
-    assert info1 == {"devices": 1, "arg_devices": 1, "out_devices": 1, "padded": 9}
-    # On two devices the 9 configurations are padded to 10 and really split: inputs and outputs live on both.
-    assert info2 == {"devices": 2, "arg_devices": 2, "out_devices": 2, "padded": 10}
+    paths = {n: tmp_path / f"out{n}.npz" for n in (1, 2)}
+    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, str(paths[n])], env=_env(n), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for n in (1, 2)]
+    info1, info2 = (json.loads(line) for line in _collect(procs, "sweep on one and on two devices"))
+    one, two = (dict(np.load(paths[n])) for n in (1, 2))
+    assert info1 == {"devices": 1, "sweep_devices": 1, "arg_devices": 1, "padded": 9}
+    # On two devices the 9 configurations are padded to 10 and split between the devices.
+    assert info2 == {"devices": 2, "sweep_devices": 2, "arg_devices": 2, "padded": 10}
     assert one["loss"].shape == (3, 3, 6) and one["W"].shape == (3, 3, 2, 8)
     assert np.all(np.isfinite(one["loss"])) and np.all(one["loss"][..., -1] < one["loss"][..., 0])
     for k in one:
@@ -102,21 +109,9 @@ def test_sweep_across_two_processes_with_jax_distributed(key):
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    env.update(JAX_PLATFORMS="cpu", FEATLEARN_CACHE="0")
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(i), str(port)], env=env, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(i), str(port)], env=_env(1), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(2)]
-    results = []
-    for p in procs:
-        try:
-            out, err = p.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            for q in procs:
-                q.kill()
-            pytest.fail("jax.distributed workers did not finish in 120 s")
-        if p.returncode:
-            pytest.fail(f"jax.distributed worker failed:\n{err[-3000:]}")
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    results = [json.loads(line) for line in _collect(procs, "jax.distributed workers")]
 
     def toy(k, lr, *, n):
         x = jax.random.normal(k, (n,))

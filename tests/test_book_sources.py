@@ -105,3 +105,13 @@ def test_unknown_citation_key_fails_the_build(tmp_path):
     bad = build("Unknown {cite}`no-such-paper-1999`.")
     assert bad.returncode != 0
     assert "no-such-paper-1999" in bad.stdout + bad.stderr
+
+
+def test_citation_file_matches_the_book():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert cff["url"].rstrip("/") == config["html"]["baseurl"].rstrip("/")
+    assert cff["repository-code"] == config["repository"]["url"]
+    from featlearn import figures
+
+    assert cff["title"] in figures.book_bibtex(cff["url"])

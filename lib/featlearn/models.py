@@ -136,7 +136,7 @@ class TwoLayer(nnx.Module):
         return apply(self.params(), x, activation=self.activation, scale=self.scale)
 
     def params(self) -> Params:
-        return {"W": self.W.value, "b": self.b.value, "a": self.a.value}
+        return {"W": self.W[...], "b": self.b[...], "a": self.a[...]}
 
 
 def functional(model: TwoLayer) -> tuple[Callable[[Params, Array], Array], Params]:
@@ -144,5 +144,5 @@ def functional(model: TwoLayer) -> tuple[Callable[[Params, Array], Array], Param
 
     Uses ``nnx.split`` so the parameters are a plain pytree that ``jit``/``vmap``/``grad`` can carry."""
     _, state = nnx.split(model, nnx.Param)
-    params = {k: v for k, v in state.to_pure_dict().items()}
+    params = dict(nnx.to_pure_dict(state))
     return make_apply(model.activation, model.scale), params

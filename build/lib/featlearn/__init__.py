@@ -1,0 +1,62 @@
+"""featlearn: feature learning in two-layer networks, beyond the kernel regime.
+
+One concept per module:
+
+* :mod:`featlearn.hermite` – orthonormal Hermite polynomials;
+* :mod:`featlearn.targets` – multi-index Hermite targets, teacher networks, Gaussian samplers;
+* :mod:`featlearn.data` – sparse parity and Gaussian-mixture classification data;
+* :mod:`featlearn.models` – the two-layer network (Flax NNX) and its pure functional view;
+* :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
+* :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
+* :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
+* :mod:`featlearn.book` – the generated pages: figure gallery, citations, status;
+* :mod:`featlearn.baselines` – kernel ridge regression end to end (the kernel reference curves);
+* :mod:`featlearn.lazy` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
+* :mod:`featlearn.metrics` – errors, alignments, principal angles, log-log fits;
+* :mod:`featlearn.sweeps` – seeds × hyperparameters as one compiled program, sharded and cached;
+* :mod:`featlearn.progress` – a progress bar that stays silent in CI and in the built book;
+* :mod:`featlearn.profiles` – the ``quick`` and ``paper`` sizes;
+* :mod:`featlearn.figures` – the plotting style and fixed-name figure files;
+* :mod:`featlearn.rng` – random draws that compile fast (drawn flat, then reshaped).
+"""
+
+__version__ = "0.1.0"
+
+from . import (  # noqa: E402
+    baselines,
+    book,
+    data,
+    figures,
+    hermite,
+    kernels,
+    lazy,
+    metrics,
+    models,
+    profiles,
+    progress,
+    rng,
+    sweeps,
+    targets,
+    taylor,
+    train,
+)
+
+__all__ = [
+    "baselines",
+    "book",
+    "data",
+    "figures",
+    "hermite",
+    "kernels",
+    "lazy",
+    "metrics",
+    "models",
+    "profiles",
+    "progress",
+    "rng",
+    "sweeps",
+    "targets",
+    "taylor",
+    "train",
+    "__version__",
+]

@@ -1,0 +1,104 @@
+r"""Kernel baselines of the two-layer ReLU network, in closed form and at finite width.
+
+With :math:`w\sim N(0,I_d/d)`, :math:`b\sim N(0,s_b^2)`, the pre-activations of two inputs have covariance
+:math:`\Sigma(x,x') = x\cdot x'/d + s_b^2`. With :math:`\theta` the angle of that covariance, the arc-cosine
+kernels (Cho & Saul 2009) are
+
+.. math::
+   \kappa_0 = \mathbb E[\sigma'(u)\sigma'(u')] = \frac{\pi-\theta}{2\pi},\qquad
+   \kappa_1 = \mathbb E[\sigma(u)\sigma(u')] = \frac{\sqrt{\Sigma(x,x)\Sigma(x',x')}}{2\pi}
+   \bigl(\sin\theta + (\pi-\theta)\cos\theta\bigr).
+
+The NNGP kernel of :math:`f = m^{-1/2}\sum_j a_j\sigma(w_j\cdot x+b_j)` with :math:`\mathbb E a_j^2 = 1` is
+:math:`\kappa_1`, and its NTK (all layers trained) is :math:`\kappa_1 + (x\cdot x' + s_b^2)\,\kappa_0`: the
+gradient in :math:`w_j` is :math:`a_j\sigma'(u_j)x/\sqrt m`, whose inner products carry :math:`x\cdot x'` (not
+:math:`x\cdot x'/d`) in this standard parameterisation. Without trained biases the :math:`s_b^2\kappa_0` part
+drops; without a trained second layer, the :math:`\kappa_1` part. The angle is computed as
+:math:`\theta=\operatorname{arctan2}(\sqrt{\max(\Sigma_{xx}\Sigma_{x'x'}-\Sigma_{xx'}^2,0)},\Sigma_{xx'})`,
+whose gradient stays finite at :math:`\cos\theta=\pm1` (``arccos`` does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from . import _checks
+from .models import Params, features, init_params
+
+
+def _covariances(X: Array, Y: Array, bias_var: float) -> tuple[Array, Array, Array]:
+    d = X.shape[1]
+    _checks.shape("Y", Y, (None, d))
+    sxy = X @ Y.T / d + bias_var
+    sxx = jnp.sum(X * X, axis=1) / d + bias_var
+    syy = jnp.sum(Y * Y, axis=1) / d + bias_var
+    return sxy, sxx, syy
+
+
+def arccos_kernels(X: Array, Y: Array, *, bias_var: float = 1.0) -> tuple[Array, Array, Array]:
+    r"""``(Σ, κ₀, κ₁)``, each ``(n_x, n_y)``, for ``X`` ``(n_x, d)`` and ``Y`` ``(n_y, d)``."""
+    _checks.real_in("bias_var", bias_var, 0.0)
+    sxy, sxx, syy = _covariances(X, Y, bias_var)
+    norms = jnp.sqrt(sxx[:, None] * syy[None, :])
+    q = norms**2 - sxy**2
+    pos = q > 0
+    # sqrt has an infinite derivative at 0 (x = y); the double `where` keeps the gradient finite there.
+    sin_part = jnp.where(pos, jnp.sqrt(jnp.where(pos, q, 1.0)), 0.0)
+    theta = jnp.arctan2(sin_part, sxy)
+    k0 = (jnp.pi - theta) / (2 * jnp.pi)
+    k1 = norms * (jnp.sin(theta) + (jnp.pi - theta) * jnp.cos(theta)) / (2 * jnp.pi)
+    return sxy, k0, k1
+
+
+def nngp_relu(X: Array, Y: Array, *, bias_var: float = 1.0) -> Array:
+    """NNGP (conjugate) kernel of the two-layer ReLU network: ``(n_x, n_y)``."""
+    return arccos_kernels(X, Y, bias_var=bias_var)[2]
+
+
+def ntk_relu(X: Array, Y: Array, *, bias_var: float = 1.0, train_bias: bool = True,
+             train_second: bool = True) -> Array:
+    r"""Closed-form NTK of the two-layer ReLU network under NTK scaling: ``(n_x, n_y)``.
+
+    :math:`\Theta = [\text{train\_second}]\,\kappa_1 + (x\cdot x' + [\text{train\_bias}]\,s_b^2)\,\kappa_0`,
+    for ``w ~ N(0, I/d)`` and ``b ~ N(0, bias_var)`` as in :func:`featlearn.models.init_params`."""
+    _, k0, k1 = arccos_kernels(X, Y, bias_var=bias_var)
+    lin = X @ Y.T + (bias_var if train_bias else 0.0)
+    return (k1 if train_second else 0.0) + lin * k0
+
+
+def jacobian_features(apply_fn: Callable[[Params, Array], Array], params: Params, X: Array,
+                      trainable: Sequence[str] | None = None) -> Array:
+    r"""The NTK feature map :math:`\nabla_\theta f(x;\theta)` at ``params``, flattened: ``(n, P)``."""
+    names = tuple(params) if trainable is None else tuple(trainable)
+    sub = {k: params[k] for k in names}
+    rest = {k: v for k, v in params.items() if k not in names}
+    jac = jax.jacrev(lambda p: apply_fn({**rest, **p}, X))(sub)
+    return jnp.concatenate([j.reshape(X.shape[0], -1) for j in jax.tree_util.tree_leaves(jac)], axis=1)
+
+
+def empirical_ntk(apply_fn: Callable[[Params, Array], Array], params: Params, X: Array, Y: Array,
+                  trainable: Sequence[str] | None = None) -> Array:
+    r"""Finite-width NTK :math:`\langle\nabla_\theta f(x),\nabla_\theta f(y)\rangle`: ``(n_x, n_y)``."""
+    return jacobian_features(apply_fn, params, X, trainable) @ jacobian_features(apply_fn, params, Y, trainable).T
+
+
+def relu_ntk_features(params: Params, X: Array, *, scale: float, train_bias: bool = True) -> Array:
+    r"""Explicit NTK features of a two-layer ReLU net (cheaper than autodiff for large width):
+    ``[s σ(u), s a σ'(u) x, s a σ'(u)]``, shape ``(n, m(d+2))`` (``(n, m(d+1))`` without bias)."""
+    u = X @ params["W"].T + params["b"]
+    act = scale * jax.nn.relu(u)
+    gate = scale * params["a"][None, :] * (u > 0).astype(X.dtype)
+    fw = (gate[:, :, None] * X[:, None, :]).reshape(X.shape[0], -1)
+    parts = [act, fw] + ([gate] if train_bias else [])
+    return jnp.concatenate(parts, axis=1)
+
+
+def random_features(key: Array, X: Array, m: int, *, bias_std: float = 1.0, activation: str = "relu") -> Array:
+    r"""Random-features map :math:`\sigma(Wx+b)/\sqrt m` with the network's initial ``W, b``: ``(n, m)``.
+    The same ``key`` gives the same features for train and test inputs."""
+    p = init_params(key, X.shape[1], m, symmetric=False, bias_std=bias_std)
+    return features(p, X, activation=activation) / jnp.sqrt(m)

@@ -1,0 +1,131 @@
+"""Metrics: errors, subspace alignment, principal angles, neuron-teacher angles, log-log exponent fits."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from . import _checks
+
+
+def normalized_mse(pred: Array, y: Array) -> Array:
+    r"""Normalised test MSE :math:`\frac{\frac1n\sum(f(x_i)-y_i)^2}{\mathrm{Var}(y)}`; 1 is the null predictor."""
+    _checks.shape("pred", pred, np.shape(y))
+    return jnp.mean((pred - y) ** 2) / jnp.var(y)
+
+
+def classification_error(pred: Array, y: Array) -> Array:
+    """Fraction of ``sign(pred) != y`` for labels ``y`` in ``{±1}`` (a zero prediction counts as an error)."""
+    _checks.shape("pred", pred, np.shape(y))
+    return jnp.mean(jnp.sign(pred) != y)
+
+
+def subspace_alignment(W: Array, U: Array) -> Array:
+    r"""Per-neuron alignment :math:`A = \|WU^\top\|_F^2/\|W\|_F^2` with ``U`` ``(r, d)`` orthonormal rows and
+    ``W`` ``(m, d)``: the fraction of the first layer's energy inside span(U). Random rows give about r/d."""
+    _checks.shape("U", U, (None, W.shape[-1]))
+    return jnp.sum((W @ U.T) ** 2) / jnp.sum(W * W)
+
+
+def neuron_alignment(W: Array, U: Array) -> Array:
+    r"""Per-neuron cosine to the subspace, :math:`\|P_U w_j\|/\|w_j\|`, shape ``(m,)``."""
+    _checks.shape("U", U, (None, W.shape[-1]))
+    return jnp.linalg.norm(W @ U.T, axis=1) / jnp.linalg.norm(W, axis=1)
+
+
+def _orthonormal_rows(A: Array) -> Array:
+    q, _ = jnp.linalg.qr(A.T)
+    return q.T
+
+
+def principal_angles(A: Array, B: Array) -> Array:
+    """Cosines of the principal angles between the row spaces of ``A`` ``(p, d)`` and ``B`` ``(q, d)``,
+    descending, shape ``(min(p, q),)``."""
+    _checks.shape("B", B, (None, A.shape[-1]))
+    return jnp.linalg.svd(_orthonormal_rows(A) @ _orthonormal_rows(B).T, compute_uv=False)
+
+
+def top_subspace(W: Array, r: int) -> Array:
+    """Top-``r`` right singular vectors of ``W`` ``(m, d)`` as rows ``(r, d)``."""
+    r = _checks.positive_int("r", r)
+    _, _, vt = jnp.linalg.svd(W, full_matrices=False)
+    return vt[:r]
+
+
+def top_subspace_overlap(W: Array, U: Array) -> Array:
+    r"""Overlap :math:`\|P_{\rm top}U^\top\|_F^2/r` between the top-r singular subspace of ``W`` and span(U)
+    (``U`` ``(r, d)`` orthonormal): the mean squared cosine of the principal angles, 1 when they agree."""
+    r = U.shape[0]
+    return jnp.sum(principal_angles(top_subspace(W, r), U) ** 2) / r
+
+
+def neuron_teacher_angles(W: Array, W_star: Array, *, up_to_sign: bool = False) -> tuple[Array, Array]:
+    """Angle (radians) from each student neuron ``W`` ``(m, d)`` to its nearest teacher direction in
+    ``W_star`` ``(k, d)``, and that teacher's index; ``up_to_sign`` treats ``w`` and ``-w`` alike (even σ)."""
+    _checks.shape("W_star", W_star, (None, W.shape[-1]))
+    cos = (W / jnp.linalg.norm(W, axis=1, keepdims=True)) @ (W_star / jnp.linalg.norm(W_star, axis=1,
+                                                                                       keepdims=True)).T
+    if up_to_sign:
+        cos = jnp.abs(cos)
+    idx = jnp.argmax(cos, axis=1)
+    return jnp.arccos(jnp.clip(jnp.max(cos, axis=1), -1.0, 1.0)), idx
+
+
+class LogLogFit(NamedTuple):
+    """``y ≈ C x^slope``: the least-squares slope on log-log axes, its intercept (log C) and a bootstrap
+    confidence interval ``(ci_low, ci_high)``."""
+
+    slope: float
+    intercept: float
+    ci_low: float
+    ci_high: float
+
+
+def fit_loglog(x, y, *, seed: int = 0, n_boot: int = 2000, level: float = 0.95, groups=None) -> LogLogFit:
+    """Fit ``log y = slope·log x + c`` by least squares, with a percentile bootstrap CI.
+
+    ``groups`` (optional, same length as ``x``) resamples whole groups (e.g. seeds) with replacement within
+    each distinct ``x``, which keeps every ``x`` present; without it, pairs are resampled. Positive inputs only.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d of equal length, got {x.shape} and {y.shape}")
+    if x.size < 2 or np.unique(x).size < 2:
+        raise ValueError("x must hold at least two distinct values")
+    if np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x and y must be positive for a log-log fit")
+    _checks.real_in("level", level, 0.0, 1.0, low_open=True, high_open=True)
+    lx, ly = np.log(x), np.log(y)
+    slope, icpt = np.polyfit(lx, ly, 1)
+    rng = np.random.default_rng(seed)
+    boots = []
+    ux = np.unique(x)
+    for _ in range(n_boot):
+        if groups is None:
+            idx = rng.integers(0, x.size, x.size)
+        else:
+            idx = np.concatenate([rng.choice(np.flatnonzero(x == v), size=(x == v).sum()) for v in ux])
+        if np.unique(lx[idx]).size < 2:
+            continue
+        boots.append(np.polyfit(lx[idx], ly[idx], 1)[0])
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return LogLogFit(float(slope), float(icpt), float(lo), float(hi))
+
+
+def crossing_point(x, y, level: float) -> float:
+    """The first ``x`` at which the increasing curve ``y(x)`` reaches ``level``, interpolated linearly in
+    ``log x``; ``nan`` if it never does."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    above = np.flatnonzero(y >= level)
+    if above.size == 0:
+        return float("nan")
+    i = above[0]
+    if i == 0:
+        return float(x[0])
+    t = (level - y[i - 1]) / (y[i] - y[i - 1])
+    return float(np.exp(np.log(x[i - 1]) + t * (np.log(x[i]) - np.log(x[i - 1]))))

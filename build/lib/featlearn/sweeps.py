@@ -1,0 +1,275 @@
+r"""Sweeps: evaluate ``fn(key, **hparams)`` over seeds × a hyperparameter grid as one compiled program.
+
+``sweep(fn, key=key, seeds=8, vary=dict(lr=[.1, .3, 1.]), fixed=dict(d=32))`` builds the Cartesian grid of
+``vary`` (traced scalars), flattens seeds × grid into one configuration axis, calls ``jit(vmap(fn))`` over it
+once, and returns the output pytree with leading axes ``(seeds, *grid_shape)``. ``fixed`` holds static arguments
+(shapes, names): a new ``fixed`` is a new compilation. The configuration axis is sharded across all local
+devices (``jax.sharding``; under ``jax.distributed``, across every process's devices), and the result is cached
+on disk, keyed by the function's name and source, the arguments, the seeds' key and the library version. A
+corrupt or stale entry is recomputed with a :class:`CacheWarning`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import io
+import itertools
+import json
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from . import __version__, _checks
+from ._paths import cache_dir
+from .progress import progress
+
+
+class CacheWarning(UserWarning):
+    """A cache entry could not be trusted and was recomputed."""
+
+
+def grid(vary: Mapping[str, Sequence[Any]]) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+    """Cartesian product of ``vary``: flat arrays (one entry per configuration) and the grid's shape."""
+    names = list(vary)
+    for k in names:
+        if len(vary[k]) == 0:
+            raise ValueError(f"vary[{k!r}] must hold at least one value")
+    shape = tuple(len(vary[k]) for k in names)
+    combos = list(itertools.product(*(vary[k] for k in names)))
+    flat = {k: np.asarray([c[i] for c in combos]) for i, k in enumerate(names)}
+    return flat, shape
+
+
+def _fn_identity(fn: Callable) -> dict[str, str]:
+    base = fn.func if isinstance(fn, functools.partial) else fn
+    try:
+        src = inspect.getsource(base)
+    except (OSError, TypeError):
+        src = repr(base)
+    return {"name": f"{getattr(base, '__module__', '?')}.{getattr(base, '__qualname__', repr(base))}",
+            "source_sha": hashlib.sha256(src.encode()).hexdigest()}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray | jax.Array):
+        a = np.asarray(v)
+        return {"dtype": str(a.dtype), "shape": list(a.shape), "sha": hashlib.sha256(a.tobytes()).hexdigest()}
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, int | float | str | bool) or v is None:
+        return v
+    leaves, tdef = jax.tree_util.tree_flatten(v)
+    if not (len(leaves) == 1 and leaves[0] is v):  # a pytree such as a target: hash its structure and arrays
+        return {"tree": str(tdef), "leaves": [_jsonable(x) for x in leaves]}
+    return repr(v)
+
+
+def cache_key(fn: Callable, key: jax.Array, seeds: int, vary: Mapping, fixed: Mapping) -> tuple[str, dict]:
+    """The hash that names a sweep's cache entry, and the record it is computed from."""
+    record = {
+        "fn": _fn_identity(fn),
+        "key": np.asarray(jax.random.key_data(key)).tolist(),
+        "seeds": seeds,
+        "vary": _jsonable({k: list(np.asarray(v).tolist()) for k, v in vary.items()}),
+        "fixed": _jsonable(dict(fixed)),
+        "featlearn": __version__,
+        "jax": jax.__version__,
+        "x64": bool(jax.config.jax_enable_x64),
+    }
+    blob = json.dumps(record, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:32], record
+
+
+def _resolve_cache(cache: bool | str | Path | None) -> Path | None:
+    if cache is False or os.environ.get("FEATLEARN_CACHE") == "0":
+        return None
+    if cache is None or cache is True:
+        return cache_dir()
+    return Path(cache)
+
+
+def _save(path: Path, leaves: list[np.ndarray], record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, *leaves)
+    data = buf.getvalue()
+    meta = {**record, "sha256": hashlib.sha256(data).hexdigest()}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path.with_suffix(".npz"))
+    path.with_suffix(".json").write_text(json.dumps(meta, sort_keys=True, indent=1))
+
+
+def _load(path: Path, expected: list[jax.ShapeDtypeStruct]) -> list[np.ndarray] | None:
+    npz, meta_p = path.with_suffix(".npz"), path.with_suffix(".json")
+    if not npz.exists() and not meta_p.exists():
+        return None
+    try:
+        meta = json.loads(meta_p.read_text())
+        data = npz.read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+            raise ValueError("checksum mismatch")
+        with np.load(io.BytesIO(data)) as z:
+            leaves = [z[f"arr_{i}"] for i in range(len(z.files))]
+        if len(leaves) != len(expected) or any(
+                tuple(a.shape) != tuple(e.shape) or a.dtype != e.dtype for a, e in zip(leaves, expected, strict=True)):
+            raise ValueError("shapes or dtypes differ from what the function now returns")
+        return leaves
+    except Exception as err:  # noqa: BLE001 - any failure means: do not trust, recompute
+        warnings.warn(f"featlearn cache entry {npz.name} is unusable ({err}); recomputing", CacheWarning,
+                      stacklevel=3)
+        return None
+
+
+def seed_keys(key: jax.Array, seeds: int) -> jax.Array:
+    """``seeds`` independent keys from ``key`` (the seed axis of every sweep)."""
+    seeds = _checks.positive_int("seeds", seeds)
+    return jax.random.split(key, seeds)
+
+
+class Program(NamedTuple):
+    """A sweep as one compiled program over the flat configuration axis ``C = seeds × prod(grid_shape)``.
+
+    ``fn`` maps ``(key_data (C, *k), {name: (C,)})`` to the output pytree with leading axis ``C``; ``args`` are
+    those inputs, padded to a multiple of the device count and sharded over the mesh axis ``"config"``."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    configs: int
+    grid_shape: tuple[int, ...]
+
+
+def devices() -> list[jax.Device]:
+    """The devices a sweep spreads over: every local device, or under ``jax.distributed`` (several processes)
+    every device of every process."""
+    return list(jax.devices()) if jax.process_count() > 1 else list(jax.local_devices())
+
+
+def _put(a: np.ndarray, sharding: NamedSharding | None) -> jax.Array:
+    if sharding is None:
+        return jnp.asarray(a)
+    if jax.process_count() == 1:
+        return jax.device_put(a, sharding)
+    # Every process holds the same (deterministic) host array and hands over the slices its devices own.
+    return jax.make_array_from_callback(a.shape, sharding, lambda idx: a[idx])
+
+
+def program(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mapping[str, Sequence] | None = None,
+            fixed: Mapping[str, Any] | None = None) -> Program:
+    r"""Build (without running) the program :func:`sweep` runs: ``jit(vmap(fn))`` over the flat configuration
+    axis, seed-major (configuration ``c`` is seed ``c // G`` at grid point ``c % G``).
+
+    The axis is padded to a multiple of the number of :func:`devices` (by repeating configurations) and sharded
+    across them with a one-axis :class:`~jax.sharding.Mesh`; every configuration is an independent run, so the
+    program needs no communication between devices and gives the same numbers on one device or many."""
+    vary = dict(vary or {})
+    fixed = dict(fixed or {})
+    clash = set(vary) & set(fixed)
+    if clash:
+        raise ValueError(f"vary and fixed both name {sorted(clash)}")
+    flat, gshape = grid(vary) if vary else ({}, ())
+    keys = seed_keys(key, seeds)
+    typed = jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
+    impl = jax.random.key_impl(keys) if typed else None
+    kdata = np.asarray(jax.random.key_data(keys) if typed else keys)  # (seeds, *k) uint32
+    g = int(np.prod(gshape)) if vary else 1
+    c = seeds * g
+    cols = {"key": kdata[np.repeat(np.arange(seeds), g)]}
+    cols.update({n: np.tile(np.asarray(jnp.asarray(v)), seeds) for n, v in flat.items()})  # (C,) each
+
+    devs = devices()
+    padded = -(-c // len(devs)) * len(devs)
+    sharding = None
+    if len(devs) > 1:
+        cols = {n: a[np.arange(padded) % c] for n, a in cols.items()}
+        sharding = NamedSharding(Mesh(np.asarray(devs), ("config",)), PartitionSpec("config"))
+
+    def one(kd, hp):
+        k = jax.random.wrap_key_data(kd, impl=impl) if typed else kd
+        return fn(k, **hp, **fixed)
+
+    kd = _put(cols.pop("key"), sharding)
+    hp = {n: _put(a, sharding) for n, a in cols.items()}
+    return Program(jax.jit(jax.vmap(one)), (kd, hp), c, gshape)
+
+
+def lower(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mapping[str, Sequence] | None = None,
+          fixed: Mapping[str, Any] | None = None) -> jax.stages.Lowered:
+    """The sweep's program traced and lowered (``.compile()`` it to time compilation, ``.cost_analysis()`` for
+    its flop count); nothing is run and nothing is cached."""
+    prog = program(fn, key=key, seeds=seeds, vary=vary, fixed=fixed)
+    return prog.fn.lower(*prog.args)
+
+
+def _gather(out: Any) -> list[np.ndarray]:
+    leaves = jax.tree_util.tree_leaves(out)
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        leaves = multihost_utils.process_allgather(leaves, tiled=True)
+    return [np.asarray(x) for x in leaves]
+
+
+def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mapping[str, Sequence] | None = None,
+          fixed: Mapping[str, Any] | None = None, cache: bool | str | Path | None = None) -> Any:
+    """Run ``fn(key, **vary_values, **fixed)`` for every seed and every point of the ``vary`` grid.
+
+    Returns the output pytree (NumPy arrays) with leading axes ``(seeds, *grid_shape)``, where ``grid_shape``
+    lists the lengths of ``vary``'s values in order. ``cache=None`` uses the default folder
+    (``$FEATLEARN_CACHE``, off with ``FEATLEARN_CACHE=0``), ``False`` disables it, a path selects a folder.
+    The configurations run as one program sharded over :func:`devices` (see :func:`program`); under
+    ``jax.distributed`` every process gets the whole result and only process 0 writes the cache.
+    """
+    vary = dict(vary or {})
+    fixed = dict(fixed or {})
+    prog = program(fn, key=key, seeds=seeds, vary=vary, fixed=fixed)
+    gshape, c = prog.grid_shape, prog.configs
+    g = c // seeds
+    lead = (seeds, g) if vary else (seeds,)
+    # Output shapes for the unpadded configuration axis (the cache stores exactly these).
+    spec = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((c, *a.shape[1:]), a.dtype), prog.args)
+    out_shape = jax.eval_shape(prog.fn, *spec)
+    leaves_c, treedef = jax.tree_util.tree_flatten(out_shape)
+    leaves_shape = [jax.ShapeDtypeStruct((*lead, *a.shape[1:]), a.dtype) for a in leaves_c]
+
+    folder = _resolve_cache(cache)
+    path = None
+    if folder is not None:
+        h, record = cache_key(fn, key, seeds, vary, fixed)
+        path = folder / h
+        cached = _load(path, leaves_shape)
+        if cached is not None:
+            return _reshape(jax.tree_util.tree_unflatten(treedef, cached), seeds, gshape, bool(vary))
+
+    leaves = [a[:c].reshape((*lead, *a.shape[1:])) for a in _gather(prog.fn(*prog.args))]
+    if path is not None and jax.process_index() == 0:
+        _save(path, leaves, record)
+    return _reshape(jax.tree_util.tree_unflatten(treedef, leaves), seeds, gshape, bool(vary))
+
+
+def _reshape(tree: Any, seeds: int, gshape: tuple[int, ...], has_grid: bool) -> Any:
+    if not has_grid:
+        return tree
+    return jax.tree_util.tree_map(lambda a: np.asarray(a).reshape((seeds, *gshape, *a.shape[2:])), tree)
+
+
+def sweep_many(fn: Callable[..., Any], configs: Sequence[Mapping[str, Any]], *, key: jax.Array, seeds: int = 1,
+               vary: Mapping[str, Sequence] | None = None, cache: bool | str | Path | None = None,
+               desc: str = "sweep") -> list[Any]:
+    """:func:`sweep` for each static configuration in ``configs`` (one compilation each), with a progress
+    bar. All configurations share ``key``, so seed ``i`` means the same key in every configuration."""
+    return [sweep(fn, key=key, seeds=seeds, vary=vary, fixed=c, cache=cache)
+            for c in progress(list(configs), desc=desc)]

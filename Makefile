@@ -45,7 +45,7 @@ site-paper: book-paper
 test: lint unit notebooks book site-tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests tools book/_ext
+	$(BIN)/ruff check lib tests tools book/_ext benchmarks
 	$(BIN)/python tools/nbsetup.py --check
 
 unit: $(STAMP)

@@ -2,8 +2,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from featlearn import models, targets, train
 from flax import nnx
+
+from featlearn import models, targets, train
 
 
 def test_symmetric_init_is_zero(key):

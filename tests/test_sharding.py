@@ -104,6 +104,7 @@ def test_sweep_across_two_processes_with_jax_distributed(key):
 
     import jax
     import jax.numpy as jnp
+
     from featlearn import sweeps
 
     with socket.socket() as s:

@@ -239,10 +239,9 @@ def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mappi
     gshape, c = prog.grid_shape, prog.configs
     g = c // seeds
     lead = (seeds, g) if vary else (seeds,)
-    # Output shapes for the unpadded configuration axis (the cache stores exactly these).
-    spec = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct((c, *a.shape[1:]), a.dtype), prog.args)
-    out_shape = jax.eval_shape(prog.fn, *spec)
-    leaves_c, treedef = jax.tree_util.tree_flatten(out_shape)
+    # Trace once: the traced program gives the output shapes (to validate a cache entry) and is what runs.
+    traced = prog.fn.trace(*prog.args)
+    leaves_c, treedef = jax.tree_util.tree_flatten(traced.out_info)
     leaves_shape = [jax.ShapeDtypeStruct((*lead, *a.shape[1:]), a.dtype) for a in leaves_c]
 
     folder = _resolve_cache(cache)
@@ -254,7 +253,8 @@ def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mappi
         if cached is not None:
             return _reshape(jax.tree_util.tree_unflatten(treedef, cached), seeds, gshape, bool(vary))
 
-    leaves = [a[:c].reshape((*lead, *a.shape[1:])) for a in _gather(prog.fn(*prog.args))]
+    out = traced.lower().compile()(*prog.args)
+    leaves = [a[:c].reshape((*lead, *a.shape[1:])) for a in _gather(out)]
     if path is not None and jax.process_index() == 0:
         _save(path, leaves, record)
     return _reshape(jax.tree_util.tree_unflatten(treedef, leaves), seeds, gshape, bool(vary))

@@ -57,7 +57,9 @@ site-tests: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $$($(BIN)/python tools/nbsetup.py --list)
 
+## The benchmarks (benchmarks/, numbers in benchmarks/RESULTS.md); PyTorch comes in for the comparison loop.
 bench: $(STAMP)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q -c requirements/lock.txt -e ".[bench]"
 	$(BIN)/python -m benchmarks
 
 clean:

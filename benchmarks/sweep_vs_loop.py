@@ -22,7 +22,12 @@ The loops draw the same data from the same keys as the sweep, so their results a
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -30,13 +35,13 @@ import numpy as np
 
 from featlearn import metrics, models, profiles, sweeps, targets, train
 
-from ._common import best_of, repeat_count, table, verdict, write_json
+from ._common import Timing, best_of, repeat_count, table, timed, verdict, write_json
 
 TARGET_VS_LOOP = 10.0
 
 S = profiles.sizes(
     quick=dict(seeds=8, n_lr=8, sizes=[dict(name="small", d=16, n=256, m=128, steps=400, n_val=256),
-                                      dict(name="medium", d=32, n=1024, m=256, steps=200, n_val=512)],
+                                      dict(name="medium", d=32, n=1024, m=256, steps=100, n_val=512)],
                m_star=2, n_test=1024),
     paper=dict(seeds=16, n_lr=8, sizes=[dict(name="small", d=16, n=256, m=128, steps=2000, n_val=256),
                                        dict(name="medium", d=64, n=4096, m=1024, steps=1000, n_val=2048),
@@ -180,11 +185,28 @@ def _torch_loop(seeds, values, algo, cfg):
 
 
 def _torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("torch") is not None
+
+
+def _torch_in_subprocess(seeds, values, algo, cfg) -> tuple[dict, dict]:
+    """Time :func:`_torch_loop` in a fresh interpreter, so that JAX's idle threads do not slow PyTorch down."""
+    job = json.dumps({"seeds": seeds, "values": [float(v) for v in values], "algo": algo, "cfg": cfg})
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.sweep_vs_loop", "--torch", job], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[1], check=False)
+    if proc.returncode:
+        raise RuntimeError(f"the PyTorch loop failed:\n{proc.stderr[-2000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {k: np.asarray(v) for k, v in res["out"].items()}, Timing(res["timing"])
+
+
+def _torch_main(job: str) -> None:
+    import torch
+
+    spec = json.loads(job)
+    torch.manual_seed(0)
+    out, t = timed(lambda: _torch_loop(spec["seeds"], spec["values"], spec["algo"], spec["cfg"]))
+    print(json.dumps({"out": {k: v.tolist() for k, v in out.items()}, "timing": dict(t),
+                      "threads": torch.get_num_threads()}))
 
 
 def run() -> dict:
@@ -211,8 +233,7 @@ def run() -> dict:
                                  rep)
             t_torch, th = None, None
             if have_torch:
-                th, t_torch = best_of(lambda algo=algo, cfg=cfg, values=values: _torch_loop(seeds, values, algo, cfg),
-                                      rep)
+                th, t_torch = _torch_in_subprocess(seeds, values, algo, cfg)
             # The loops do the same work as the sweep: same keys, same data, same numbers (float32 rounding).
             ref = sw["test_nmse"].reshape(-1)
             agree = [float(np.max(np.abs(o["test_nmse"].reshape(-1) - ref) / (np.abs(ref) + 1e-3)))
@@ -232,7 +253,8 @@ def run() -> dict:
                          t_sweep["wall_s"], t_sweep["cpu_s"], None if t_step is None else t_step["wall_s"],
                          t_run["wall_s"], None if t_torch is None else t_torch["wall_s"],
                          f"{rec['speedup_vs_script']:.1f}x", f"{rec['speedup_vs_jit_run']:.1f}x",
-                         "-" if t_torch is None else f"{rec['speedup_vs_torch']:.1f}x", rec["max_rel_diff_loop_vs_sweep"],
+                         "-" if t_torch is None else f"{rec['speedup_vs_torch']:.1f}x",
+                         rec["max_rel_diff_loop_vs_sweep"],
                          rec["test_nmse_mean"]["featlearn"], rec["test_nmse_mean"]["torch"]])
     text = table("Benchmark 1: sweep vs per-configuration loop (wall seconds, compilation included)",
                  ["size", "algorithm", "configs", "shape", "featlearn s", "featlearn cpu s", "loop jit-step s",
@@ -254,4 +276,7 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    run()
+    if len(sys.argv) > 2 and sys.argv[1] == "--torch":
+        _torch_main(sys.argv[2])
+    else:
+        run()

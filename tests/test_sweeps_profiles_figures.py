@@ -42,7 +42,9 @@ def test_sweep_cache_key_depends_on_config_and_version(key, monkeypatch):
     h3, _ = sweeps.cache_key(_toy, jax.random.key(1), 2, {"lr": [1.0]}, {"n": 5})
     monkeypatch.setattr(sweeps, "__version__", "999")
     h4, _ = sweeps.cache_key(_toy, key, 2, {"lr": [1.0]}, {"n": 5})
-    assert len({h1, h2, h3, h4}) == 4
+    monkeypatch.setattr(sweeps, "library_fingerprint", lambda: "an edited library")
+    h5, _ = sweeps.cache_key(_toy, key, 2, {"lr": [1.0]}, {"n": 5})
+    assert len({h1, h2, h3, h4, h5}) == 5
 
 
 def test_stale_entry_with_other_shapes_is_recomputed(key, tmp_path):

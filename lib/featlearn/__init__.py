@@ -8,6 +8,9 @@ One concept per module:
 * :mod:`featlearn.models` – the two-layer network (Flax NNX) and its pure functional view;
 * :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
 * :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
+* :mod:`featlearn.quadntk` – NTK + QuadNTK with the good-directions regulariser (Nichani, Bai & Lee);
+* :mod:`featlearn.population` – closed-form population losses of two-layer nets (arc-cosine expectations);
+* :mod:`featlearn.local` – staged weight decay, teacher structure and the dual certificate (Zhou & Ge);
 * :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
 * :mod:`featlearn.book` – the generated pages: figure gallery, citations, status;
 * :mod:`featlearn.baselines` – kernel ridge regression end to end (the kernel reference curves);
@@ -30,10 +33,13 @@ from . import (  # noqa: E402
     hermite,
     kernels,
     lazy,
+    local,
     metrics,
     models,
+    population,
     profiles,
     progress,
+    quadntk,
     rng,
     sweeps,
     targets,
@@ -49,10 +55,13 @@ __all__ = [
     "hermite",
     "kernels",
     "lazy",
+    "local",
     "metrics",
     "models",
+    "population",
     "profiles",
     "progress",
+    "quadntk",
     "rng",
     "sweeps",
     "targets",

@@ -5,8 +5,8 @@ r"""Sweeps: evaluate ``fn(key, **hparams)`` over seeds × a hyperparameter grid 
 once, and returns the output pytree with leading axes ``(seeds, *grid_shape)``. ``fixed`` holds static arguments
 (shapes, names): a new ``fixed`` is a new compilation. The configuration axis is sharded across all local
 devices (``jax.sharding``; under ``jax.distributed``, across every process's devices), and the result is cached
-on disk, keyed by the function's name and source, the arguments, the seeds' key and the library version. A
-corrupt or stale entry is recomputed with a :class:`CacheWarning`.
+on disk, keyed by the function's name and source, the arguments, the seeds' key, the library version and a hash
+of the library's source. A corrupt or stale entry is recomputed with a :class:`CacheWarning`.
 """
 
 from __future__ import annotations
@@ -59,6 +59,18 @@ def _fn_identity(fn: Callable) -> dict[str, str]:
             "source_sha": hashlib.sha256(src.encode()).hexdigest()}
 
 
+@functools.cache
+def library_fingerprint() -> str:
+    """A hash of every source file of the installed featlearn package: a sweep's function usually calls into
+    the library, so an edit anywhere in it makes earlier cache entries stale (the version alone would not)."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(here.rglob("*.py")):
+        h.update(p.relative_to(here).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, Mapping):
         return {str(k): _jsonable(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
@@ -86,6 +98,7 @@ def cache_key(fn: Callable, key: jax.Array, seeds: int, vary: Mapping, fixed: Ma
         "vary": _jsonable({k: list(np.asarray(v).tolist()) for k, v in vary.items()}),
         "fixed": _jsonable(dict(fixed)),
         "featlearn": __version__,
+        "library_sha": library_fingerprint(),
         "jax": jax.__version__,
         "x64": bool(jax.config.jax_enable_x64),
     }

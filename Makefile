@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Progress bars stay silent in the built book and in CI.
 export FEATLEARN_PROGRESS := 0
 
-.PHONY: install book book-paper site site-paper test lint unit notebooks site-tests clean bench
+.PHONY: install install-gpu book book-paper site site-paper test lint unit notebooks site-tests clean bench
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## On a machine with an NVIDIA GPU: JAX's CUDA plugin for the pinned JAX (for `book-paper`, `site-paper`, `bench`).
+install-gpu: $(STAMP)
+	$(BIN)/python -m pip install -q -c requirements/lock.txt "jax[cuda12]==0.10.2"
 
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _vendor/mathjax/tex-mml-chtml.js

@@ -3,6 +3,8 @@ import os
 os.environ.setdefault("FEATLEARN_PROGRESS", "0")
 
 import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -16,3 +18,19 @@ def _isolated_outputs(tmp_path, monkeypatch):
     """Every test writes its cache and figures into its own temporary folder."""
     monkeypatch.setenv("FEATLEARN_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FEATLEARN_FIGURES", str(tmp_path / "figures"))
+
+
+@pytest.fixture
+def x64():
+    """Run a test in float64 (closed-form population losses are compared at high precision)."""
+    old = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", old)
+
+
+def normal(seed, shape):
+    """Gaussian test data drawn with NumPy (no JAX compilation per shape)."""
+    return jnp.asarray(np.random.default_rng(seed).standard_normal(shape))

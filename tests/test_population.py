@@ -4,23 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import normal as _normal
 
 from featlearn import population
-
-
-@pytest.fixture
-def x64():
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", old)
-
-
-def _normal(seed, shape):
-    """Gaussian test data drawn with NumPy (no JAX compilation per shape)."""
-    return jnp.asarray(np.random.default_rng(seed).standard_normal(shape))
 
 
 def _net(seed, m, d, scale=1.0):

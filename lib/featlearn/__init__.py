@@ -10,6 +10,8 @@ One concept per module:
 * :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
 * :mod:`featlearn.quadntk` – NTK + QuadNTK with the good-directions regulariser (Nichani, Bai & Lee);
 * :mod:`featlearn.population` – closed-form population losses of two-layer nets (arc-cosine expectations);
+* :mod:`featlearn.gradfeatures` – gradient features and the two-stage algorithm (Shi, Wei & Liang);
+* :mod:`featlearn.agop` – average gradient outer product, the Neural Feature Ansatz, Recursive Feature Machines;
 * :mod:`featlearn.local` – staged weight decay, teacher structure and the dual certificate (Zhou & Ge);
 * :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
 * :mod:`featlearn.book` – the generated pages: figure gallery, citations, status;
@@ -26,10 +28,12 @@ One concept per module:
 __version__ = "0.1.0"
 
 from . import (  # noqa: E402
+    agop,
     baselines,
     book,
     data,
     figures,
+    gradfeatures,
     hermite,
     kernels,
     lazy,
@@ -48,10 +52,12 @@ from . import (  # noqa: E402
 )
 
 __all__ = [
+    "agop",
     "baselines",
     "book",
     "data",
     "figures",
+    "gradfeatures",
     "hermite",
     "kernels",
     "lazy",

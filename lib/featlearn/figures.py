@@ -9,6 +9,7 @@ with a fixed format.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,6 +40,9 @@ STYLE = {
                                          "#000000", "#F0E442"]),
 }
 FORMATS = ("pdf", "png", "svg")
+# Embedding a TrueType font in a PDF makes fontTools warn that the font's own 'created' date "seems very low";
+# the warning is about the font file, not the figure, and would otherwise land in the rendered chapter.
+logging.getLogger("fontTools").setLevel(logging.ERROR)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Figure numbers within a chapter, in the order a (fresh) notebook run saves them; re-saving keeps the number.
 _ORDER: dict[str, list[str]] = {}

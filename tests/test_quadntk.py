@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import models, quadntk, rng, taylor
+from featlearn import models, quadntk, rng, taylor, train
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +77,132 @@ def test_bad_input():
         quadntk.initial_network(jax.random.key(0), 3, 5)
     with pytest.raises(ValueError, match="model"):
         quadntk.model_fn({}, "X")
+
+
+# --- the chapter's experiments as library functions ------------------------------------------------------------
+
+SMALL = dict(d=4, m=16, n=12, n_test=20, steps=20, n_evals=4)
+
+
+def test_regularized_run_shapes_determinism_and_r1_at_start():
+    key = jax.random.key(3)
+    c = quadntk.regularized_run(key, 0.0, **SMALL)
+    assert all(a.shape == (5,) for a in c)
+    np.testing.assert_array_equal(c.step, [0, 5, 10, 15, 20])
+    # W starts at 0, so f_L = 0 and R1 = 0 there; training moves it off the top block
+    assert float(c.r1[0]) == 0.0 and float(c.r1[-1]) > 0.0
+    c2 = quadntk.regularized_run(key, 0.0, **SMALL)
+    np.testing.assert_allclose(np.asarray(c.test_loss), np.asarray(c2.test_loss), rtol=1e-5)
+    # the QuadNTK model starts from a small random W, so R1 > 0 at the start
+    assert float(quadntk.regularized_run(key, 0.0, model="Q", **SMALL).r1[0]) > 0.0
+
+
+def test_regularized_run_lambda_shrinks_r1():
+    key = jax.random.key(4)
+    sizes = dict(SMALL, steps=200, n_evals=2)
+    free = quadntk.regularized_run(key, 0.0, **sizes)
+    reg = quadntk.regularized_run(key, 10.0, **sizes)
+    assert float(reg.r1[-1]) < 0.5 * float(free.r1[-1]), (reg.r1, free.r1)
+
+
+def test_regularized_run_matches_fit():
+    key = jax.random.key(5)
+    c = quadntk.regularized_run(key, 0.5, **SMALL)
+    kn, kx, kt, kb, _ = jax.random.split(key, 5)
+    net = quadntk.initial_network(kn, 4, 16)
+    beta = rng.normal(kb, (4, 1))[:, 0]
+    beta = beta / jnp.linalg.norm(beta)
+    x, xt = rng.normal(kx, (12, 4)), rng.normal(kt, (20, 4))
+    _, tr, r1 = quadntk.fit(net, x, quadntk.target(x, beta), lam=0.5, k=5, steps=20, x_test=xt,
+                            y_test=quadntk.target(xt, beta), n_evals=4)
+    np.testing.assert_allclose(c.train_loss, tr.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(c.r1, r1, rtol=1e-5, atol=1e-8)
+
+
+def test_good_directions():
+    s = quadntk.good_directions(jax.random.key(0), d=5, m=40, n=30, n_test=50)
+    assert s.singular_values.shape == (30,) and s.off_top_ratio.shape == ()
+    assert np.all(np.diff(np.asarray(s.singular_values)) <= 1e-5)
+    assert 0.0 < float(s.off_top_ratio) < 1.0
+    with pytest.raises(ValueError, match="k"):
+        quadntk.good_directions(jax.random.key(0), d=5, m=40, n=4, n_test=5)
+
+
+def test_outlier_count():
+    s = np.array([[10.0, 9.0, 8.0, 1.0, 0.9, 0.8], [5.0, 1.0, 0.9, 0.8, 0.7, 0.6]])
+    np.testing.assert_array_equal(quadntk.outlier_count(s, 4), [3, 1])
+    # the search window limits where the gap may fall
+    assert int(quadntk.outlier_count(s[0], 2)) in (1, 2)
+    with pytest.raises(ValueError, match="search"):
+        quadntk.outlier_count(s, 0)
+
+
+def test_dense_sparse_target_moments():
+    d, n = 5, 200_000
+    f = quadntk.dense_sparse_target(jax.random.key(1), d)
+    np.testing.assert_allclose(f.A, f.A.T)
+    np.testing.assert_allclose(2 * float(jnp.sum(f.A * f.A)), 1.0, rtol=1e-5)
+    x = rng.normal(jax.random.key(2), (n, d))
+    y = np.asarray(f(x), np.float64)
+    z = np.asarray(x @ f.beta, np.float64)
+    h3 = (z**3 - 3 * z) / np.sqrt(6)
+    se = lambda v: 5 * np.std(v) / np.sqrt(n)  # noqa: E731
+    assert abs(y.mean()) < se(y)
+    assert abs(np.mean(y * y) - 1.0) < se(y * y)
+    # the cubic part carries variance 1/2: E[f* h3(beta.x)] = 1/sqrt(2)
+    assert abs(np.mean(y * h3) - 1 / np.sqrt(2)) < se(y * h3)
+
+
+def test_first_n_weights_and_fit_weighted_match_plain_fit():
+    w = quadntk.first_n_weights(3, 8)
+    np.testing.assert_allclose(w, [8 / 3] * 3 + [0.0] * 5)
+    with pytest.raises(ValueError, match="n"):
+        quadntk.first_n_weights(9, 8)
+    kx, kp = jax.random.split(jax.random.key(7))
+    x = rng.normal(kx, (8, 3))
+    y = jnp.sin(x[:, 0])
+    p = models.init_params(kp, 3, 10)
+    f = models.make_apply("relu", 1 / np.sqrt(10))
+    pw, trw = quadntk.fit_weighted(p, f, x, y, w, steps=30, lr=0.5, n_evals=3, x_test=x, y_test=y)
+    pp, trp = train.fit(p, f, x[:3], y[:3], steps=30, lr=0.5, n_evals=3, x_test=x, y_test=y)
+    for k in pp:
+        np.testing.assert_allclose(pw[k], pp[k], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(trw.train_loss, trp.train_loss, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(trw.test_loss, trp.test_loss, rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="weights"):
+        quadntk.fit_weighted(p, f, x, y, w[:5], steps=2, lr=0.5, n_evals=1)
+
+
+def test_ordinary_network_run():
+    kw = dict(d=4, n_max=32, m=16, steps=20, lr=1.0, n_test=200, n_evals=2)
+    out = quadntk.ordinary_network_run(jax.random.key(0), 16, **kw)
+    assert out.test_error.shape == (3,) and out.train_loss.shape == (3,)
+    # f = 0 at the symmetric initialisation: normalised error = E[y^2]/Var(y), about 1
+    assert abs(float(out.test_error[0]) - 1.0) < 0.1
+    # n as a traced value (a sweep axis) gives the same numbers as a static one
+    traced = jax.jit(lambda n: quadntk.ordinary_network_run(jax.random.key(0), n, **kw))(16)
+    np.testing.assert_allclose(traced.test_error, out.test_error, rtol=1e-4)
+    with pytest.raises(ValueError, match="n_max"):
+        quadntk.ordinary_network_run(jax.random.key(0), 4, **dict(kw, n_max=0))
+
+
+def test_sample_threshold():
+    ns = np.array([1.0, 2.0, 4.0, 8.0])
+    errs = np.array([[1.0, 0.5, 0.25, 0.1], [1.0, 0.9, 0.8, 0.7]])
+    np.testing.assert_allclose(quadntk.sample_threshold(ns, errs[:1], 0.25), [4.0])
+    got = quadntk.sample_threshold(ns, errs, 0.35)
+    np.testing.assert_allclose(got[0], 2 ** 1.6)
+    assert np.isnan(got[1])
+    with pytest.raises(ValueError, match="errors"):
+        quadntk.sample_threshold(ns, errs[:, :3], 0.3)
+    with pytest.raises(ValueError, match="level"):
+        quadntk.sample_threshold(ns, errs, 0.0)
+
+
+def test_experiment_bad_input():
+    with pytest.raises(ValueError, match="lam"):
+        quadntk.regularized_run(jax.random.key(0), -1.0, **SMALL)
+    with pytest.raises(ValueError, match="model"):
+        quadntk.regularized_run(jax.random.key(0), 0.0, model="X", **SMALL)
+    with pytest.raises(ValueError, match="d"):
+        quadntk.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, d=0))

@@ -145,12 +145,20 @@ def figure_bibtex(record: dict, url: str, year: str = "2026") -> str:
             f"  note         = {{In: featlearn: Feature Learning beyond the Kernel Regime}}\n}}")
 
 
+class _Text(str):
+    """A string whose ``repr`` is itself, so that ``{glue:text}`` shows ``quick`` rather than ``'quick'``."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def glue(name: str, value, *, display: bool = False):
     """Make ``value`` available to the chapter's text as ``{glue:text}`name``` (myst-nb), so numbers in the
-    prose come from the run. Outside a myst-nb build (e.g. on Colab without myst-nb) it only returns ``value``."""
+    prose come from the run. Strings appear without quotes. Outside a myst-nb build (e.g. on Colab without
+    myst-nb) it only returns ``value``."""
     try:
         from myst_nb import glue as _glue
     except ImportError:
         return value
-    _glue(name, value, display=display)
+    _glue(name, _Text(value) if isinstance(value, str) else value, display=display)
     return value

@@ -1,5 +1,7 @@
 r"""Escaping the NTK with good directions (Nichani, Bai & Lee 2022): the linear and quadratic Taylor terms of a
-two-layer network around a symmetric initialisation, the regulariser :math:`R_1`, and the target class.
+two-layer network around a symmetric initialisation, the regulariser :math:`R_1`, the target class, and the
+chapter's three experiments as pure, sweepable functions (:func:`regularized_run`, :func:`good_directions`,
+:func:`ordinary_network_run`).
 
 Network: :math:`f(x;W_0+W) = \sum_{r=1}^m a_r\,\sigma((w_{0,r}+w_r)\cdot x)` with :math:`a_r=\pm1/\sqrt m`
 fixed and :math:`f(\cdot;W_0)\equiv0` (neurons duplicated with opposite signs). Only :math:`W` moves.
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
-from featlearn import _checks, rng, train
+from featlearn import _checks, metrics, models, rng, train
 
 MODELS = ("L", "Q", "LQ")
 
@@ -181,3 +185,208 @@ def fit(net: dict[str, Array], x: Array, y: Array, *, model: str = "LQ", lam: fl
     cat = [jnp.concatenate([jnp.atleast_1d(a0), a]) for a0, a in zip(first, (tr, te, rr), strict=True)]
     trace = train.Trace(jnp.arange(n_evals + 1) * every, cat[0], cat[1], jnp.full_like(cat[0], jnp.nan))
     return W, trace, cat[2]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The chapter's experiments, one seed each: pure functions of a key, to be run with featlearn.sweeps.sweep.
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class Curves(NamedTuple):
+    r"""Training curves of one run, each ``(n_evals + 1,)``: GD ``step``, ``train_loss`` and ``test_loss``
+    (:math:`\tfrac12`MSE, without the regulariser) and :math:`R_1(W)`."""
+
+    step: Array
+    train_loss: Array
+    test_loss: Array
+    r1: Array
+
+
+def _sizes(**kw: int) -> None:
+    for name, v in kw.items():
+        _checks.positive_int(name, v)
+
+
+def regularized_run(key: Array, lam: float | Array = 0.0, *, d: int, m: int, n: int, n_test: int, steps: int,
+                    model: str = "LQ", q_init: float = 0.1, k: int | None = None, lr: float = 1.0,
+                    n_evals: int = 50) -> Curves:
+    r"""One seed of the public experiment: draw the symmetric network (:func:`initial_network`, width ``m``), a
+    unit :math:`\beta`, ``n`` training and ``n_test`` test inputs :math:`x\sim N(0,I_d)` and the target
+    :func:`target`; train ``model`` (``"L"``, ``"Q"`` or ``"LQ"``) on
+    :math:`\tfrac1{2n}\sum_i(f(x_i;W)-y_i)^2+\lambda R_1(W)` by full-batch GD (:func:`fit`), ``k`` top
+    directions (default :math:`d+1`).
+
+    :math:`W` starts at 0, except for ``model="Q"``: :math:`W=0` is a saddle of :math:`f_Q` alone, so the
+    QuadNTK model starts from :math:`W_{rj}\sim N(0, q_{\rm init}^2/d)`. ``lam`` may be traced (a sweep axis);
+    the sizes are static. Returns :class:`Curves` with ``n_evals + 1`` evaluations."""
+    _sizes(d=d, m=m, n=n, n_test=n_test, steps=steps)
+    _checks.one_of("model", model, MODELS)
+    _checks.real_in("lam", lam, 0.0)
+    _checks.real_in("q_init", q_init, 0.0)
+    k = d + 1 if k is None else _checks.positive_int("k", k)
+    kn, kx, kt, kb, kw = jax.random.split(key, 5)
+    net = initial_network(kn, d, m)
+    beta = rng.normal(kb, (d, 1))[:, 0]
+    beta = beta / jnp.linalg.norm(beta)
+    x, xt = rng.normal(kx, (n, d)), rng.normal(kt, (n_test, d))
+    W_init = q_init * rng.normal(kw, (m, d)) / math.sqrt(d) if model == "Q" else None
+    _, tr, r1 = fit(net, x, target(x, beta), model=model, lam=lam, k=k, steps=steps, lr=lr, W_init=W_init,
+                    x_test=xt, y_test=target(xt, beta), n_evals=n_evals)
+    return Curves(tr.step, tr.train_loss, tr.test_loss, r1)
+
+
+class Spectrum(NamedTuple):
+    r"""``singular_values`` ``(n,)`` of :math:`J` (descending) and ``off_top_ratio`` ``()``:
+    :math:`\|f_L(X';W_\perp)\|/\|f_L(X';W)\|` on fresh inputs :math:`X'` for a random :math:`W` and
+    :math:`W_\perp`, the same displacement projected off the top-``k`` block and rescaled to
+    :math:`\|W_\perp\|=\|W\|`."""
+
+    singular_values: Array
+    off_top_ratio: Array
+
+
+def good_directions(key: Array, *, d: int, m: int, n: int, n_test: int, k: int | None = None) -> Spectrum:
+    r"""One seed of the spectral picture: the singular values of :math:`J` at a symmetric initialisation on
+    ``n`` Gaussian inputs, and how much a random displacement moves :math:`f_L` on ``n_test`` fresh inputs
+    once projected off the top ``k`` (default :math:`d+1`) right singular vectors (:func:`project_off_top`),
+    relative to the unprojected one. A ratio well below 1 means the directions off the top block are the
+    "good" ones: :math:`f_L` barely changes there, so :math:`f_Q` may use them."""
+    _sizes(d=d, m=m, n=n, n_test=n_test)
+    k = d + 1 if k is None else _checks.positive_int("k", k)
+    if k > n:
+        raise ValueError(f"k must be at most n = {n}, got {k}")
+    kn, kx, kt, kw = jax.random.split(key, 4)
+    net = initial_network(kn, d, m)
+    x, xt = rng.normal(kx, (n, d)), rng.normal(kt, (n_test, d))
+    s = singular_values(net, x)
+    W = rng.normal(kw, (m, d))
+    Wp = project_off_top(net, x, W, k)
+    Wp = Wp * jnp.linalg.norm(W) / jnp.linalg.norm(Wp)
+    ratio = jnp.linalg.norm(f_L(net, Wp, xt)) / jnp.linalg.norm(f_L(net, W, xt))
+    return Spectrum(s, ratio)
+
+
+def outlier_count(s: np.ndarray, search: int) -> np.ndarray:
+    r"""Number of outlying singular values: the index :math:`i\le` ``search`` of the largest ratio
+    :math:`s_i/s_{i+1}` (1-based), for descending ``s`` ``(..., n)`` → ``(...)`` integers."""
+    s = np.asarray(s, float)
+    search = _checks.positive_int("search", search)
+    if s.ndim < 1 or s.shape[-1] < 2:
+        raise ValueError(f"s must hold at least two singular values along its last axis, got shape {s.shape}")
+    search = min(search, s.shape[-1] - 1)
+    return np.argmax(s[..., :search] / s[..., 1:search + 1], axis=-1) + 1
+
+
+# --- Section 4: an ordinary network's sample complexity ---------------------------------------------------------
+
+
+class DenseSparseTarget(NamedTuple):
+    r"""A dense quadratic plus a sparse cubic, :math:`f^*(x) = \bigl(x^\top Ax-\mathrm{tr}A
+    + h_3(\beta\cdot x)\bigr)/\sqrt2` with :math:`h_3(z)=(z^3-3z)/\sqrt6`, symmetric ``A`` ``(d, d)`` with
+    :math:`2\|A\|_F^2=1` and unit ``beta`` ``(d,)``. For :math:`x\sim N(0,I_d)` the two parts are orthogonal
+    with variance :math:`\tfrac12` each, so :math:`\mathrm{Var}f^*=1` and a predictor that learns only degrees
+    :math:`\le2` stays at normalised MSE :math:`\tfrac12`. A JAX pytree."""
+
+    A: Array
+    beta: Array
+
+    def __call__(self, x: Array) -> Array:
+        """``x`` ``(n, d)`` → ``(n,)``."""
+        quad = jnp.sum((x @ self.A) * x, axis=-1) - jnp.trace(self.A)
+        z = x @ self.beta
+        return (quad + (z ** 3 - 3.0 * z) / math.sqrt(6.0)) / math.sqrt(2.0)
+
+
+def dense_sparse_target(key: Array, d: int) -> DenseSparseTarget:
+    r"""Draw :class:`DenseSparseTarget`: :math:`A\propto G+G^\top` (``G`` Gaussian, so every entry of ``A``
+    is of the same order: the quadratic part is dense), :math:`\beta` uniform on the sphere."""
+    d = _checks.positive_int("d", d)
+    ka, kb = jax.random.split(key)
+    G = rng.normal(ka, (d, d))
+    A = G + G.T
+    A = A / jnp.sqrt(2.0 * jnp.sum(A * A))
+    beta = rng.normal(kb, (d, 1))[:, 0]
+    return DenseSparseTarget(A, beta / jnp.linalg.norm(beta))
+
+
+def first_n_weights(n: int | Array, n_max: int) -> Array:
+    r"""Per-sample weights ``(n_max,)`` :math:`w_i = (n_{\max}/n)\,\mathbb 1[i<n]`: the weighted mean over all
+    ``n_max`` samples equals the plain mean over the first ``n``. ``n`` may be traced (a sweep axis)."""
+    n_max = _checks.positive_int("n_max", n_max)
+    if not _checks._is_tracer(n) and not 1 <= int(n) <= n_max:
+        raise ValueError(f"n must lie in [1, n_max = {n_max}], got {n}")
+    return jnp.where(jnp.arange(n_max) < n, n_max / jnp.asarray(n, jnp.float32), 0.0)
+
+
+def fit_weighted(params: dict, apply_fn: Callable[[dict, Array], Array], x: Array, y: Array, weights: Array, *,
+                 x_test: Array | None = None, y_test: Array | None = None, **fit_kwargs) -> tuple[dict,
+                                                                                                   train.Trace]:
+    r""":func:`featlearn.train.fit` (square loss) on the weighted loss
+    :math:`\tfrac1{2n}\sum_i w_i\,(f(x_i)-y_i)^2` with ``weights`` :math:`w\ge0` ``(n,)``, without changing
+    ``train.fit``: the weight enters as an extra input column, the network's output and the label are both
+    multiplied by :math:`\sqrt{w_i}`, and test inputs get weight 1 (so the test loss is the plain one). With
+    :func:`first_n_weights` this trains on the first ``n`` samples only, with ``n`` a traced value: a whole grid
+    of sample sizes runs as one compiled program. ``train_loss`` in the trace is the weighted loss."""
+    n = x.shape[0]
+    _checks.shape("weights", weights, (n,))
+    if fit_kwargs.get("loss", "mse") != "mse":
+        raise ValueError(f"loss must be 'mse' for fit_weighted, got {fit_kwargs['loss']!r}")
+    if fit_kwargs.get("batch_size") is not None:
+        raise ValueError("batch_size must be None: fit_weighted runs full-batch GD")
+    sw = jnp.sqrt(weights).astype(x.dtype)
+
+    def weighted_apply(p: dict, xw: Array) -> Array:
+        return xw[:, -1] * apply_fn(p, xw[:, :-1])
+
+    xw = jnp.concatenate([x, sw[:, None]], axis=1)
+    if x_test is not None:
+        x_test = jnp.concatenate([x_test, jnp.ones((x_test.shape[0], 1), x_test.dtype)], axis=1)
+    return train.fit(params, weighted_apply, xw, sw * y, x_test=x_test, y_test=y_test, **fit_kwargs)
+
+
+class SampleCurve(NamedTuple):
+    r"""One trained network: ``test_error`` ``(n_evals + 1,)``, the normalised test MSE
+    :math:`\|f-f^*\|^2/\|f^*-\bar f^*\|^2` on fresh inputs (1 for the zero predictor), and ``train_loss``
+    ``(n_evals + 1,)`` (:math:`\tfrac12`MSE on the ``n`` training samples)."""
+
+    test_error: Array
+    train_loss: Array
+
+
+def ordinary_network_run(key: Array, n: int | Array, *, d: int, n_max: int, m: int, steps: int, lr: float,
+                         n_test: int, bias_std: float = 1.0, n_evals: int = 10) -> SampleCurve:
+    r"""An ordinary two-layer ReLU network :math:`f(x)=\tfrac1{\sqrt m}\sum_j a_j\,\mathrm{relu}(w_j\cdot x+b_j)`
+    (:mod:`featlearn.models`: symmetric initialisation, so :math:`f\equiv0` at the start; biases
+    :math:`N(0,b_{\rm std}^2)`, without which a ReLU network's kernel puts no weight on degree 3), all layers
+    trained by full-batch GD for ``steps`` steps on the first ``n`` of ``n_max`` samples of
+    :func:`dense_sparse_target`.
+
+    The seed (``key``) fixes the target, the ``n_max`` inputs and the initialisation, so within one seed the
+    training sets are nested and only ``n`` differs. ``n`` is a traced value (:func:`first_n_weights`): a sweep
+    over it is one compiled program per ``d``."""
+    _sizes(d=d, n_max=n_max, m=m, steps=steps, n_test=n_test)
+    kt, kx, kxt, kp = jax.random.split(key, 4)
+    f_star = dense_sparse_target(kt, d)
+    x, xt = rng.normal(kx, (n_max, d)), rng.normal(kxt, (n_test, d))
+    y, yt = f_star(x), f_star(xt)
+    params = models.init_params(kp, d, m, symmetric=True, bias_std=bias_std)
+    apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
+    _, tr = fit_weighted(params, apply_fn, x, y, first_n_weights(n, n_max), x_test=xt, y_test=yt, steps=steps,
+                         lr=lr, n_evals=n_evals)
+    return SampleCurve(tr.test_loss / (0.5 * jnp.var(yt)), tr.train_loss)
+
+
+def sample_threshold(ns: np.ndarray, errors: np.ndarray, level: float) -> np.ndarray:
+    r"""The smallest ``n`` at which the test error reaches ``level`` or below, interpolated linearly in
+    :math:`\log n` (:func:`featlearn.metrics.crossing_point`); ``nan`` where it never does. ``ns`` ``(K,)``
+    increasing, ``errors`` ``(..., K)`` → ``(...)``."""
+    ns = np.asarray(ns, float)
+    errors = np.asarray(errors, float)
+    if ns.ndim != 1 or errors.shape[-1:] != ns.shape:
+        raise ValueError(f"errors must have last axis of length len(ns) = {ns.size}, got shape {errors.shape}")
+    if np.any(np.diff(ns) <= 0):
+        raise ValueError(f"ns must be increasing, got {ns}")
+    _checks.real_in("level", level, 0.0, low_open=True)
+    flat = errors.reshape(-1, ns.size)
+    out = np.array([metrics.crossing_point(ns, -e, -level) for e in flat])
+    return out.reshape(errors.shape[:-1])

@@ -10,15 +10,18 @@ Each prints its table and writes ``benchmarks/<name>.json`` (``$BENCH_OUT`` sele
 numbers are recorded in ``benchmarks/RESULTS.md``. Sizes follow the ``quick``/``paper`` profile
 (``FEATLEARN_PROFILE``).
 
-On a CPU, the host is split into one XLA device per core (``--xla_force_host_platform_device_count``, set here
-before JAX starts unless ``XLA_FLAGS`` already sets it or ``BENCH_HOST_DEVICES`` gives another count), so that a
-sweep's configurations run on every core, as ``book/reproducibility.md`` recommends.
+The sweeps run on the devices JAX sees. On a CPU that is one device whose matrix products use every core
+(XLA's own threads). ``BENCH_HOST_DEVICES=k`` splits the host into ``k`` XLA devices instead
+(``--xla_force_host_platform_device_count``, set here before JAX starts unless ``XLA_FLAGS`` already sets it), so
+that a sweep's configurations are sharded over them. It is not the default: with jax 0.10.2 a sweep whose
+program holds a LAPACK eigendecomposition of size 512 or more (the one-step algorithm's ridge regression) hangs
+on forced host devices (see ``book/reproducibility.md``), and on 2 cores the split gained about 10% on the GD
+sweep when measured.
 """
 
 import os
 
 _FLAG = "--xla_force_host_platform_device_count"
-if _FLAG not in os.environ.get("XLA_FLAGS", ""):
-    _n = int(os.environ.get("BENCH_HOST_DEVICES", os.cpu_count() or 1))
-    if _n > 1:
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}={_n}".strip()
+_n = int(os.environ.get("BENCH_HOST_DEVICES", "1"))
+if _n > 1 and _FLAG not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}={_n}".strip()

@@ -8,6 +8,7 @@ One concept per module:
 * :mod:`featlearn.models` – the two-layer network (Flax NNX) and its pure functional view;
 * :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
 * :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
+* :mod:`featlearn.onestep` – Algorithm 1 of Damian, Lee & Soltanolkotabi: one gradient step, then ridge;
 * :mod:`featlearn.quadntk` – NTK + QuadNTK with the good-directions regulariser (Nichani, Bai & Lee);
 * :mod:`featlearn.population` – closed-form population losses of two-layer nets (arc-cosine expectations);
 * :mod:`featlearn.gradfeatures` – gradient features and the two-stage algorithm (Shi, Wei & Liang);
@@ -40,6 +41,7 @@ from . import (  # noqa: E402
     local,
     metrics,
     models,
+    onestep,
     population,
     profiles,
     progress,
@@ -64,6 +66,7 @@ __all__ = [
     "local",
     "metrics",
     "models",
+    "onestep",
     "population",
     "profiles",
     "progress",

@@ -1,0 +1,619 @@
+r"""One gradient step learns the representation: Algorithm 1 of Damian, Lee & Soltanolkotabi (COLT 2022).
+
+Setting: :math:`x\sim N(0,I_d)`, labels :math:`y = f^*(x) + \varepsilon` with :math:`f^*(x) = g(Ux)`,
+:math:`U\in\mathbb R^{r\times d}` with orthonormal rows, :math:`g` a polynomial of degree :math:`p`. The paper
+assumes the expected Hessian :math:`H = \mathbb E[\nabla^2 f^*(x)]` has rank :math:`r`, so that
+:math:`\mathrm{span}(H) = \mathrm{span}(U^\top)`. The network is the ReLU net
+:math:`f(x) = s\sum_{j=1}^m a_j\,\sigma(w_j\cdot x + b_j)` at a *symmetric* initialisation (:math:`f\equiv0`).
+
+Algorithm 1, as implemented by :func:`one_step_fit`:
+
+1. remove the constant and linear part of the labels, :math:`y\leftarrow y-\hat\alpha-\hat\beta\cdot x` with
+   :math:`\hat\alpha = \frac1n\sum y_i`, :math:`\hat\beta = \frac1n\sum y_i x_i` (:func:`remove_linear_part`);
+2. one full-batch gradient step on :math:`W` with weight decay :math:`\lambda_1 = 1/\eta_1`, so the
+   initialisation is forgotten: :math:`W^1 = -\eta_1\nabla_W L(\theta^0)` (:func:`one_step_features`);
+3. biases re-drawn, :math:`b\sim N(0,1)`;
+4. ridge regression on the second layer :math:`a` over the features :math:`\sigma(W^1x+b)`, with
+   :math:`\lambda` chosen on a validation set (:func:`fit_head`).
+
+The key lemma (:func:`predicted_gradient`): at the symmetric initialisation
+:math:`\nabla_{w_j}L \approx -s\,a_j\,\mathbb E[\sigma''(w_j\cdot x+b_j)]\,Hw_j
+= -s\,a_j\,\frac{\varphi(b_j/\|w_j\|)}{\|w_j\|}\,Hw_j`, so every row of :math:`W^1` lies near span(U) once the
+sampling noise, of size :math:`\sqrt{d/n}` per neuron against a signal of size :math:`1/\sqrt d`, is small:
+:math:`n\gtrsim d^2`.
+
+**Ghost batches.** Every row of a data set is a function of the key and its index alone
+(:func:`ghost_rows`), so a data set of any size is defined by ``(key, n)`` alone and can be streamed in batches
+(``lax.fori_loop``; no ``(n, d)`` array is ever resident) or materialised, with identical rows either way.
+``n`` may be a traced integer, so several sample sizes run as prefixes of one stream in one compiled program.
+Every function is a pure function of its keys and can be ``vmap``-ed over seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array, lax
+
+from . import _checks, metrics, rng, targets
+from .models import Params, init_params
+
+Target = Callable[[Array], Array]
+LINEAR_METHODS = ("stein", "least_squares")
+DEFAULT_LAMBDAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+
+# ----------------------------------------------------------------------------------------------- data streams
+def _mix32(x: Array) -> Array:
+    """A bijective 32-bit integer mixer (the "lowbias32" hash): consecutive inputs give unrelated outputs."""
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def counter_normals(key: Array, rows: Array, ncol: int) -> Array:
+    r"""Standard normal draws indexed by (row, column): ``(len(rows), ncol)``, a pure function of ``key``, the row
+    index and the column index, so any subset of rows can be drawn alone.
+
+    A counter-based generator: the key's data and the indices go through the 32-bit mixer ``lowbias32``, then
+    Box–Muller. It compiles in milliseconds, where a ``jax.random`` draw costs about a second of XLA compilation
+    per call site on a CPU (and a ghost-batch program has one call site per streamed pass). The 32-bit state
+    means two of the :math:`N` draws coincide with probability about :math:`N^2/2^{33}`: harmless for the Monte
+    Carlo here."""
+    kd = jax.random.key_data(key) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    s = jnp.ravel(kd).astype(jnp.uint32)
+    r = _mix32(rows.astype(jnp.uint32) ^ s[0])
+    c = _mix32(jnp.arange(ncol, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9) ^ s[-1])
+    h = _mix32(r[:, None] ^ c[None, :])
+    h1 = _mix32(h ^ jnp.uint32(0x68E31DA4))
+    h2 = _mix32(h + jnp.uint32(0xB5297A4D))
+    u1 = ((h1 >> 8).astype(jnp.float32) + 0.5) * 2.0**-24
+    u2 = (h2 >> 8).astype(jnp.float32) * 2.0**-24
+    return jnp.sqrt(-2.0 * jnp.log(u1)) * jnp.cos(2.0 * jnp.pi * u2)
+
+
+def ghost_rows(key: Array, start: Array | int, size: int, d: int, target: Target, noise_std: float = 0.0
+               ) -> tuple[Array, Array]:
+    r"""Rows ``start .. start+size-1`` of the data set ``(key, ·)``: ``x`` ``(size, d)`` and
+    ``y = target(x) + noise_std·ξ`` ``(size,)``. Row ``i`` is a function of ``(key, i)`` alone
+    (:func:`counter_normals`), so the same rows come out whatever the batching. ``start`` may be traced;
+    ``size`` and ``d`` are static."""
+    z = counter_normals(key, start + jnp.arange(size), d + 1)
+    x = z[:, :d]
+    return x, target(x) + noise_std * z[:, d]
+
+
+def _stream(body: Callable, init, key: Array, n: Array | int, *, batch: int, d: int, target: Target,
+            noise_std: float):
+    """Fold ``body(acc, x, y, mask)`` over the first ``n`` rows of ``(key, ·)`` in batches of ``batch`` rows;
+    ``mask`` ``(batch,)`` is 1 on rows ``< n`` and 0 on the padding of the last batch."""
+    if isinstance(n, int):
+        batch = min(batch, n)
+    nb = (n + batch - 1) // batch
+
+    def step(i, acc):
+        x, y = ghost_rows(key, i * batch, batch, d, target, noise_std)
+        mask = (i * batch + jnp.arange(batch) < n).astype(x.dtype)
+        return body(acc, x, y, mask)
+
+    return lax.fori_loop(0, nb, step, init)
+
+
+def _dim(target: Target, d: int | None) -> int:
+    d = getattr(target, "d", None) if d is None else d
+    if d is None:
+        raise ValueError("d must be given for a target without a .d attribute")
+    return _checks.positive_int("d", d)
+
+
+# ------------------------------------------------------------------------------------ step 1: linear part
+class LinearPart(NamedTuple):
+    r"""The constant and linear part :math:`\hat\alpha + \hat\beta\cdot x` removed from the labels:
+    ``alpha`` scalar, ``beta`` ``(d,)``."""
+
+    alpha: Array
+    beta: Array
+
+    def __call__(self, x: Array) -> Array:
+        return self.alpha + x @ self.beta
+
+
+def linear_part(x: Array, y: Array, method: str = "stein", mask: Array | None = None) -> LinearPart:
+    r"""Estimate the constant and linear part of ``y`` on ``x`` ``(n, d)``.
+
+    ``"stein"`` (the paper's): :math:`\hat\alpha = \frac1n\sum y_i`, :math:`\hat\beta=\frac1n\sum y_ix_i`
+    (by Stein's lemma :math:`\mathbb E[yx] = \mathbb E[\nabla f^*]`), a one-pass statistic that leaves the
+    labels uncorrelated with 1 and ``x`` up to :math:`O(d/n)`. ``"least_squares"``: the exact projection on
+    :math:`\{1, x\}`, after which the labels are orthogonal to 1 and ``x`` on the sample (needs ``n > d+1``,
+    and removes ``d+1`` degrees of freedom, which matters when ``n`` is a small multiple of ``d``)."""
+    _checks.one_of("method", method, LINEAR_METHODS)
+    n, d = x.shape
+    _checks.shape("y", y, (n,))
+    w = jnp.ones((n,), x.dtype) if mask is None else mask
+    cnt = jnp.maximum(jnp.sum(w), 1.0)
+    if method == "stein":
+        return LinearPart(jnp.sum(w * y) / cnt, (w * y) @ x / cnt)
+    Z = jnp.concatenate([jnp.ones((n, 1), x.dtype), x], axis=1) * w[:, None]
+    theta = jnp.linalg.lstsq(Z, w * y)[0]
+    return LinearPart(theta[0], theta[1:])
+
+
+def remove_linear_part(x: Array, y: Array, method: str = "stein") -> tuple[Array, LinearPart]:
+    r"""Step 1 of Algorithm 1: the labels :math:`y - \hat\alpha - \hat\beta\cdot x` ``(n,)`` and the part
+    removed (apply the same :class:`LinearPart` to validation and test labels)."""
+    lp = linear_part(x, y, method)
+    return y - lp(x), lp
+
+
+def streamed_linear_part(key: Array, n: Array | int, target: Target, *, d: int | None = None,
+                         noise_std: float = 0.0, batch: int = 4096) -> LinearPart:
+    r"""The ``"stein"`` :class:`LinearPart` of the first ``n`` rows of the ghost data set ``(key, ·)``, streamed
+    (memory :math:`O(\text{batch}\cdot d)`)."""
+    d = _dim(target, d)
+    batch = _checks.positive_int("batch", batch)
+
+    def body(acc, x, y, mask):
+        s, v = acc
+        return s + jnp.sum(mask * y), v + (mask * y) @ x
+
+    s, v = _stream(body, (jnp.zeros(()), jnp.zeros((d,))), key, n, batch=batch, d=d, target=target,
+                   noise_std=noise_std)
+    return LinearPart(s / n, v / n)
+
+
+# ------------------------------------------------------------------------------- step 2: the first gradient
+def _relu_grad_rows(params: Params, x: Array, y: Array, scale: float) -> Array:
+    """Per-row pre-activation gradients ``(n, m)``: :math:`(f(x_i)-y_i)\\,s\\,a_j\\,\\sigma'(u_{ij})`."""
+    u = x @ params["W"].T + params["b"]
+    f = scale * jax.nn.relu(u) @ params["a"]
+    return (f - y)[:, None] * (scale * params["a"])[None, :] * (u > 0).astype(x.dtype)
+
+
+def first_gradient(params: Params, x: Array, y: Array, *, scale: float = 1.0) -> Array:
+    r""":math:`\nabla_W L(\theta)` for :math:`L = \frac1{2n}\sum_i (f(x_i)-y_i)^2`, computed by autodiff on the
+    materialised data ``x`` ``(n, d)``, ``y`` ``(n,)``: shape ``(m, d)``. (The reference for
+    :func:`ghost_gradient`.)"""
+    n = x.shape[0]
+    _checks.shape("y", y, (n,))
+
+    def loss(W):
+        u = x @ W.T + params["b"]
+        return 0.5 * jnp.mean((scale * jax.nn.relu(u) @ params["a"] - y) ** 2)
+
+    return jax.grad(loss)(params["W"])
+
+
+def ghost_gradient(key: Array, params: Params, target: Target, n: Array | int, *, d: int | None = None,
+                   noise_std: float = 0.0, batch: int = 4096, linear: LinearPart | None = None,
+                   scale: float = 1.0) -> Array:
+    r""":math:`\nabla_W L(\theta)` on the first ``n`` rows of the ghost data set ``(key, ·)``, with the labels'
+    linear part removed (``linear``; by default estimated in a first streamed pass over the same rows), streamed
+    in batches: memory :math:`O(\text{batch}\cdot(d+m) + md)` whatever ``n``. Shape ``(m, d)``.
+
+    :math:`\nabla_{w_j}L = \frac1n\sum_i (f(x_i)-y_i)\,s\,a_j\,\sigma'(w_j\cdot x_i+b_j)\,x_i`."""
+    d = _dim(target, d)
+    batch = _checks.positive_int("batch", batch)
+    _checks.real_in("noise_std", noise_std, 0.0)
+    if linear is None:
+        linear = streamed_linear_part(key, n, target, d=d, noise_std=noise_std, batch=batch)
+
+    def body(G, x, y, mask):
+        g = _relu_grad_rows(params, x, y - linear(x), scale) * mask[:, None]
+        return G + g.T @ x
+
+    G = _stream(body, jnp.zeros_like(params["W"]), key, n, batch=batch, d=d, target=target,
+                noise_std=noise_std)
+    return G / n
+
+
+# --------------------------------------------------------------------------------------- the key lemma
+def expected_hessian(target: Target, *, key: Array | None = None, d: int | None = None, n: int = 100_000
+                     ) -> Array:
+    r""":math:`H = \mathbb E[\nabla^2 f^*(x)]`, ``(d, d)``.
+
+    In closed form for a :class:`~featlearn.targets.MultiIndexTarget` (only the degree-2 Hermite coefficients
+    enter: :math:`c_{2e_i}\sqrt2` on the diagonal, :math:`c_{e_i+e_j}` off it). For any other callable, the
+    Monte Carlo estimate :math:`\frac1n\sum f^*(x_i)(x_ix_i^\top - I)` (Stein's lemma) from ``key``."""
+    if hasattr(target, "expected_hessian"):
+        return target.expected_hessian()
+    if key is None:
+        raise ValueError("key must be given to estimate the expected Hessian of a target without a closed form")
+    d = _dim(target, d)
+    n = _checks.positive_int("n", n, minimum=2)
+    x = targets.gaussian_inputs(key, n, d)
+    y = target(x)
+    return (x * y[:, None]).T @ x / n - jnp.mean(y) * jnp.eye(d)
+
+
+def _relu_curvature(params: Params) -> tuple[Array, Array, Array]:
+    """``‖w_j‖``, ``β_j = b_j/‖w_j‖`` and :math:`\\mathbb E[\\sigma''(w_j\\cdot x+b_j)] = \\varphi(β_j)/\\|w_j\\|`."""
+    norm = jnp.linalg.norm(params["W"], axis=1)
+    beta = params["b"] / norm
+    return norm, beta, jnp.exp(-0.5 * beta**2) / math.sqrt(2 * math.pi) / norm
+
+
+def predicted_gradient(params: Params, H: Array, *, scale: float = 1.0) -> Array:
+    r"""The key lemma's prediction of the first gradient,
+    :math:`-s\,a_j\,\frac{\varphi(b_j/\|w_j\|)}{\|w_j\|}\,Hw_j`, for every neuron: ``(m, d)``."""
+    _checks.shape("H", H, (params["W"].shape[1],) * 2)
+    _, _, curv = _relu_curvature(params)
+    return -(scale * params["a"] * curv)[:, None] * (params["W"] @ H)
+
+
+def population_gradient_quadratic(params: Params, H: Array, *, scale: float = 1.0) -> Array:
+    r"""The exact population gradient :math:`\nabla_W L` at a point where :math:`f\equiv0`, for a *quadratic*
+    target :math:`f^*(x) = \tfrac12(x^\top Hx - \mathrm{tr}H)` (whose linear part is zero):
+
+    .. math:: \nabla_{w_j}L = -s\,a_j\frac{\varphi(\beta_j)}{\|w_j\|}\Bigl(Hw_j +
+       \tfrac12(\hat w_j^\top H\hat w_j)(\beta_j^2-1)\,w_j\Bigr),\qquad \beta_j = b_j/\|w_j\|.
+
+    The first term is :func:`predicted_gradient`; the second, along :math:`w_j` itself, is
+    :math:`O(\mathrm{tr}H/d)` for a random :math:`w_j` (Stein's lemma twice; the second term is
+    :math:`\mathbb E[f^*\mid w_j\cdot x=-b_j]` times the density of :math:`w_j\cdot x` at :math:`-b_j`)."""
+    _checks.shape("H", H, (params["W"].shape[1],) * 2)
+    norm, beta, curv = _relu_curvature(params)
+    W = params["W"]
+    what = W / norm[:, None]
+    quad = jnp.sum((what @ H) * what, axis=1)
+    return -(scale * params["a"] * curv)[:, None] * (W @ H + (0.5 * quad * (beta**2 - 1))[:, None] * W)
+
+
+def gradient_cosine(G: Array, P: Array) -> Array:
+    r"""Cosine :math:`\langle G,P\rangle_F/(\|G\|_F\|P\|_F)` between an empirical and a predicted gradient."""
+    _checks.shape("P", P, G.shape)
+    return jnp.sum(G * P) / (jnp.linalg.norm(G) * jnp.linalg.norm(P))
+
+
+# ------------------------------------------------------------------------------- step 2-3: the new features
+def one_step_features(key: Array, G: Array, *, eta: float | None = None, bias_std: float = 1.0
+                      ) -> tuple[Array, Array]:
+    r"""Steps 2-3: :math:`W^1 = -\eta_1 G` (weight decay :math:`\lambda_1 = 1/\eta_1` forgets :math:`W^0`) and
+    re-drawn biases :math:`b\sim N(0, s_b^2)` from ``key``. ``eta=None`` picks :math:`\eta_1` so that the rows
+    of :math:`W^1` have RMS norm 1 (the scale of the initialisation). Returns ``W1`` ``(m, d)``, ``b`` ``(m,)``."""
+    if eta is not None:
+        _checks.real_in("eta", eta, 0.0, low_open=True)
+    _checks.real_in("bias_std", bias_std, 0.0)
+    m = G.shape[0]
+    if eta is None:
+        eta = jnp.sqrt(m / jnp.maximum(jnp.sum(G * G), jnp.finfo(G.dtype).tiny))
+    return -eta * G, bias_std * rng.normal(key, (m,), G.dtype)
+
+
+@jax.custom_batching.custom_vmap
+def _eigh(a: Array) -> tuple[Array, Array]:
+    """``jnp.linalg.eigh`` whose batched (vmapped) form runs one matrix at a time (``lax.map``).
+
+    With jaxlib 0.10.2 on a CPU, a batched LAPACK call spreads its batch over XLA's intra-op thread pool and waits
+    there for its own sub-tasks; two such calls running at once on a 2-thread pool wait for each other forever
+    (seen here: this module's sweeps hung in ``syevd``). Unbatched calls inside a loop do not wait on the pool."""
+    w, v = jnp.linalg.eigh(a)
+    return w, v
+
+
+@_eigh.def_vmap
+def _eigh_vmap(axis_size, in_batched, a):
+    del axis_size, in_batched
+    return lax.map(_eigh, a), (True, True)
+
+
+# ------------------------------------------------------------------------------- step 4: the second layer
+class HeadFit(NamedTuple):
+    """Ridge fit of the second layer: ``a`` ``(m,)``, the selected ``lam`` and ``val_mse`` over the grid."""
+
+    a: Array
+    lam: Array
+    val_mse: Array
+
+
+def _gram_ridge(gram: Array, v: Array, gram_val: Array, v_val: Array, q_val: Array,
+                lambdas: Sequence[float]) -> HeadFit:
+    r"""Ridge :math:`(\hat\Sigma + \lambda\bar s I)^{-1}\hat v` from sufficient statistics (:math:`\bar s` the
+    mean eigenvalue :math:`\mathrm{tr}\hat\Sigma/m`) for every :math:`\lambda` from one eigendecomposition;
+    validation MSE :math:`c^\top\Sigma_v c - 2c^\top v_v + q_v`.
+
+    Not a Cholesky solve per :math:`\lambda`: with jaxlib 0.10.2 on a CPU, the batched triangular solve behind
+    ``cho_solve`` can deadlock XLA's intra-op thread pool (every pool thread waits inside the solver for work that
+    only a pool thread could run); seen here on 2 cores in this module's sweeps."""
+    m = gram.shape[0]
+    scale = jnp.maximum(jnp.trace(gram) / m, jnp.finfo(gram.dtype).tiny)
+    lams = jnp.asarray(lambdas, gram.dtype) * scale
+    s, V = _eigh(gram)
+    C = (V.T @ v / (jnp.maximum(s, 0.0) + lams[:, None])) @ V.T  # (L, m): one coefficient vector per lambda
+    val = jnp.einsum("li,ij,lj->l", C, gram_val, C) - 2 * C @ v_val + q_val
+    val = jnp.where(jnp.isfinite(val), val, jnp.inf)
+    best = jnp.argmin(val)
+    return HeadFit(C[best], lams[best], val)
+
+
+def fit_head(F: Array, y: Array, F_val: Array, y_val: Array, lambdas: Sequence[float] = DEFAULT_LAMBDAS
+             ) -> HeadFit:
+    r"""Step 4: ridge regression of the second layer, :math:`\min_a\frac1n\|Fa-y\|^2+\lambda\|a\|^2`, with
+    :math:`\lambda` (relative to the mean eigenvalue of :math:`F^\top F/n`) chosen on the validation set.
+    Shapes: ``F`` ``(n, m)``, ``y`` ``(n,)``, ``F_val`` ``(n_val, m)``."""
+    n, m = F.shape
+    _checks.shape("y", y, (n,))
+    _checks.shape("F_val", F_val, (None, m))
+    _checks.shape("y_val", y_val, (F_val.shape[0],))
+    nv = F_val.shape[0]
+    return _gram_ridge(F.T @ F / n, F.T @ y / n, F_val.T @ F_val / nv, F_val.T @ y_val / nv,
+                       jnp.mean(y_val**2), lambdas)
+
+
+class OneStepModel(NamedTuple):
+    r"""The trained predictor :math:`\hat f(x) = \hat\alpha + \hat\beta\cdot x + \sum_j a_j\sigma(w^1_j\cdot x+b_j)`:
+    ``W`` ``(m, d)``, ``b`` ``(m,)``, ``a`` ``(m,)``, the removed ``linear`` part and the ridge ``lam``."""
+
+    W: Array
+    b: Array
+    a: Array
+    linear: LinearPart
+    lam: Array
+
+
+def predict(model: OneStepModel, x: Array) -> Array:
+    """:math:`\\hat f(x)` for ``x`` ``(n, d)`` → ``(n,)``."""
+    return model.linear(x) + jax.nn.relu(x @ model.W.T + model.b) @ model.a
+
+
+class HeadStats(NamedTuple):
+    r"""Sufficient statistics of the second-layer ridge: :math:`F^\top F/n` ``(m, m)``, :math:`F^\top y/n` ``(m,)``
+    on the training rows and the same plus :math:`\overline{y^2}` on the validation rows."""
+
+    gram: Array
+    v: Array
+    gram_val: Array
+    v_val: Array
+    q_val: Array
+
+
+def head_stats(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPart, target: Target,
+               n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096) -> HeadStats:
+    r"""Stream the :class:`HeadStats` of the features :math:`\sigma(Wx+b)` over the first ``n`` rows of
+    ``(key, ·)`` and ``n_val`` rows of ``(key_val, ·)``, labels with ``linear`` removed (memory :math:`O(m^2)`)."""
+    d = W.shape[1]
+    m = W.shape[0]
+
+    def body(acc, x, y, mask):
+        gram, v, q = acc
+        F = jax.nn.relu(x @ W.T + b) * mask[:, None]
+        yc = (y - linear(x)) * mask
+        return gram + F.T @ F, v + F.T @ yc, q + jnp.sum(yc * yc)
+
+    z = (jnp.zeros((m, m)), jnp.zeros((m,)), jnp.zeros(()))
+    gram, v, _ = _stream(body, z, key, n, batch=batch, d=d, target=target, noise_std=noise_std)
+    gv, vv, qv = _stream(body, z, key_val, n_val, batch=batch, d=d, target=target, noise_std=noise_std)
+    return HeadStats(gram / n, v / n, gv / n_val, vv / n_val, qv / n_val)
+
+
+def solve_head(stats: HeadStats, lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> HeadFit:
+    """The ridge fit of the second layer from its :class:`HeadStats`."""
+    return _gram_ridge(*stats, lambdas)
+
+
+def streamed_head(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPart, target: Target,
+                  n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096,
+                  lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> HeadFit:
+    r""":func:`fit_head` on the features :math:`\sigma(Wx+b)` of the first ``n`` rows of ``(key, ·)``, validated
+    on ``n_val`` rows of ``(key_val, ·)``, from streamed sufficient statistics (:func:`head_stats`)."""
+    return solve_head(head_stats(key, key_val, W, b, linear, target, n, n_val, noise_std=noise_std,
+                                 batch=batch), lambdas)
+
+
+def normalized_test_error(key: Array, model: OneStepModel, target: Target, n_test: int, *, batch: int = 4096,
+               predictor: Callable[[Array], Array] | None = None) -> Array:
+    r"""Normalised test MSE :math:`\frac{\mathbb E(\hat f(x) - f^*(x))^2}{\mathrm{Var} f^*(x)}` on ``n_test``
+    noise-free rows of ``(key, ·)``, streamed: the *excess* error, 1 for the best constant predictor.
+    ``predictor`` overrides ``model`` (any ``(n, d) → (n,)`` function)."""
+    n_test = _checks.positive_int("n_test", n_test, minimum=2)
+    pred_fn = (lambda x: predict(model, x)) if predictor is None else predictor
+    d = model.W.shape[1] if model is not None else _dim(target, None)
+
+    def body(acc, x, y, mask):
+        se, s1, s2 = acc
+        return se + jnp.sum(mask * (pred_fn(x) - y) ** 2), s1 + jnp.sum(mask * y), s2 + jnp.sum(mask * y * y)
+
+    se, s1, s2 = _stream(body, (jnp.zeros(()),) * 3, key, n_test, batch=batch, d=d, target=target, noise_std=0.0)
+    return (se / n_test) / (s2 / n_test - (s1 / n_test) ** 2)
+
+
+def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: int = 2048, noise_std: float = 0.0,
+                 batch: int = 4096, step: bool = True, eta: float | None = None, bias_std: float = 1.0,
+                 params: Params | None = None, lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> OneStepModel:
+    r"""Algorithm 1 end to end on ``n`` streamed samples of ``target`` (any callable with a ``.d``), width ``m``.
+
+    The same ``n`` rows serve the gradient step and the ridge fit of :math:`a`; ``n_val`` fresh rows choose
+    :math:`\lambda`. ``step=False`` is the random-features baseline: the same pipeline with :math:`W^0` in
+    place of :math:`W^1`. ``params`` (optional) is the initialisation; by default a symmetric one
+    (:func:`featlearn.models.init_params`, :math:`w_j\sim N(0,I_d/d)`, :math:`b_j\sim N(0,1)`, :math:`a_j=\pm1`).
+    ``n`` may be traced (then it is the length of a prefix of the stream)."""
+    d = _dim(target, None)
+    m = _checks.positive_int("m", m, minimum=2)
+    batch = _checks.positive_int("batch", batch)
+    n_val = _checks.positive_int("n_val", n_val)
+    _checks.real_in("noise_std", noise_std, 0.0)
+    if isinstance(n, int):
+        _checks.positive_int("n", n)
+    k_data, k_val, k_init, k_bias = jax.random.split(key, 4)
+    p0 = init_params(k_init, d, m, symmetric=True, bias_std=bias_std) if params is None else params
+    lin = streamed_linear_part(k_data, n, target, d=d, noise_std=noise_std, batch=batch)
+    if step:
+        G = ghost_gradient(k_data, p0, target, n, d=d, noise_std=noise_std, batch=batch, linear=lin)
+        W, b = one_step_features(k_bias, G, eta=eta, bias_std=bias_std)
+    else:
+        W, b = p0["W"], p0["b"]
+    head = streamed_head(k_data, k_val, W, b, lin, target, n, n_val, noise_std=noise_std, batch=batch,
+                         lambdas=lambdas)
+    return OneStepModel(W, b, head.a, lin, head.lam)
+
+
+# -------------------------------------------------------------------------------------- kernel baselines
+def _kernel_ridge_cholesky(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Sequence[float]
+                           ) -> tuple[Array, Array]:
+    """Dual weights :math:`(K/n+\\lambda\\bar s I)^{-1}y/n` with λ chosen on validation, every λ from one
+    eigendecomposition of :math:`K/n` (not a Cholesky solve per λ: see :func:`_gram_ridge`)."""
+    n = K.shape[0]
+    scale = jnp.maximum(jnp.trace(K) / n / n, jnp.finfo(K.dtype).tiny)
+    lams = jnp.asarray(lambdas, K.dtype) * scale
+    s, V = _eigh(K / n)
+    A = (V.T @ (y / n) / (jnp.maximum(s, 0.0) + lams[:, None])) @ V.T  # (L, n)
+    val = jnp.mean((A @ K_val.T - y_val) ** 2, axis=1)
+    val = jnp.where(jnp.isfinite(val), val, jnp.inf)
+    return A[jnp.argmin(val)], lams[jnp.argmin(val)]
+
+
+def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n_val: int = 1024,
+                     n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0,
+                     lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> dict[str, Array]:
+    r"""Normalised test MSE, for each ``n`` in ``ns``, of kernel ridge regression with (i) ``entk``, the
+    finite-width empirical NTK of the width-``m`` network at its symmetric initialisation (all of :math:`W, b, a`
+    trained) and (ii) ``ntk``, the closed-form NTK (:func:`featlearn.kernels.ntk_relu`). Same rows (linear part
+    removed, as for the network), validation rows, test rows and initialisation as :func:`one_step_fit` and
+    :func:`learning_curve` with the same ``key``; :math:`\lambda` chosen on the validation rows. ``(K,)`` arrays.
+
+    The empirical NTK's predictor is evaluated in its primal form: with :math:`u=Wx+b` and dual weights
+    :math:`\alpha`, :math:`\hat f(x) = \sigma(u)\cdot\theta_a + \sum_j\sigma'(u_j)(x\cdot\theta_{W,j}+
+    \theta_{b,j})`, :math:`\theta_a=\sum_i\alpha_i\sigma(u_i)`, :math:`\theta_W=\sum_i\alpha_i\sigma'(u_i)
+    x_i^\top`, :math:`\theta_b = \sum_i\alpha_i\sigma'(u_i)` (the symmetric init has :math:`a_j^2=1`)."""
+    from . import kernels
+
+    d = _dim(target, None)
+    ns = tuple(_checks.positive_int("ns", int(c), minimum=2) for c in ns)
+    n_val = _checks.positive_int("n_val", n_val)
+    k_data, k_val, k_init, _ = jax.random.split(key, 4)
+    k_test = jax.random.fold_in(key, 7)
+    p0 = init_params(k_init, d, m, symmetric=True, bias_std=bias_std)
+    bias_var = bias_std**2
+    xv, yv = ghost_rows(k_val, 0, n_val, d, target, noise_std)
+    dummy = OneStepModel(p0["W"], p0["b"], p0["a"], LinearPart(jnp.zeros(()), jnp.zeros((d,))), jnp.zeros(()))
+
+    def acts(z):
+        u = z @ p0["W"].T + p0["b"]
+        return jax.nn.relu(u), (u > 0).astype(z.dtype)
+
+    def entk(z1, z2):
+        s1, g1 = acts(z1)
+        s2, g2 = acts(z2)
+        return (s1 @ s2.T + (g1 @ g2.T) * (z1 @ z2.T + 1.0)) / m
+
+    out = {"entk": [], "ntk": []}
+    for n in ns:  # a Python loop: each n has its own kernel shape
+        x, y = ghost_rows(k_data, 0, n, d, target, noise_std)
+        lin = linear_part(x, y)
+        yc, yvc = y - lin(x), yv - lin(xv)
+        alpha, _ = _kernel_ridge_cholesky(entk(x, x), yc, entk(xv, x), yvc, lambdas)
+        s, g = acts(x)
+        th_a, th_W, th_b = s.T @ alpha / m, (g * alpha[:, None]).T @ x / m, g.T @ alpha / m
+
+        def entk_pred(z, lin=lin, th_a=th_a, th_W=th_W, th_b=th_b):
+            sz, gz = acts(z)
+            return lin(z) + sz @ th_a + jnp.sum(gz * (z @ th_W.T + th_b), axis=1)
+
+        beta, _ = _kernel_ridge_cholesky(kernels.ntk_relu(x, x, bias_var=bias_var), yc,
+                                         kernels.ntk_relu(xv, x, bias_var=bias_var), yvc, lambdas)
+
+        def ntk_pred(z, lin=lin, x=x, beta=beta):
+            return lin(z) + kernels.ntk_relu(z, x, bias_var=bias_var) @ beta
+
+        out["entk"].append(normalized_test_error(k_test, dummy, target, n_test, batch=batch, predictor=entk_pred))
+        out["ntk"].append(normalized_test_error(k_test, dummy, target, n_test, batch=min(batch, 2048),
+                                                predictor=ntk_pred))
+    return {k: jnp.stack(v) for k, v in out.items()}
+
+
+# ------------------------------------------------------------------------- experiments (one seed each)
+def gradient_path(key: Array, target: targets.MultiIndexTarget, m: int, checkpoints: Sequence[int], *,
+                  noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0) -> dict[str, Array]:
+    r"""The first gradient on nested prefixes of one ghost data set, for every ``n`` in ``checkpoints``.
+
+    Returns ``(K,)`` arrays: ``cosine`` between the empirical gradient and :func:`predicted_gradient`;
+    ``alignment``, the per-neuron alignment :math:`A = \|W^1U^\top\|_F^2/\|W^1\|_F^2` (random rows: r/d);
+    ``top_overlap``, the overlap of the top-r right singular subspace of :math:`W^1` with span(U). The sample
+    sizes run one after another (``lax.map``) inside one compiled program; each is a fresh two-pass computation
+    (linear part, then gradient) on its own prefix."""
+    checkpoints = tuple(_checks.positive_int("checkpoints", int(c)) for c in checkpoints)
+    if not checkpoints:
+        raise ValueError("checkpoints must name at least one sample size")
+    d = target.d
+    k_data, k_init = jax.random.split(key)
+    p0 = init_params(k_init, d, m, symmetric=True, bias_std=bias_std)
+    P = predicted_gradient(p0, expected_hessian(target))
+    U = target.U
+
+    Gs = lax.map(lambda n: ghost_gradient(k_data, p0, target, n, d=d, noise_std=noise_std, batch=batch),
+                 jnp.asarray(checkpoints))  # (K, m, d); the SVDs run outside the loop (faster on a CPU)
+    cos = jax.vmap(gradient_cosine, (0, None))(Gs, P)
+    align = jax.vmap(metrics.subspace_alignment, (0, None))(Gs, U)
+    top = jax.vmap(metrics.top_subspace_overlap, (0, None))(Gs, U)
+    return {"cosine": cos, "alignment": align, "top_overlap": top}
+
+
+def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Sequence[int], *, n_val: int = 2048,
+                   n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096) -> dict[str, Array]:
+    r"""Normalised test MSE of Algorithm 1 (``network``) and of random features (``rf``: the same pipeline
+    without the step, same init, rows, validation and test set), and the network's per-neuron ``alignment``,
+    for each ``n`` in ``ns`` (nested prefixes of one stream, one compiled program). ``(K,)`` arrays."""
+    ns = tuple(_checks.positive_int("ns", int(c)) for c in ns)
+    d = target.d
+    k_data, k_val, k_init, k_bias = jax.random.split(key, 4)  # as in one_step_fit
+    k_test = jax.random.fold_in(key, 7)
+    p0 = init_params(k_init, d, m, symmetric=True)
+
+    def stats(n):
+        lin = streamed_linear_part(k_data, n, target, noise_std=noise_std, batch=batch)
+        G = ghost_gradient(k_data, p0, target, n, noise_std=noise_std, batch=batch, linear=lin)
+        W, b = one_step_features(k_bias, G)
+        net = head_stats(k_data, k_val, W, b, lin, target, n, n_val, noise_std=noise_std, batch=batch)
+        rf = head_stats(k_data, k_val, p0["W"], p0["b"], lin, target, n, n_val, noise_std=noise_std, batch=batch)
+        return lin, W, b, net, rf
+
+    # A Python loop over the static sample sizes (each stream then has a static trip count): with data-dependent
+    # while loops the XLA CPU runtime was seen to hang when this program ran after other sweeps. The ridge solves
+    # are batched over n after the loop.
+    res = [stats(n) for n in ns]
+    lin, W, b, s_net, s_rf = (jax.tree_util.tree_map(lambda *v: jnp.stack(v), *z) for z in zip(*res, strict=True))
+    a_net = jax.vmap(solve_head)(s_net).a
+    a_rf = jax.vmap(solve_head)(s_rf).a
+    net, rf, align = [], [], []
+    for i in range(len(ns)):
+        lin_i = LinearPart(lin.alpha[i], lin.beta[i])
+        net.append(normalized_test_error(k_test, OneStepModel(W[i], b[i], a_net[i], lin_i, jnp.zeros(())), target,
+                                         n_test, batch=batch))
+        rf.append(normalized_test_error(k_test, OneStepModel(p0["W"], p0["b"], a_rf[i], lin_i, jnp.zeros(())),
+                                        target, n_test, batch=batch))
+        align.append(metrics.subspace_alignment(W[i], target.U))
+    return {"network": jnp.stack(net), "rf": jnp.stack(rf), "alignment": jnp.stack(align)}
+
+
+def transfer(key: Array, source: targets.MultiIndexTarget, target: targets.MultiIndexTarget, m: int,
+             n_source: int, n_target: int, *, n_val: int = 2048, n_test: int = 50_000, batch: int = 4096
+             ) -> dict[str, Array]:
+    r"""Transfer learning. Learn :math:`W^1, b` by Algorithm 1's step on ``n_source`` samples of ``source``;
+    then fit only the second layer (and the linear part) on ``n_target`` samples of ``target`` (which must share
+    ``U``). Returns the normalised test MSE on ``target`` of ``transfer``; of ``scratch`` (Algorithm 1 run on the
+    ``n_target`` target samples alone); of ``rf`` (random features on them); and the source features'
+    ``alignment``."""
+    if source.U.shape != target.U.shape:
+        raise ValueError(f"target must share U with source: shapes {target.U.shape} and {source.U.shape}")
+    d = source.d
+    k_src, k_tgt, k_init, k_bias = jax.random.split(key, 4)
+    k_test = jax.random.fold_in(key, 7)
+    p0 = init_params(k_init, d, m, symmetric=True)
+    G = ghost_gradient(k_src, p0, source, n_source, batch=batch)
+    W, b = one_step_features(k_bias, G)
+    # The target rows and validation rows are those one_step_fit(k_tgt, ...) uses for the baselines below.
+    kt_data, kt_val, _, _ = jax.random.split(k_tgt, 4)
+    lin = streamed_linear_part(kt_data, n_target, target, batch=batch)
+    head = streamed_head(kt_data, kt_val, W, b, lin, target, n_target, n_val, batch=batch)
+    moved = OneStepModel(W, b, head.a, lin, head.lam)
+    scratch = one_step_fit(k_tgt, target, m, n_target, n_val=n_val, batch=batch, params=p0)
+    rf = one_step_fit(k_tgt, target, m, n_target, n_val=n_val, batch=batch, params=p0, step=False)
+    return {"transfer": normalized_test_error(k_test, moved, target, n_test, batch=batch),
+            "scratch": normalized_test_error(k_test, scratch, target, n_test, batch=batch),
+            "rf": normalized_test_error(k_test, rf, target, n_test, batch=batch),
+            "alignment": metrics.subspace_alignment(W, source.U)}

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from . import _checks, metrics, train
+from . import _checks, _linalg, metrics, train
 
 
 def agop(f: Callable[[Array], Array], x: Array) -> Array:
@@ -64,7 +64,7 @@ def psd_power(A: Array, power: float) -> Array:
     r""":math:`A^{p}` for a symmetric positive semi-definite ``A`` (negative eigenvalues from rounding are set
     to 0); ``power=0.5`` is the matrix square root."""
     _checks.real_in("power", power, 0.0, low_open=True)
-    s, V = jnp.linalg.eigh((A + A.T) / 2)
+    s, V = _linalg.eigh((A + A.T) / 2)
     return (V * jnp.clip(s, 0.0) ** power) @ V.T
 
 

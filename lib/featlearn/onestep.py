@@ -40,6 +40,7 @@ import jax.numpy as jnp
 from jax import Array, lax
 
 from . import _checks, metrics, rng, targets
+from ._linalg import eigh as _eigh
 from .models import Params, init_params
 
 Target = Callable[[Array], Array]
@@ -283,23 +284,6 @@ def one_step_features(key: Array, G: Array, *, eta: float | None = None, bias_st
     if eta is None:
         eta = jnp.sqrt(m / jnp.maximum(jnp.sum(G * G), jnp.finfo(G.dtype).tiny))
     return -eta * G, bias_std * rng.normal(key, (m,), G.dtype)
-
-
-@jax.custom_batching.custom_vmap
-def _eigh(a: Array) -> tuple[Array, Array]:
-    """``jnp.linalg.eigh`` whose batched (vmapped) form runs one matrix at a time (``lax.map``).
-
-    With jaxlib 0.10.2 on a CPU, a batched LAPACK call spreads its batch over XLA's intra-op thread pool and waits
-    there for its own sub-tasks; two such calls running at once on a 2-thread pool wait for each other forever
-    (seen here: this module's sweeps hung in ``syevd``). Unbatched calls inside a loop do not wait on the pool."""
-    w, v = jnp.linalg.eigh(a)
-    return w, v
-
-
-@_eigh.def_vmap
-def _eigh_vmap(axis_size, in_batched, a):
-    del axis_size, in_batched
-    return lax.map(_eigh, a), (True, True)
 
 
 # ------------------------------------------------------------------------------- step 4: the second layer
@@ -572,9 +556,8 @@ def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Seq
         rf = head_stats(k_data, k_val, p0["W"], p0["b"], lin, target, n, n_val, noise_std=noise_std, batch=batch)
         return lin, W, b, net, rf
 
-    # A Python loop over the static sample sizes (each stream then has a static trip count): with data-dependent
-    # while loops the XLA CPU runtime was seen to hang when this program ran after other sweeps. The ridge solves
-    # are batched over n after the loop.
+    # A Python loop over the static sample sizes, so that each stream has a static trip count. The ridge solves
+    # are batched over n after the loop (their eigendecompositions then run one at a time: see _linalg).
     res = [stats(n) for n in ns]
     lin, W, b, s_net, s_rf = (jax.tree_util.tree_map(lambda *v: jnp.stack(v), *z) for z in zip(*res, strict=True))
     a_net = jax.vmap(solve_head)(s_net).a

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from featlearn import _checks, metrics, models, rng, train
+from featlearn import _checks, _linalg, metrics, models, rng, train
 
 MODELS = ("L", "Q", "LQ")
 
@@ -108,7 +108,7 @@ def ntk_jacobian(net: dict[str, Array], x: Array) -> Array:
 
 def singular_values(net: dict[str, Array], x: Array) -> Array:
     r"""Singular values of :math:`J`, descending, from the eigenvalues of :math:`JJ^\top` ``(n,)``."""
-    ev = jnp.linalg.eigvalsh(ntk_gram(net, x))[::-1]
+    ev = _linalg.eigvalsh(ntk_gram(net, x))[::-1]
     return jnp.sqrt(jnp.clip(ev, 0.0))
 
 
@@ -117,7 +117,7 @@ def top_directions(net: dict[str, Array], x: Array, k: int) -> Array:
     k = _checks.positive_int("k", k)
     if k > x.shape[0]:
         raise ValueError(f"k must be at most n = {x.shape[0]}, got {k}")
-    _, U = jnp.linalg.eigh(ntk_gram(net, x))
+    _, U = _linalg.eigh(ntk_gram(net, x))
     return U[:, ::-1][:, :k]
 
 
@@ -138,7 +138,7 @@ def regularizer_r1(net: dict[str, Array], x: Array, k: int) -> Callable[[dict], 
 def project_off_top(net: dict[str, Array], x: Array, W: Array, k: int) -> Array:
     r"""Remove from ``W`` its component in the row space of the top-``k`` block of :math:`J`:
     :math:`\mathrm{vec}W - V_kV_k^\top\mathrm{vec}W`, with :math:`V_k = J^\top U_k\,\mathrm{diag}(1/s_k)`."""
-    ev, U = jnp.linalg.eigh(ntk_gram(net, x))
+    ev, U = _linalg.eigh(ntk_gram(net, x))
     U, s = U[:, ::-1][:, :k], jnp.sqrt(jnp.clip(ev[::-1][:k], 1e-30))
     c = (U.T @ f_L(net, W, x)) / s  # coordinates of vec W on V_k, (k,)
     g = U @ (c / s)  # (n,): V_k c = J^T g

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 from jax import Array
 
-from . import _checks, rng
+from . import _checks, _linalg, rng
 
 LOSSES = ("mse", "hinge", "logistic")
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -163,13 +163,13 @@ def ridge(F: Array, y: Array, F_val: Array, y_val: Array, lambdas: Array | None 
     _checks.shape("F_val", F_val, (None, p))
     _checks.shape("y_val", y_val, (F_val.shape[0],))
     if p <= n:
-        s, V = jnp.linalg.eigh(F.T @ F / n)
+        s, V = _linalg.eigh(F.T @ F / n)
         b = V.T @ (F.T @ y) / n  # (p,)
 
         def coefs(lams):  # (L, p)
             return (b[None, :] / (s[None, :] + lams[:, None])) @ V.T
     else:
-        s, Q = jnp.linalg.eigh(F @ F.T / n)
+        s, Q = _linalg.eigh(F @ F.T / n)
         b = Q.T @ y / n
 
         def coefs(lams):
@@ -192,7 +192,7 @@ def kernel_ridge(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Array 
     _checks.shape("y", y, (n,))
     _checks.shape("K_val", K_val, (None, n))
     _checks.shape("y_val", y_val, (K_val.shape[0],))
-    s, Q = jnp.linalg.eigh(K / n)
+    s, Q = _linalg.eigh(K / n)
     b = Q.T @ y / n
     scale = jnp.maximum(jnp.mean(jnp.clip(s, 0.0)), jnp.finfo(K.dtype).tiny)
     lams = (log_grid() if lambdas is None else jnp.asarray(lambdas, K.dtype)) * scale
@@ -212,7 +212,7 @@ def kernel_ridge_loo(K: Array, y: Array, lambdas: Array | None = None) -> RidgeF
     n = K.shape[0]
     _checks.shape("K", K, (n, n))
     _checks.shape("y", y, (n,))
-    s, Q = jnp.linalg.eigh(K / n)
+    s, Q = _linalg.eigh(K / n)
     s = jnp.clip(s, 0.0)
     b = Q.T @ y
     scale = jnp.maximum(jnp.mean(s), jnp.finfo(K.dtype).tiny)

@@ -111,3 +111,20 @@ def test_save_figure_fixed_names_and_byte_stable(tmp_path):
         figures.save_figure(None, "Bad Name", "x")
     with pytest.raises(ValueError, match="data columns must have equal lengths"):
         figures.save_figure(plt.figure(), "c", "x", data={"a": [1], "b": [1, 2]})
+
+
+def test_plain_log_ticks():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.semilogx([0.5, 8], [0, 1])
+    figures.plain_log_ticks(ax, [0.5, 1, 2, 4, 8])
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "1", "2", "4", "8"]
+    assert all(t.get_text() == "" for t in ax.get_xticklabels(minor=True))
+    with pytest.raises(ValueError, match="axis"):
+        figures.plain_log_ticks(ax, [1], axis="z")
+    plt.close(fig)

@@ -53,6 +53,20 @@ def use_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
+def plain_log_ticks(ax, values: Sequence[float], axis: str = "x") -> None:
+    """On a log-scaled axis, put the major ticks at ``values`` with plain labels (``0.5``, ``16``) and drop the
+    minor tick labels, which otherwise overlap (``2×10⁰ 3×10⁰ …``) when the axis spans less than a decade or two."""
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
+
+    vals = [float(v) for v in values]
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(vals))
+    target.set_major_formatter(FixedFormatter([f"{v:g}" for v in vals]))
+    target.set_minor_formatter(NullFormatter())
+
+
 def _columns(data: Mapping[str, Sequence] | None) -> tuple[list[str], list[np.ndarray]]:
     if data is None:
         return [], []

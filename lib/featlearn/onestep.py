@@ -556,21 +556,18 @@ def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Seq
         rf = head_stats(k_data, k_val, p0["W"], p0["b"], lin, target, n, n_val, noise_std=noise_std, batch=batch)
         return lin, W, b, net, rf
 
-    # A Python loop over the static sample sizes, so that each stream has a static trip count. The ridge solves
-    # are batched over n after the loop (their eigendecompositions then run one at a time: see _linalg).
-    res = [stats(n) for n in ns]
-    lin, W, b, s_net, s_rf = (jax.tree_util.tree_map(lambda *v: jnp.stack(v), *z) for z in zip(*res, strict=True))
-    a_net = jax.vmap(solve_head)(s_net).a
-    a_rf = jax.vmap(solve_head)(s_rf).a
-    net, rf, align = [], [], []
-    for i in range(len(ns)):
-        lin_i = LinearPart(lin.alpha[i], lin.beta[i])
-        net.append(normalized_test_error(k_test, OneStepModel(W[i], b[i], a_net[i], lin_i, jnp.zeros(())), target,
-                                         n_test, batch=batch))
-        rf.append(normalized_test_error(k_test, OneStepModel(p0["W"], p0["b"], a_rf[i], lin_i, jnp.zeros(())),
-                                        target, n_test, batch=batch))
-        align.append(metrics.subspace_alignment(W[i], target.U))
-    return {"network": jnp.stack(net), "rf": jnp.stack(rf), "alignment": jnp.stack(align)}
+    def one(n):
+        lin, W, b, s_net, s_rf = stats(n)
+        a_net, a_rf = solve_head(s_net).a, solve_head(s_rf).a
+        net = normalized_test_error(k_test, OneStepModel(W, b, a_net, lin, jnp.zeros(())), target, n_test,
+                                    batch=batch)
+        rf = normalized_test_error(k_test, OneStepModel(p0["W"], p0["b"], a_rf, lin, jnp.zeros(())), target,
+                                   n_test, batch=batch)
+        return {"network": net, "rf": rf, "alignment": metrics.subspace_alignment(W, target.U)}
+
+    # The sample sizes run one after another (lax.map) in one compiled program: one copy of the pipeline,
+    # whatever the number of sizes (a Python loop would trace and compile it once per size).
+    return lax.map(one, jnp.asarray(ns))
 
 
 def transfer(key: Array, source: targets.MultiIndexTarget, target: targets.MultiIndexTarget, m: int,

@@ -13,10 +13,9 @@ numbers are recorded in ``benchmarks/RESULTS.md``. Sizes follow the ``quick``/``
 The sweeps run on the devices JAX sees. On a CPU that is one device whose matrix products use every core
 (XLA's own threads). ``BENCH_HOST_DEVICES=k`` splits the host into ``k`` XLA devices instead
 (``--xla_force_host_platform_device_count``, set here before JAX starts unless ``XLA_FLAGS`` already sets it), so
-that a sweep's configurations are sharded over them. It is not the default: with jax 0.10.2 a sweep whose
-program holds a LAPACK eigendecomposition of size 512 or more (the one-step algorithm's ridge regression) hangs
-on forced host devices (see ``book/reproducibility.md``), and on 2 cores the split gained about 10% on the GD
-sweep when measured.
+that a sweep's configurations are sharded over them. It is not the default: on 2 cores the split gained about
+10% on the GD sweep when measured. (With jax 0.10.2, batched LAPACK calls could deadlock forced host devices;
+the library now runs its eigendecompositions one matrix at a time, see ``book/reproducibility.md``.)
 """
 
 import os

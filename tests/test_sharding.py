@@ -124,3 +124,40 @@ def test_sweep_across_two_processes_with_jax_distributed(key):
         assert r["processes"] == 2 and r["devices"] == 2
         np.testing.assert_array_equal(np.asarray(r["loss"], np.float32), ref["loss"])
         np.testing.assert_array_equal(np.asarray(r["x"], np.float32), ref["x"])
+
+
+# Ridge regression on 512 features inside a sharded sweep: with jaxlib 0.10.2, batched eigendecompositions of
+# this size deadlocked XLA's CPU thread pool on two forced host devices (the program never returned); the library
+# runs them one matrix at a time under vmap (featlearn._linalg.eigh).
+RIDGE_SCRIPT = textwrap.dedent("""
+    import sys
+    import jax
+    import numpy as np
+    from featlearn import sweeps, train
+
+    def run(key, scale, *, d, n, m):
+        kx, kw, kv = jax.random.split(key, 3)
+        x, xv = jax.random.normal(kx, (n, d)), jax.random.normal(kv, (n, d))
+        W = scale * jax.random.normal(kw, (m, d)) / d**0.5
+        y, yv = x[:, 0] * x[:, 1], xv[:, 0] * xv[:, 1]
+        fit = train.ridge(jax.nn.relu(x @ W.T), y, jax.nn.relu(xv @ W.T), yv)
+        return {"val_mse": fit.val_mse, "lam": fit.lam}
+
+    out = sweeps.sweep(run, key=jax.random.key(3), seeds=8, vary={"scale": [0.5, 1.0, 2.0, 4.0]},
+                       fixed=dict(d=16, n=1024, m=512), cache=False)
+    np.savez(sys.argv[1], **out)
+    print("ok")
+""")
+
+
+def test_sharded_ridge_sweep_does_not_deadlock(tmp_path):
+    paths = {n: tmp_path / f"ridge{n}.npz" for n in (1, 2)}
+    outs = []
+    for n in (1, 2):  # one after the other: two processes at once would share the two cores
+        proc = subprocess.Popen([sys.executable, "-c", RIDGE_SCRIPT, str(paths[n])], env=_env(n),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        outs += _collect([proc], f"ridge sweep on {n} device(s)")
+    one, two = (dict(np.load(paths[n])) for n in (1, 2))
+    assert one["val_mse"].shape == (8, 4, 15) and np.all(np.isfinite(one["val_mse"]))
+    for k in one:
+        np.testing.assert_allclose(two[k], one[k], rtol=1e-5, err_msg=f"{k} differs between one and two devices")

@@ -139,3 +139,14 @@ def test_errors_name_the_parameter(key):
         onestep.transfer(key, tgt, targets.single_index(key, 4, {3: 1.0}), 6, 10, 10)
     with pytest.raises(ValueError, match="checkpoints"):
         onestep.gradient_path(key, tgt, 6, ())
+
+
+def test_doubling_checkpoints_and_excess_alignment():
+    assert onestep.doubling_checkpoints(16, 2) == (8, 16, 32, 64, 128, 256, 512)
+    assert onestep.doubling_checkpoints(6, 3) == (3, 6, 12, 24, 48, 96, 108)
+    with pytest.raises(ValueError, match="top"):
+        onestep.doubling_checkpoints(16, 0)
+    v = np.array([2 / 16, 1.0, 0.5])
+    np.testing.assert_allclose(onestep.excess_alignment(v, 2, 16), [0.0, 1.0, (0.5 - 0.125) / 0.875])
+    with pytest.raises(ValueError, match="r must be smaller than d"):
+        onestep.excess_alignment(v, 16, 16)

@@ -510,6 +510,26 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
     return {k: jnp.stack(v) for k, v in out.items()}
 
 
+def doubling_checkpoints(d: int, top: int) -> tuple[int, ...]:
+    r"""Sample sizes for a gradient path: :math:`d/2, d, 2d, 4d, \dots` (each ``int(d·2^k) // 2``) up to
+    ``top``·d², and ``top``·d² itself; sorted, no repeats."""
+    d = _checks.positive_int("d", d)
+    top = _checks.positive_int("top", top)
+    ns = [d * 2**k // 2 for k in range(64) if d * 2**k // 2 <= top * d * d]
+    return tuple(sorted({n for n in ns if n > 0} | {top * d * d}))
+
+
+def excess_alignment(v, r: int, d: int):
+    r"""An alignment (or overlap) ``v`` with an ``r``-dimensional subspace of :math:`\mathbb R^d`, measured
+    above its value for random directions, :math:`r/d`, and rescaled so that 1 stays 1: :math:`(v - r/d)/(1 - r/d)`.
+    Works on arrays elementwise."""
+    r = _checks.positive_int("r", r)
+    d = _checks.positive_int("d", d)
+    if r >= d:
+        raise ValueError(f"r must be smaller than d = {d}, got {r}")
+    return (v - r / d) / (1 - r / d)
+
+
 # ------------------------------------------------------------------------- experiments (one seed each)
 def gradient_path(key: Array, target: targets.MultiIndexTarget, m: int, checkpoints: Sequence[int], *,
                   noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0) -> dict[str, Array]:

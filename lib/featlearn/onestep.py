@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 
-from . import _checks, metrics, rng, targets
+from . import _checks, metrics, rng, targets, train
 from ._linalg import eigh as _eigh
 from .models import Params, init_params
 
@@ -437,20 +437,6 @@ def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: i
 
 
 # -------------------------------------------------------------------------------------- kernel baselines
-def _kernel_ridge_cholesky(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Sequence[float]
-                           ) -> tuple[Array, Array]:
-    """Dual weights :math:`(K/n+\\lambda\\bar s I)^{-1}y/n` with λ chosen on validation, every λ from one
-    eigendecomposition of :math:`K/n` (not a Cholesky solve per λ: see :func:`_gram_ridge`)."""
-    n = K.shape[0]
-    scale = jnp.maximum(jnp.trace(K) / n / n, jnp.finfo(K.dtype).tiny)
-    lams = jnp.asarray(lambdas, K.dtype) * scale
-    s, V = _eigh(K / n)
-    A = (V.T @ (y / n) / (jnp.maximum(s, 0.0) + lams[:, None])) @ V.T  # (L, n)
-    val = jnp.mean((A @ K_val.T - y_val) ** 2, axis=1)
-    val = jnp.where(jnp.isfinite(val), val, jnp.inf)
-    return A[jnp.argmin(val)], lams[jnp.argmin(val)]
-
-
 def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n_val: int = 1024,
                      n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0,
                      lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> dict[str, Array]:
@@ -475,6 +461,7 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
     bias_var = bias_std**2
     xv, yv = ghost_rows(k_val, 0, n_val, d, target, noise_std)
     dummy = OneStepModel(p0["W"], p0["b"], p0["a"], LinearPart(jnp.zeros(()), jnp.zeros((d,))), jnp.zeros(()))
+    lams = jnp.asarray(lambdas)  # relative to the mean eigenvalue of K/n, as in train.kernel_ridge
 
     def acts(z):
         u = z @ p0["W"].T + p0["b"]
@@ -490,7 +477,7 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
         x, y = ghost_rows(k_data, 0, n, d, target, noise_std)
         lin = linear_part(x, y)
         yc, yvc = y - lin(x), yv - lin(xv)
-        alpha, _ = _kernel_ridge_cholesky(entk(x, x), yc, entk(xv, x), yvc, lambdas)
+        alpha = train.kernel_ridge(entk(x, x), yc, entk(xv, x), yvc, lams).coef
         s, g = acts(x)
         th_a, th_W, th_b = s.T @ alpha / m, (g * alpha[:, None]).T @ x / m, g.T @ alpha / m
 
@@ -498,8 +485,8 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
             sz, gz = acts(z)
             return lin(z) + sz @ th_a + jnp.sum(gz * (z @ th_W.T + th_b), axis=1)
 
-        beta, _ = _kernel_ridge_cholesky(kernels.ntk_relu(x, x, bias_var=bias_var), yc,
-                                         kernels.ntk_relu(xv, x, bias_var=bias_var), yvc, lambdas)
+        beta = train.kernel_ridge(kernels.ntk_relu(x, x, bias_var=bias_var), yc,
+                                  kernels.ntk_relu(xv, x, bias_var=bias_var), yvc, lams).coef
 
         def ntk_pred(z, lin=lin, x=x, beta=beta):
             return lin(z) + kernels.ntk_relu(z, x, bias_var=bias_var) @ beta

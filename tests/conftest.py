@@ -3,8 +3,6 @@ import os
 os.environ.setdefault("FEATLEARN_PROGRESS", "0")
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -29,8 +27,3 @@ def x64():
         yield
     finally:
         jax.config.update("jax_enable_x64", old)
-
-
-def normal(seed, shape):
-    """Gaussian test data drawn with NumPy (no JAX compilation per shape)."""
-    return jnp.asarray(np.random.default_rng(seed).standard_normal(shape))

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import normal as _normal
+from helpers import normal as _normal
 
 from featlearn import population
 

@@ -19,18 +19,21 @@ def test_closed_form_kernels_match_monte_carlo(key, bias_var):
     np.testing.assert_allclose(k0, mc0, atol=0.01)
 
 
-def test_closed_form_ntk_matches_wide_empirical_ntk(key):
+@pytest.mark.parametrize("bias_std", [0.5, 1.0, 2.0])
+def test_closed_form_ntk_matches_wide_empirical_ntk(key, bias_std):
+    # At bias_std = 1 the bias term's weight (1) and the bias variance (s_b^2) coincide; the other two scales
+    # tell them apart (weighting the term by s_b^2 is off by 11% at s_b = 0.5 and 35% at s_b = 2).
     d, m = 8, 40_000
     X = jax.random.normal(jax.random.key(7), (12, d))
-    p = models.init_params(key, d, m, symmetric=True)
+    p = models.init_params(key, d, m, symmetric=True, bias_std=bias_std)
     apply_fn = models.make_apply(scale=m ** -0.5)
     emp = kernels.empirical_ntk(apply_fn, p, X, X)
     feat = kernels.relu_ntk_features(p, X, scale=m ** -0.5)
     np.testing.assert_allclose(feat @ feat.T, emp, rtol=1e-4, atol=1e-4)
-    ana = kernels.ntk_relu(X, X, bias_var=1.0)
+    ana = kernels.ntk_relu(X, X, bias_var=bias_std**2)
     assert float(jnp.linalg.norm(emp - ana) / jnp.linalg.norm(ana)) < 0.02
     no_b = kernels.empirical_ntk(apply_fn, p, X, X, trainable=("W", "a"))
-    ana_nb = kernels.ntk_relu(X, X, bias_var=1.0, train_bias=False)
+    ana_nb = kernels.ntk_relu(X, X, bias_var=bias_std**2, train_bias=False)
     assert float(jnp.linalg.norm(no_b - ana_nb) / jnp.linalg.norm(ana_nb)) < 0.02
 
 

@@ -10,10 +10,12 @@ kernels (Cho & Saul 2009) are
    \bigl(\sin\theta + (\pi-\theta)\cos\theta\bigr).
 
 The NNGP kernel of :math:`f = m^{-1/2}\sum_j a_j\sigma(w_j\cdot x+b_j)` with :math:`\mathbb E a_j^2 = 1` is
-:math:`\kappa_1`, and its NTK (all layers trained) is :math:`\kappa_1 + (x\cdot x' + s_b^2)\,\kappa_0`: the
+:math:`\kappa_1`, and its NTK (all layers trained) is :math:`\kappa_1 + (x\cdot x' + 1)\,\kappa_0`: the
 gradient in :math:`w_j` is :math:`a_j\sigma'(u_j)x/\sqrt m`, whose inner products carry :math:`x\cdot x'` (not
-:math:`x\cdot x'/d`) in this standard parameterisation. Without trained biases the :math:`s_b^2\kappa_0` part
-drops; without a trained second layer, the :math:`\kappa_1` part. The angle is computed as
+:math:`x\cdot x'/d`) in this standard parameterisation, and the network stores :math:`b_j` itself (drawn with
+variance :math:`s_b^2`), so its gradient :math:`a_j\sigma'(u_j)/\sqrt m` enters with weight 1, not :math:`s_b^2`;
+:math:`s_b^2` enters only through :math:`\Sigma`. Without trained biases the :math:`1\cdot\kappa_0` part drops;
+without a trained second layer, the :math:`\kappa_1` part. The angle is computed as
 :math:`\theta=\operatorname{arctan2}(\sqrt{\max(\Sigma_{xx}\Sigma_{x'x'}-\Sigma_{xx'}^2,0)},\Sigma_{xx'})`,
 whose gradient stays finite at :math:`\cos\theta=\pm1` (``arccos`` does not).
 """
@@ -63,10 +65,12 @@ def ntk_relu(X: Array, Y: Array, *, bias_var: float = 1.0, train_bias: bool = Tr
              train_second: bool = True) -> Array:
     r"""Closed-form NTK of the two-layer ReLU network under NTK scaling: ``(n_x, n_y)``.
 
-    :math:`\Theta = [\text{train\_second}]\,\kappa_1 + (x\cdot x' + [\text{train\_bias}]\,s_b^2)\,\kappa_0`,
-    for ``w ~ N(0, I/d)`` and ``b ~ N(0, bias_var)`` as in :func:`featlearn.models.init_params`."""
+    :math:`\Theta = [\text{train\_second}]\,\kappa_1 + (x\cdot x' + [\text{train\_bias}])\,\kappa_0`,
+    for ``w ~ N(0, I/d)`` and ``b ~ N(0, bias_var)`` as in :func:`featlearn.models.init_params`. The bias
+    gradient is :math:`a\sigma'(u)/\sqrt m` whatever ``bias_var`` is, so trained biases add :math:`1\cdot\kappa_0`;
+    ``bias_var`` enters only through the pre-activation covariance :math:`\Sigma`."""
     _, k0, k1 = arccos_kernels(X, Y, bias_var=bias_var)
-    lin = X @ Y.T + (bias_var if train_bias else 0.0)
+    lin = X @ Y.T + (1.0 if train_bias else 0.0)
     return (k1 if train_second else 0.0) + lin * k0
 
 

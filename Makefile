@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Progress bars stay silent in the built book and in CI.
 export FEATLEARN_PROGRESS := 0
 
-.PHONY: install install-gpu book book-paper site site-paper test lint unit notebooks site-tests clean bench
+.PHONY: install install-gpu book book-paper site site-paper test lint unit notebooks site-tests clean bench mutants
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,7 @@ test: lint unit notebooks book site-tests
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests tools book/_ext benchmarks
 	$(BIN)/python tools/nbsetup.py --check
+	$(BIN)/python tools/mutants.py --check
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/site
@@ -60,6 +61,11 @@ site-tests: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $$($(BIN)/python tools/nbsetup.py --list)
+
+## Every mutant in tests/mutants/ (wrong versions of the library) must turn a named test or chapter red; writes
+## tests/mutants/RESULTS.md. On demand, not part of `make test` (about half an hour on 2 cores).
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants.py
 
 ## The benchmarks (benchmarks/, numbers in benchmarks/RESULTS.md); PyTorch comes in for the comparison loop.
 bench: $(STAMP)

@@ -15,6 +15,16 @@ from jax import Array
 
 from . import _checks, kernels, models, targets, taylor, train
 
+#: The kernel-regime chapter's sizes, for :func:`featlearn.profiles.sizes` (``fl.profiles.sizes(**SIZES)``).
+SIZES = dict(
+    quick=dict(d_lazy=10, n_lazy=64, widths=[64, 256, 1024, 4096], steps=200, seeds=3,
+               ntk_widths=[256, 1024, 4096, 16384, 65536], ntk_points=40, bias_stds=[0.5, 1.0, 2.0],
+               stair_d=[8, 16, 32], stair_n_max=2048, n_test=4000),
+    paper=dict(d_lazy=20, n_lazy=256, widths=[64, 256, 1024, 4096, 16384, 65536], steps=1000, seeds=8,
+               ntk_widths=[256, 1024, 4096, 16384, 65536, 262144], ntk_points=100, bias_stds=[0.5, 1.0, 2.0],
+               stair_d=[8, 16, 32, 64], stair_n_max=32768, n_test=50000),
+)
+
 
 def lazy_training_run(key: Array, target: Callable[[Array], Array], d: int, m: int, *, n: int = 100,
                       steps: int = 300, lr: float = 1.0, n_test: int = 1000, bias_std: float = 1.0) -> dict:

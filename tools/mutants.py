@@ -137,8 +137,12 @@ def _pytest(tree: Path, args: list[str]) -> tuple[int, str]:
 
 
 def _first_failure(output: str) -> str:
-    m = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
-    return m.group(1) if m else "?"
+    """The first red test's id and how it went red (a failed assertion, or which exception)."""
+    m = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - |$)", output, re.M)
+    where = m.group(1).strip() if m else "?"
+    exc = re.findall(r"\b([A-Z]\w*(?:Error|Exception))\b", re.sub(r"\x1b\[[0-9;]*m", "", output))
+    how = "assertion" if (not exc or "AssertionError" in exc) else exc[0]
+    return f"{where} ({how})"
 
 
 def _library_is_the_copy(tree: Path) -> bool:

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import models, quadntk, rng, taylor, train
+from featlearn import models, profiles, quadntk, rng, sweeps, taylor, train
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +67,12 @@ def test_fit_reaches_low_train_loss(setup):
     net, x, _ = setup
     beta = jnp.zeros(6).at[0].set(1.0)
     y = quadntk.target(x, beta)
-    W, tr, r1 = quadntk.fit(net, x, y, model="LQ", lam=0.0, k=3, steps=400, lr=1.0, x_test=x, y_test=y, n_evals=4)
-    assert W.shape == (40, 6) and r1.shape == (5,)
+    W, tr = quadntk.fit(net, x, y, model="LQ", lam=0.0, k=3, steps=400, lr=1.0, x_test=x, y_test=y, n_evals=4)
+    assert W.shape == (40, 6) and all(a.shape == (5,) for a in tr)
     assert float(tr.train_loss[-1]) < 0.5 * float(tr.train_loss[0])
+    # the test set here is the training set; no validation set was given
+    np.testing.assert_allclose(tr.test_loss, tr.train_loss, rtol=1e-6)
+    assert np.all(np.isnan(np.asarray(tr.val_loss)))
 
 
 def test_bad_input():
@@ -81,7 +84,7 @@ def test_bad_input():
 
 # --- the chapter's experiments as library functions ------------------------------------------------------------
 
-SMALL = dict(d=4, m=16, n=12, n_test=20, steps=20, n_evals=4)
+SMALL = dict(d=4, m=16, n=12, n_val=15, n_test=20, steps=20, n_evals=4)
 
 
 def test_regularized_run_shapes_determinism_and_r1_at_start():
@@ -106,17 +109,36 @@ def test_regularized_run_lambda_shrinks_r1():
 
 
 def test_regularized_run_matches_fit():
+    # default k is d (the authors' n_k = d); validation and test inputs are separate fresh draws
     key = jax.random.key(5)
     c = quadntk.regularized_run(key, 0.5, **SMALL)
-    kn, kx, kt, kb, _ = jax.random.split(key, 5)
+    kn, kx, kt, kb, _, kv = jax.random.split(key, 6)
     net = quadntk.initial_network(kn, 4, 16)
     beta = rng.normal(kb, (4, 1))[:, 0]
     beta = beta / jnp.linalg.norm(beta)
-    x, xt = rng.normal(kx, (12, 4)), rng.normal(kt, (20, 4))
-    _, tr, r1 = quadntk.fit(net, x, quadntk.target(x, beta), lam=0.5, k=5, steps=20, x_test=xt,
-                            y_test=quadntk.target(xt, beta), n_evals=4)
-    np.testing.assert_allclose(c.train_loss, tr.train_loss, rtol=1e-5)
-    np.testing.assert_allclose(c.r1, r1, rtol=1e-5, atol=1e-8)
+    x, xv, xt = rng.normal(kx, (12, 4)), rng.normal(kv, (15, 4)), rng.normal(kt, (20, 4))
+    W, tr = quadntk.fit(net, x, quadntk.target(x, beta), lam=0.5, k=4, steps=20, x_val=xv,
+                        y_val=quadntk.target(xv, beta), x_test=xt, y_test=quadntk.target(xt, beta), n_evals=4)
+    for got, want in zip(c, tr, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-8)
+    # the final losses are those of the returned W on each set
+    f = quadntk.model_fn(net, "LQ")
+    for xs, loss in ((x, c.train_loss), (xv, c.val_loss), (xt, c.test_loss)):
+        np.testing.assert_allclose(loss[-1], train.loss_value(f({"W": W}, xs), quadntk.target(xs, beta)),
+                                   rtol=1e-4)
+    # the validation set is not the test set (nor the training set)
+    assert not np.allclose(c.val_loss[1:], c.test_loss[1:], rtol=1e-3)
+    assert not np.allclose(c.val_loss[1:], c.train_loss[1:], rtol=1e-3)
+
+
+def test_validated_lambda():
+    val = np.array([[0.30, 0.20, 0.25], [0.28, 0.26, 0.22]])  # mean 0.29, 0.23, 0.235
+    assert quadntk.validated_lambda(val) == 1
+    assert quadntk.validated_lambda(val[1]) == 2
+    with pytest.raises(ValueError, match="val_loss"):
+        quadntk.validated_lambda(np.full((2, 3), np.nan))
+    with pytest.raises(ValueError, match="val_loss"):
+        quadntk.validated_lambda(np.zeros((2, 3, 4)))
 
 
 def test_good_directions():
@@ -206,3 +228,38 @@ def test_experiment_bad_input():
         quadntk.regularized_run(jax.random.key(0), 0.0, model="X", **SMALL)
     with pytest.raises(ValueError, match="d"):
         quadntk.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, d=0))
+    with pytest.raises(ValueError, match="n_val"):
+        quadntk.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, n_val=0))
+    with pytest.raises(ValueError, match="k must be at most n"):
+        quadntk.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, k=13))
+
+
+def test_sample_grid():
+    np.testing.assert_array_equal(quadntk.sample_grid(10, (1.0, 1.004, 2.0)), [100, 200])
+    with pytest.raises(ValueError, match="n_over_d2"):
+        quadntk.sample_grid(10, (0.0, 1.0))
+
+
+def test_paper_profile_shapes():
+    """The chapter's sweeps at the ``paper`` sizes, built as the chapter builds them and evaluated abstractly
+    (``jax.eval_shape``: tracing only, no compute), so a shape bug in the paper profile fails here."""
+    S = profiles.sizes(**quadntk.SIZES, profile="paper")
+    assert S.n == 1000 and S.d == 100  # the authors' n = d^1.5 at d = 100
+    key = jax.random.key(0)
+
+    def shapes(fn, vary=None, seeds=S.seeds, **fixed):
+        prog = sweeps.program(fn, key=key, seeds=seeds, vary=vary, fixed=fixed)
+        return jax.eval_shape(prog.fn, *prog.args)
+
+    spec = shapes(quadntk.good_directions, d=S.d, m=S.m, n=S.n, n_test=S.n_test)
+    assert spec.singular_values.shape == (S.seeds, S.n) and spec.off_top_ratio.shape == (S.seeds,)
+    sizes = dict(d=S.d, m=S.m, n=S.n, n_val=S.n_val, n_test=S.n_test, steps=S.steps, q_init=S.q_init, k=S.d)
+    curves = shapes(quadntk.regularized_run, vary=dict(lam=S.lams), **sizes)
+    assert all(a.shape == (S.seeds * len(S.lams), 51) for a in curves)
+    for model in ("L", "Q"):
+        assert shapes(quadntk.regularized_run, **sizes, lam=0.0, model=model).test_loss.shape == (S.seeds, 51)
+    for d in S.plain_d:
+        grid = quadntk.sample_grid(d, S.plain_n_over_d2)
+        out = shapes(quadntk.ordinary_network_run, vary=dict(n=grid), seeds=S.plain_seeds, d=d,
+                     n_max=int(grid[-1]), m=S.plain_m, steps=S.plain_steps, lr=2.0, n_test=S.n_test)
+        assert out.test_error.shape == (S.plain_seeds * grid.size, 11)

@@ -1,7 +1,7 @@
 r"""Escaping the NTK with good directions (Nichani, Bai & Lee 2022): the linear and quadratic Taylor terms of a
 two-layer network around a symmetric initialisation, the regulariser :math:`R_1`, the target class, and the
 chapter's three experiments as pure, sweepable functions (:func:`regularized_run`, :func:`good_directions`,
-:func:`ordinary_network_run`).
+:func:`ordinary_network_run`), with the chapter's sizes (:data:`SIZES`).
 
 Network: :math:`f(x;W_0+W) = \sum_{r=1}^m a_r\,\sigma((w_{0,r}+w_r)\cdot x)` with :math:`a_r=\pm1/\sqrt m`
 fixed and :math:`f(\cdot;W_0)\equiv0` (neurons duplicated with opposite signs). Only :math:`W` moves.
@@ -153,14 +153,33 @@ def target(x: Array, beta: Array) -> Array:
     return (z * z - 1.0 + z) / math.sqrt(3.0)
 
 
+class Curves(NamedTuple):
+    r"""Training curves of one run, each ``(n_evals + 1,)``: GD ``step``; ``train_loss``, ``val_loss`` and
+    ``test_loss`` (:math:`\tfrac12`MSE without the regulariser, on the training, validation and test inputs;
+    NaN where no such set was given); and :math:`R_1(W)`."""
+
+    step: Array
+    train_loss: Array
+    val_loss: Array
+    test_loss: Array
+    r1: Array
+
+
 def fit(net: dict[str, Array], x: Array, y: Array, *, model: str = "LQ", lam: float | Array = 0.0, k: int = 1,
-        steps: int, lr: float = 1.0, W_init: Array | None = None, x_test: Array | None = None,
-        y_test: Array | None = None, n_evals: int = 50) -> tuple[Array, train.Trace, Array]:
+        steps: int, lr: float = 1.0, W_init: Array | None = None, x_val: Array | None = None,
+        y_val: Array | None = None, x_test: Array | None = None, y_test: Array | None = None,
+        n_evals: int = 50) -> tuple[Array, Curves]:
     r"""Full-batch GD on the training MSE :math:`\tfrac1{2n}\sum_i(f(x_i;W)-y_i)^2+\lambda R_1(W)` for
     ``model`` in ``"L"``, ``"Q"``, ``"LQ"``, from ``W_init`` (default 0), as one ``lax.scan`` through
-    :func:`featlearn.train.fit`. Returns the final ``W`` ``(m, d)``, the trace, and :math:`R_1` at each
-    evaluation ``(n_evals + 1,)`` (recomputed from a second pass over the same evaluation points)."""
+    :func:`featlearn.train.fit`. ``x`` ``(n, d)``, ``y`` ``(n,)``; the optional validation and test sets are
+    only evaluated, never trained on. Returns the final ``W`` ``(m, d)`` and :class:`Curves` with
+    ``n_evals + 1`` evaluations (``n_evals`` must divide ``steps``)."""
     _checks.one_of("model", model, MODELS)
+    steps = _checks.positive_int("steps", steps)
+    n_evals = _checks.positive_int("n_evals", n_evals)
+    if steps % n_evals:
+        raise ValueError(f"n_evals must divide steps = {steps}, got {n_evals}")
+    every = steps // n_evals
     r1 = regularizer_r1(net, x, k)
     W0 = jnp.zeros_like(net["W0"]) if W_init is None else W_init
     apply_fn = model_fn(net, model)
@@ -168,23 +187,23 @@ def fit(net: dict[str, Array], x: Array, y: Array, *, model: str = "LQ", lam: fl
     def reg(p):
         return lam * r1(p)
 
-    # record R1 alongside: train in n_evals blocks of the same scan, reading W after each block
-    every = steps // n_evals if steps % n_evals == 0 else None
-    if every is None:
-        raise ValueError(f"n_evals must divide steps = {steps}, got {n_evals}")
+    def held_out(p, xs, ys):
+        return jnp.nan if xs is None or ys is None else train.loss_value(apply_fn(p, xs), ys)
 
+    def record(p):
+        return (train.loss_value(apply_fn(p, x), y), held_out(p, x_val, y_val), held_out(p, x_test, y_test),
+                r1(p))
+
+    # train in n_evals blocks of the same scan, reading W after each block
     def block(W, _):
-        p, tr = train.fit({"W": W}, apply_fn, x, y, steps=every, lr=lr, regularizer=reg, x_test=x_test,
-                          y_test=y_test, n_evals=1)
-        return p["W"], (tr.train_loss[-1], tr.test_loss[-1], r1(p))
+        p, _ = train.fit({"W": W}, apply_fn, x, y, steps=every, lr=lr, regularizer=reg, n_evals=1)
+        return p["W"], record(p)
 
-    p0 = {"W": W0}
-    first = (train.loss_value(apply_fn(p0, x), y), train.loss_value(apply_fn(p0, x_test), y_test)
-             if x_test is not None else jnp.nan, r1(p0))
-    W, (tr, te, rr) = jax.lax.scan(block, W0, None, length=n_evals)
-    cat = [jnp.concatenate([jnp.atleast_1d(a0), a]) for a0, a in zip(first, (tr, te, rr), strict=True)]
-    trace = train.Trace(jnp.arange(n_evals + 1) * every, cat[0], cat[1], jnp.full_like(cat[0], jnp.nan))
-    return W, trace, cat[2]
+    first = record({"W": W0})
+    W, rest = jax.lax.scan(block, W0, None, length=n_evals)
+    cat = [jnp.concatenate([jnp.atleast_1d(jnp.asarray(a0, jnp.result_type(a))), a])
+           for a0, a in zip(first, rest, strict=True)]
+    return W, Curves(jnp.arange(n_evals + 1) * every, *cat)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -192,47 +211,57 @@ def fit(net: dict[str, Array], x: Array, y: Array, *, model: str = "LQ", lam: fl
 # ----------------------------------------------------------------------------------------------------------------
 
 
-class Curves(NamedTuple):
-    r"""Training curves of one run, each ``(n_evals + 1,)``: GD ``step``, ``train_loss`` and ``test_loss``
-    (:math:`\tfrac12`MSE, without the regulariser) and :math:`R_1(W)`."""
-
-    step: Array
-    train_loss: Array
-    test_loss: Array
-    r1: Array
-
-
 def _sizes(**kw: int) -> None:
     for name, v in kw.items():
         _checks.positive_int(name, v)
 
 
-def regularized_run(key: Array, lam: float | Array = 0.0, *, d: int, m: int, n: int, n_test: int, steps: int,
-                    model: str = "LQ", q_init: float = 0.1, k: int | None = None, lr: float = 1.0,
+def _top_k(k: int | None, d: int, n: int) -> int:
+    k = d if k is None else _checks.positive_int("k", k)
+    if k > n:
+        raise ValueError(f"k must be at most n = {n}, got {k}")
+    return k
+
+
+def regularized_run(key: Array, lam: float | Array = 0.0, *, d: int, m: int, n: int, n_val: int, n_test: int,
+                    steps: int, model: str = "LQ", q_init: float = 0.1, k: int | None = None, lr: float = 1.0,
                     n_evals: int = 50) -> Curves:
     r"""One seed of the public experiment: draw the symmetric network (:func:`initial_network`, width ``m``), a
-    unit :math:`\beta`, ``n`` training and ``n_test`` test inputs :math:`x\sim N(0,I_d)` and the target
-    :func:`target`; train ``model`` (``"L"``, ``"Q"`` or ``"LQ"``) on
-    :math:`\tfrac1{2n}\sum_i(f(x_i;W)-y_i)^2+\lambda R_1(W)` by full-batch GD (:func:`fit`), ``k`` top
-    directions (default :math:`d+1`).
+    unit :math:`\beta`, ``n`` training, ``n_val`` validation and ``n_test`` test inputs :math:`x\sim N(0,I_d)`
+    (three independent draws) and the target :func:`target`; train ``model`` (``"L"``, ``"Q"`` or ``"LQ"``) on
+    :math:`\tfrac1{2n}\sum_i(f(x_i;W)-y_i)^2+\lambda R_1(W)` by full-batch GD (:func:`fit`), with ``k`` top
+    directions (default :math:`d`, as in the authors' code: the degree-1 block of :math:`J`).
 
     :math:`W` starts at 0, except for ``model="Q"``: :math:`W=0` is a saddle of :math:`f_Q` alone, so the
     QuadNTK model starts from :math:`W_{rj}\sim N(0, q_{\rm init}^2/d)`. ``lam`` may be traced (a sweep axis);
-    the sizes are static. Returns :class:`Curves` with ``n_evals + 1`` evaluations."""
-    _sizes(d=d, m=m, n=n, n_test=n_test, steps=steps)
+    the sizes are static. The validation curve is there to choose :math:`\lambda`
+    (:func:`validated_lambda`); the test curve only reports. Returns :class:`Curves` with ``n_evals + 1``
+    evaluations."""
+    _sizes(d=d, m=m, n=n, n_val=n_val, n_test=n_test, steps=steps)
     _checks.one_of("model", model, MODELS)
     _checks.real_in("lam", lam, 0.0)
     _checks.real_in("q_init", q_init, 0.0)
-    k = d + 1 if k is None else _checks.positive_int("k", k)
-    kn, kx, kt, kb, kw = jax.random.split(key, 5)
+    k = _top_k(k, d, n)
+    kn, kx, kt, kb, kw, kv = jax.random.split(key, 6)  # split is prefix-stable: the first five keep their streams
     net = initial_network(kn, d, m)
     beta = rng.normal(kb, (d, 1))[:, 0]
     beta = beta / jnp.linalg.norm(beta)
-    x, xt = rng.normal(kx, (n, d)), rng.normal(kt, (n_test, d))
+    x, xv, xt = rng.normal(kx, (n, d)), rng.normal(kv, (n_val, d)), rng.normal(kt, (n_test, d))
     W_init = q_init * rng.normal(kw, (m, d)) / math.sqrt(d) if model == "Q" else None
-    _, tr, r1 = fit(net, x, target(x, beta), model=model, lam=lam, k=k, steps=steps, lr=lr, W_init=W_init,
-                    x_test=xt, y_test=target(xt, beta), n_evals=n_evals)
-    return Curves(tr.step, tr.train_loss, tr.test_loss, r1)
+    _, curves = fit(net, x, target(x, beta), model=model, lam=lam, k=k, steps=steps, lr=lr, W_init=W_init,
+                    x_val=xv, y_val=target(xv, beta), x_test=xt, y_test=target(xt, beta), n_evals=n_evals)
+    return curves
+
+
+def validated_lambda(val_loss: np.ndarray) -> int:
+    r"""Index of the :math:`\lambda` whose final validation loss, averaged over seeds, is smallest:
+    ``val_loss`` ``(seeds, L)`` (or ``(L,)``) → an index into the grid. The test loss plays no part."""
+    v = np.asarray(val_loss, float)
+    if v.ndim not in (1, 2) or v.shape[-1] < 1:
+        raise ValueError(f"val_loss must have shape (seeds, L) or (L,) with L >= 1, got {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("val_loss must be finite (was a validation set given?)")
+    return int(np.argmin(v.reshape(-1, v.shape[-1]).mean(0)))
 
 
 class Spectrum(NamedTuple):
@@ -248,13 +277,11 @@ class Spectrum(NamedTuple):
 def good_directions(key: Array, *, d: int, m: int, n: int, n_test: int, k: int | None = None) -> Spectrum:
     r"""One seed of the spectral picture: the singular values of :math:`J` at a symmetric initialisation on
     ``n`` Gaussian inputs, and how much a random displacement moves :math:`f_L` on ``n_test`` fresh inputs
-    once projected off the top ``k`` (default :math:`d+1`) right singular vectors (:func:`project_off_top`),
+    once projected off the top ``k`` (default :math:`d`) right singular vectors (:func:`project_off_top`),
     relative to the unprojected one. A ratio well below 1 means the directions off the top block are the
     "good" ones: :math:`f_L` barely changes there, so :math:`f_Q` may use them."""
     _sizes(d=d, m=m, n=n, n_test=n_test)
-    k = d + 1 if k is None else _checks.positive_int("k", k)
-    if k > n:
-        raise ValueError(f"k must be at most n = {n}, got {k}")
+    k = _top_k(k, d, n)
     kn, kx, kt, kw = jax.random.split(key, 4)
     net = initial_network(kn, d, m)
     x, xt = rng.normal(kx, (n, d)), rng.normal(kt, (n_test, d))
@@ -390,3 +417,39 @@ def sample_threshold(ns: np.ndarray, errors: np.ndarray, level: float) -> np.nda
     flat = errors.reshape(-1, ns.size)
     out = np.array([metrics.crossing_point(ns, -e, -level) for e in flat])
     return out.reshape(errors.shape[:-1])
+
+
+def sample_grid(d: int, n_over_d2: tuple[float, ...] | np.ndarray) -> np.ndarray:
+    r"""Section 4's sample sizes at dimension ``d``: :math:`n = \mathrm{round}(c\,d^2)` for each ratio ``c`` in
+    ``n_over_d2`` ``(K,)``, increasing and without repeats → ``(K',)`` integers, ``K' <= K``."""
+    d = _checks.positive_int("d", d)
+    c = np.asarray(n_over_d2, float)
+    if c.ndim != 1 or c.size == 0 or np.any(c <= 0):
+        raise ValueError(f"n_over_d2 must be a non-empty list of positive ratios, got {n_over_d2}")
+    grid = np.unique(np.round(c * d * d).astype(int))
+    if grid[0] < 1:
+        raise ValueError(f"n_over_d2 must give n >= 1 at d = {d}, got n = {grid[0]}")
+    return grid
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The chapter's sizes, stated once: book/good-directions.ipynb runs ``profiles.sizes(**quadntk.SIZES)``.
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _chapter_sizes(d: int, **rest: object) -> dict[str, object]:
+    # n = floor(d^1.5) training samples, as in the authors' experiment (n = 1000 at d = 100)
+    return dict(d=d, n=int(d ** 1.5), **rest)
+
+
+SIZES: dict[str, dict[str, object]] = dict(
+    # quick: 2 CPU cores, the chapter in under 3 minutes; lams is the grid that validation chooses from
+    quick=_chapter_sizes(20, m=1000, n_val=1000, n_test=1000, steps=3000, seeds=3, lams=(0.0, 0.3, 1.0, 3.0, 10.0),
+                         q_init=0.1, plain_d=(8, 11, 16), plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8), plain_m=64,
+                         plain_steps=500, plain_seeds=5),
+    # paper: the authors' d = 100, n = 1000, m = 10^4 and lambda grid (an accelerator's job)
+    paper=_chapter_sizes(100, m=10_000, n_val=10_000, n_test=10_000, steps=20_000, seeds=3,
+                         lams=(0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1), q_init=0.1, plain_d=(16, 23, 32, 45, 64),
+                         plain_n_over_d2=(0.5, 0.71, 1, 1.41, 2, 2.83, 4, 5.66, 8), plain_m=512,
+                         plain_steps=5000, plain_seeds=8),
+)

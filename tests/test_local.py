@@ -7,6 +7,7 @@ import pytest
 from helpers import normal as _normal
 
 from featlearn import local, population
+from featlearn import rng as _rng
 
 
 def test_staged_gd_matches_python_loop(x64):
@@ -113,3 +114,120 @@ def test_teacher_coordinates_and_nearest_teacher_up_to_sign():
     np.testing.assert_allclose(ang, [np.arctan(0.05), 0.0], atol=1e-6)
     ang_signed, _ = local.nearest_teacher(W, W_star, up_to_sign=False)
     assert float(ang_signed[0]) > 1.5
+
+
+def test_halving_schedule_values_and_bad_input(x64):
+    np.testing.assert_allclose(local.halving_schedule(0.4, 4), [0.4, 0.2, 0.1, 0.05], rtol=1e-12)
+    np.testing.assert_array_equal(local.halving_schedule(0.0, 3), np.zeros(3))
+    np.testing.assert_allclose(local.certificate_schedule(0.4, 0.03, halvings=2, stages=5),
+                               [0.4, 0.2, 0.03, 0.03, 0.03], rtol=1e-12)
+    with pytest.raises(ValueError, match="stages"):
+        local.halving_schedule(0.1, 0)
+    with pytest.raises(ValueError, match="lam0"):
+        local.halving_schedule(-0.1, 3)
+    with pytest.raises(ValueError, match="stages"):
+        local.certificate_schedule(0.1, 0.01, halvings=3, stages=3)
+    with pytest.raises(ValueError, match="lam"):
+        local.certificate_schedule(0.1, 0.0, halvings=1, stages=3)
+
+
+def test_decreasing_weight_decay_lowers_the_loss_stage_by_stage(x64):
+    """Zhou & Ge's schedule: at a fixed lambda the loss settles at a level of order lambda^2 (the penalty biases the
+    weights by O(lambda)), so each halving lowers the stage's final loss by about 4; a constant lambda would not."""
+    W_star, a_star = jnp.eye(2, 4), [1.0, -0.6]
+    out = jax.jit(lambda k: local.staged_run(k, 0.02, W_star=W_star, a_star=a_star, m=6, init_scale=0.3, lr=0.2,
+                                             stages=4, steps=1500, n_evals=1, delta=0.1))(jax.random.key(3))
+    stage_end = np.asarray(out["loss"][:, -1])
+    ratios = stage_end[:-1] / stage_end[1:]
+    assert np.all((ratios > 3.0) & (ratios < 5.0)), (stage_end, ratios)
+    np.testing.assert_allclose(out["stage_max_angle"][-1], out["max_angle_alive"])
+
+
+def test_teacher_plane_coordinates_for_any_number_of_teachers(x64):
+    for k in (1, 2, 3, 8):
+        W_star = jnp.eye(k, 10)
+        corners = np.asarray(local.polygon_corners(k))
+        assert corners.shape == (k, 2)
+        np.testing.assert_allclose(np.linalg.norm(corners, axis=1), 1.0, rtol=1e-12)
+        np.testing.assert_allclose(local.teacher_plane_coordinates(-3.0 * W_star, W_star), corners, atol=1e-12)
+        off = jnp.zeros((1, 10)).at[0, 9].set(1.0)  # orthogonal to the teacher subspace: the centre
+        np.testing.assert_allclose(local.teacher_plane_coordinates(off, W_star), [[0.0, 0.0]], atol=1e-12)
+    with pytest.raises(ValueError, match="k"):
+        local.polygon_corners(0)
+
+
+def test_certificate_curvature_recovers_each_circle():
+    t = np.linspace(1e-3, np.pi, 400)
+    rho = np.array([[0.3, 0.5], [0.7, 0.9], [1.1, 1.3]])
+    a_star = [1.0, -0.5, 2.0]
+    eta = np.sign(a_star)[:, None, None] * (1.0 - rho[:, :, None] * t**2)
+    r, p = local.certificate_curvature(t, np.stack([eta, eta]), a_star)
+    assert r.shape == p.shape == (2, 3, 2)
+    np.testing.assert_allclose(r, np.stack([rho, rho]), rtol=1e-10)
+    np.testing.assert_allclose(p, 2.0, rtol=1e-8)
+    with pytest.raises(ValueError, match="circle_eta"):
+        local.certificate_curvature(t, eta[:2], a_star)
+
+
+def test_pipeline_run_trains_the_local_phase_on_the_sample(x64):
+    """``local_loss="empirical"``: the local phase minimises the loss of the local samples (drawn from the sixth
+    key of the split), not the population loss."""
+    kw = dict(d=4, m=8, a_star=[1.0, -0.6], n_factor=4, local_n_factor=2, init_scale=0.1, lr=0.1, lam0=1e-2,
+              stages=2, steps=50, n_evals=5, delta=0.1)
+    key = jax.random.key(5)
+    emp = jax.jit(lambda k: local.pipeline_run(k, 0, local_loss="empirical", **kw))(key)
+    k_t, *_, k_l = jax.random.split(key, 6)
+    W_star, a_star = local.teacher(k_t, 4, kw["a_star"])
+    x_loc = _rng.normal(k_l, (32, 4), jnp.float64)
+    emp_loss = local.sample_objective(x_loc, jnp.abs(x_loc @ W_star.T) @ a_star)
+    np.testing.assert_allclose(emp["final_train_loss"], emp_loss(emp["final"]), rtol=1e-10)
+    np.testing.assert_allclose(emp["loss"][-1, -1], emp["final_train_loss"], rtol=1e-10)
+    np.testing.assert_allclose(emp["final_pop_loss"], population.population_loss(emp["final"], W_star, a_star),
+                               rtol=1e-10)
+    assert float(emp["start_loss"]) < 0.5 * float(emp["zero_loss"])  # the early stage fitted something
+    with pytest.raises(ValueError, match="local_loss"):
+        local.pipeline_run(key, 0, local_loss="test", **kw)
+
+
+def test_paper_profile_shapes(x64):
+    """Every sweep of the chapter, at the ``paper`` sizes, under abstract evaluation (no compute): catches shape
+    bugs that only appear at the paper's m* (e.g. a figure projection written for three teachers)."""
+    from featlearn import profiles, sweeps
+
+    S = profiles.sizes(**local.SIZES, profile="paper")
+    k = len(S.a_star)
+    assert k != 3  # the bug class this test is for needs m* different from the quick profile's
+    W_star, _ = local.teacher(jax.random.key(0), S.d, S.a_star)
+    key = jax.random.key(1)
+
+    def shapes(fn, vary=None, **fixed):
+        prog = sweeps.program(fn, key=key, seeds=2, vary=vary, fixed=fixed)
+        return jax.eval_shape(prog.fn, *prog.args)
+
+    common = dict(W_star=W_star, a_star=S.a_star, m=S.m, n_evals=S.n_evals)
+    run = shapes(local.staged_run, vary=dict(lam0=[S.lam0, 0.0]), init_scale=S.init_scale, lr=S.lr,
+                 stages=S.stages, steps=S.steps, delta=S.delta, alive=S.alive, **common)
+    assert run["final"]["W"].shape == (4, S.m, S.d) and run["loss"].shape == (4, S.stages, S.n_evals)
+    assert run["snapshots"]["W"].shape == (4, S.stages, S.m, S.d) and run["mass_error"].shape == (4, k)
+    lazy = shapes(local.lazy_run, alpha=S.lazy_alpha, lr=S.lazy_lr, stages=S.stages, steps=S.steps,
+                  delta=S.delta, alive=S.alive, **common)
+    assert lazy["final"]["a"].shape == (2, S.m)
+    cert = shapes(local.certificate_run, init_scale=S.init_scale, lr=S.lr, lam0=S.lam0, lam=S.cert_lam,
+                  halvings=S.cert_halvings, stages=S.cert_stages, steps=S.steps, n_random=S.n_random,
+                  n_circle=S.n_circle, alive=S.alive, **common)
+    assert cert["circle_eta"].shape == (2, k, 2, S.n_circle) and cert["eta_teacher"].shape == (2, k)
+    t = np.linspace(1e-3, np.pi, S.n_circle)
+    rho, _ = local.certificate_curvature(t, np.broadcast_to(np.cos(t), (1, k, 2, S.n_circle)), S.a_star)
+    assert rho.shape == (1, k, 2)
+    pipe_kw = dict(d=S.d_pipe, m=S.m_pipe, a_star=S.a_star, n_factor=S.n_factor, local_n_factor=S.local_n_factor,
+                   init_scale=S.init_scale, lr=S.lr, lam0=S.lam0, stages=S.pipe_stages, steps=S.pipe_steps,
+                   n_evals=S.n_evals, delta=S.delta, alive=S.alive)
+    pipe = shapes(local.pipeline_run, vary=dict(start=[0, 1]), **pipe_kw)
+    emp = shapes(local.pipeline_run, local_loss="empirical", **pipe_kw)
+    for out in (pipe, emp):
+        assert out["final"]["W"].shape[-2:] == (S.m_pipe, S.d_pipe) and out["stage_pop_loss"].shape[-1] == S.pipe_stages
+    # the neuron picture, for every panel the chapter draws
+    for W in (run["final"]["W"], run["snapshots"]["W"], lazy["final"]["W"]):
+        xy = jax.eval_shape(jax.vmap(lambda w: local.teacher_plane_coordinates(w, W_star)),
+                            jax.ShapeDtypeStruct((W.shape[0] * int(np.prod(W.shape[1:-2])), S.m, S.d), W.dtype))
+        assert xy.shape[-2:] == (S.m, 2)

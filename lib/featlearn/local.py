@@ -13,6 +13,12 @@ descent on :math:`L_\lambda` with :math:`\lambda` decreased in stages (:func:`st
 (:func:`teacher_structure`), computes the dual certificate :math:`\hat\eta(w)` (:func:`dual_certificate`), and
 provides the early stage of the pipeline: one large first-layer step (:func:`one_step_features`) and a
 second-layer fit (:func:`fit_second_layer`).
+
+The chapter's experiments are pure functions of a key, run over seeds by :func:`featlearn.sweeps.sweep`
+(cached, sharded): :func:`staged_run` (the local phase on the population loss), :func:`lazy_run` (the same loss
+in the kernel regime), :func:`certificate_run` (training at a fixed λ and the certificate it leaves) and
+:func:`pipeline_run` (early stage + local phase, on the population or on an empirical loss). Their sizes for the
+``quick`` and ``paper`` profiles are :data:`SIZES`.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from . import _checks, models, population, train
+from . import _checks, metrics, models, population, rng, train
 
 
 def weight_decay(params: dict) -> Array:
@@ -291,3 +297,236 @@ def teacher_coordinates(W: Array, W_star: Array, *, up_to_sign: bool = True) -> 
         big = jnp.take_along_axis(c, jnp.argmax(jnp.abs(c), axis=1)[:, None], axis=1)
         c = c * jnp.where(big < 0, -1.0, 1.0)
     return c
+
+
+def polygon_corners(k: int) -> Array:
+    r"""The corners :math:`p_i = (\cos\frac{2\pi i}{k}, \sin\frac{2\pi i}{k})` of a regular ``k``-gon in the
+    plane, ``(k, 2)``: where :func:`teacher_plane_coordinates` draws the ``k`` teacher directions."""
+    k = _checks.positive_int("k", k)
+    ang = 2.0 * math.pi * np.arange(k) / k
+    return jnp.asarray(np.stack([np.cos(ang), np.sin(ang)], axis=1))
+
+
+def teacher_plane_coordinates(W: Array, W_star: Array, *, up_to_sign: bool = True) -> Array:
+    r"""A picture of the neurons in the teacher subspace: unit neuron :math:`\bar w_j` is drawn at
+    :math:`\sum_i(\bar w_j\cdot w^*_i)\,p_i` with :math:`p_i` the corners of a regular :math:`m^*`-gon
+    (:func:`polygon_corners`), so teacher :math:`i` sits at corner :math:`i` and a direction orthogonal to the
+    teacher subspace at the centre. ``W`` ``(m, d)``, ``W_star`` ``(m*, d)`` → ``(m, 2)``, for any :math:`m^*`."""
+    _checks.shape("W_star", W_star, (None, W.shape[-1]))
+    corners = polygon_corners(W_star.shape[0]).astype(W.dtype)
+    return teacher_coordinates(W, W_star, up_to_sign=up_to_sign) @ corners
+
+
+def halving_schedule(lam0: float | Array, stages: int) -> Array:
+    r"""Zhou & Ge's decreasing weight decay, halved at every stage: :math:`\lambda_s = \lambda_0\,2^{-s}`,
+    :math:`s = 0,\dots,S-1`, shape ``(S,)``. ``lam0`` may be traced (a sweep varies it); ``lam0 = 0`` gives
+    plain gradient descent."""
+    stages = _checks.positive_int("stages", stages)
+    _checks.real_in("lam0", lam0, 0.0)
+    return lam0 * 0.5 ** jnp.arange(stages)
+
+
+def certificate_schedule(lam0: float, lam: float, *, halvings: int, stages: int) -> Array:
+    r"""``halvings`` stages of :func:`halving_schedule` from ``lam0``, then ``stages - halvings`` stages at the
+    fixed ``lam`` (the run that ends near a stationary point of :math:`L_\lambda` for the certificate)."""
+    halvings = _checks.positive_int("halvings", halvings)
+    stages = _checks.positive_int("stages", stages, minimum=halvings + 1)
+    _checks.real_in("lam", lam, 0.0, low_open=True)
+    return jnp.concatenate([halving_schedule(lam0, halvings), jnp.full(stages - halvings, lam)])
+
+
+def _structure_dict(st: Structure) -> dict:
+    return {"far_mass": st.far_mass, "teacher_mass": st.teacher_mass, "mass_error": st.mass_error,
+            "max_angle_alive": st.max_angle_alive, "frac_aligned_or_vanished": st.frac_aligned_or_vanished}
+
+
+def staged_run(key: Array, lam0: float | Array, *, W_star: Array, a_star, m: int, init_scale: float, lr: float,
+               stages: int, steps: int, n_evals: int, delta: float, alive: float = 1e-3) -> dict:
+    r"""The local phase on the exact population loss (σ = \|z\|): a small student
+    (:func:`student_init`, scale ``init_scale``, drawn from ``key``) trained by :func:`staged_weight_decay` with
+    :func:`halving_schedule` from ``lam0`` (``lam0 = 0``: no regularisation). ``W_star`` ``(m*, d)``.
+
+    Returns a dict: ``init`` and ``final`` parameters (``W`` ``(m, d)``, ``a`` ``(m,)``), ``snapshots`` (leaves
+    ``(S, ...)``: the end of each stage), the trace ``step``, ``loss``, ``objective``, ``grad_norm`` (each
+    ``(S, n_evals)``), ``init_loss``, ``stage_max_angle`` and ``stage_far_mass`` ``(S,)`` (the
+    :func:`teacher_structure` at the end of each stage) and the final structure (``far_mass``, ``teacher_mass``
+    ``(m*,)``, ``mass_error`` ``(m*,)``, ``max_angle_alive``, ``frac_aligned_or_vanished``)."""
+    a_star = jnp.asarray(a_star, W_star.dtype)
+    loss = population_objective(W_star, a_star)
+    p0 = student_init(key, W_star.shape[1], m, scale=init_scale, dtype=W_star.dtype)
+    p, tr = staged_weight_decay(p0, loss, halving_schedule(lam0, stages), steps=steps, lr=lr, n_evals=n_evals)
+    struct = jax.vmap(lambda q: teacher_structure(q, W_star, a_star, delta=delta, alive=alive))
+    per_stage = struct(tr.snapshots)
+    final = teacher_structure(p, W_star, a_star, delta=delta, alive=alive)
+    return {"init": p0, "final": p, "snapshots": tr.snapshots, "step": tr.step, "loss": tr.loss,
+            "objective": tr.objective, "grad_norm": tr.grad_norm, "init_loss": loss(p0),
+            "stage_max_angle": per_stage.max_angle_alive, "stage_far_mass": per_stage.far_mass,
+            **_structure_dict(final)}
+
+
+def lazy_run(key: Array, *, W_star: Array, a_star, m: int, alpha: float, lr: float, stages: int, steps: int,
+             n_evals: int, delta: float, alive: float = 1e-3) -> dict:
+    r"""The same population loss in the kernel regime (lazy scaling of Chizat, Oyallon & Bach): train
+    :math:`\alpha f` with the loss divided by :math:`\alpha^2`, from a symmetric unit-scale initialisation with
+    output weights :math:`\pm1/m` (so :math:`\alpha f` starts at 0), without regularisation, for ``stages`` ×
+    ``steps`` steps. Gradient descent is stable only for ``lr`` below about :math:`\pi/m` here (the output-layer
+    kernel has top eigenvalue about :math:`2m/\pi`).
+
+    Returns ``final`` (the function actually trained: ``a`` multiplied by α), ``loss`` (its population loss),
+    ``move`` :math:`\|W_T-W_0\|_F/\|W_0\|_F` and its :func:`teacher_structure` fields."""
+    a_star = jnp.asarray(a_star, W_star.dtype)
+    p0 = student_init(key, W_star.shape[1], m, scale=1.0, symmetric=True, dtype=W_star.dtype)
+    p0 = {"W": p0["W"], "a": p0["a"] / m}
+    lazy_loss = population_objective(W_star, a_star, output_multiplier=alpha)
+    p, _ = staged_weight_decay(p0, lazy_loss, jnp.zeros(stages), steps=steps, lr=lr, n_evals=n_evals)
+    eff = {"W": p["W"], "a": alpha * p["a"]}
+    move = jnp.linalg.norm(p["W"] - p0["W"]) / jnp.linalg.norm(p0["W"])
+    st = teacher_structure(eff, W_star, a_star, delta=delta, alive=alive)
+    return {"final": eff, "loss": population.population_loss(eff, W_star, a_star), "move": move,
+            **_structure_dict(st)}
+
+
+def certificate_run(key: Array, *, W_star: Array, a_star, m: int, init_scale: float, lr: float, lam0: float,
+                    lam: float, halvings: int, stages: int, steps: int, n_evals: int, n_random: int,
+                    n_circle: int, alive: float = 1e-3) -> dict:
+    r"""Train as in :func:`staged_run` with :func:`certificate_schedule` (``halvings`` halvings from ``lam0``,
+    then the fixed ``lam`` up to ``stages``), and evaluate the certificate :math:`\hat\eta` of the network it ends
+    at (:func:`dual_certificate` at ``lam``):
+
+    * ``eta_teacher`` ``(m*,)``: at the teacher directions;
+    * ``eta_alive_err``: :math:`\max_j|\hat\eta(w_j)-\mathrm{sign}(a_j)|` over alive neurons (mass above
+      ``alive`` × :math:`\sum_i|a^*_i|`);
+    * ``eta_random``: :math:`\max|\hat\eta|` over ``n_random`` random directions (drawn from ``key``);
+    * ``t`` ``(q,)`` with ``q = n_circle`` angles in :math:`(0, \pi]`, ``circle_eta`` and ``circle_angle``
+      ``(m*, 2, q)``: :math:`\hat\eta` and the angle to the nearest teacher along the great circles from each
+      :math:`w^*_i` towards :math:`w^*_{i+1}` (index 0) and towards a random direction (index 1);
+    * ``grad_norm`` (the last recorded :math:`\|\nabla L_\lambda\|`) and the final parameters ``final``."""
+    a_star = jnp.asarray(a_star, W_star.dtype)
+    k = W_star.shape[0]
+    if k < 2:
+        raise ValueError(f"a_star must hold at least 2 teacher weights (circles run between teachers), got {k}")
+    k_init, k_dir = jax.random.split(key)
+    loss = population_objective(W_star, a_star)
+    p0 = student_init(k_init, W_star.shape[1], m, scale=init_scale, dtype=W_star.dtype)
+    lams = certificate_schedule(lam0, lam, halvings=halvings, stages=stages)
+    p, tr = staged_weight_decay(p0, loss, lams, steps=steps, lr=lr, n_evals=n_evals)
+    mass = jnp.abs(p["a"]) * jnp.linalg.norm(p["W"], axis=1)
+    is_alive = mass > alive * jnp.sum(jnp.abs(a_star))
+    eta_nodes = dual_certificate(p["W"], p, W_star, a_star, lam)
+    V = rng.normal(k_dir, (n_random, W_star.shape[1]), W_star.dtype)
+    t = jnp.linspace(1e-3, math.pi, n_circle, dtype=W_star.dtype)
+    towards = jnp.stack([jnp.roll(W_star, -1, axis=0), V[:k]], axis=1)  # (m*, 2, d)
+    pts = jax.vmap(jax.vmap(lambda u, v: great_circle(u, v, t), in_axes=(None, 0)))(W_star, towards)  # (m*,2,q,d)
+    flat = pts.reshape(-1, W_star.shape[1])
+    circle_eta = dual_certificate(flat, p, W_star, a_star, lam).reshape(pts.shape[:3])
+    circle_angle = nearest_teacher(flat, W_star, True)[0].reshape(pts.shape[:3])
+    return {"final": p, "grad_norm": tr.grad_norm[-1, -1],
+            "eta_teacher": dual_certificate(W_star, p, W_star, a_star, lam),
+            "eta_alive_err": jnp.max(jnp.where(is_alive, jnp.abs(eta_nodes - jnp.sign(p["a"])), 0.0)),
+            "eta_random": jnp.max(jnp.abs(dual_certificate(V, p, W_star, a_star, lam))),
+            "t": t, "circle_eta": circle_eta, "circle_angle": circle_angle}
+
+
+def certificate_curvature(t, circle_eta, a_star, band: tuple[float, float] = (0.05, 0.3)) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+    r""":func:`fit_curvature` of every great circle of :func:`certificate_run` on the angles ``band``:
+    ``circle_eta`` ``(..., m*, 2, q)`` on angles ``t`` ``(q,)``, sign of teacher :math:`i` from ``a_star``.
+    Returns ``rho`` and ``exponent``, each ``(..., m*, 2)``."""
+    t = np.asarray(t, float)
+    eta = np.asarray(circle_eta, float)
+    sign = np.sign(np.asarray(a_star, float))
+    if eta.ndim < 3 or eta.shape[-3:] != (sign.size, 2, t.size):
+        raise ValueError(f"circle_eta must have shape (..., {sign.size}, 2, {t.size}), got {eta.shape}")
+    lo, hi = band
+    if not 0 < lo < hi:
+        raise ValueError(f"band must satisfy 0 < low < high, got {band}")
+    sel = (t > lo) & (t < hi)
+    flat = eta.reshape(-1, sign.size, 2, t.size)
+    fits = [[[fit_curvature(t[sel], e[i, j, sel], sign[i]) for j in range(2)] for i in range(sign.size)]
+            for e in flat]
+    rho = np.array([[[c.rho for c in row] for row in f] for f in fits]).reshape(eta.shape[:-1])
+    exponent = np.array([[[c.exponent for c in row] for row in f] for f in fits]).reshape(eta.shape[:-1])
+    return rho, exponent
+
+
+LOCAL_LOSSES = ("population", "empirical")
+
+
+def pipeline_run(key: Array, start: int | Array = 0, *, d: int, m: int, a_star, n_factor: float,
+                 local_n_factor: float, init_scale: float, lr: float, lam0: float, stages: int, steps: int,
+                 n_evals: int, delta: float, local_loss: str = "population", alive: float = 1e-3) -> dict:
+    r"""Early stage + local phase, end to end, for one teacher drawn from ``key`` (orthonormal directions in
+    :math:`\mathbb R^d`, weights ``a_star``), with noiseless labels :math:`y=f^*(x)`:
+
+    1. from a symmetric unit-scale student (:math:`f\equiv0`), one large step on :math:`W`
+       (:func:`one_step_features`, learning rate 1, labels centred) on :math:`n = ` ``n_factor`` :math:`d^2`
+       samples;
+    2. ridge regression for :math:`a` on the features (:func:`fit_second_layer`, penalty chosen on :math:`n/4`
+       validation samples), then :func:`balance`;
+    3. the local phase (:func:`staged_weight_decay`, :func:`halving_schedule` from ``lam0``) on the exact
+       population loss (``local_loss="population"``) or on the empirical loss of
+       :math:`n_{\rm loc} = ` ``local_n_factor`` :math:`d^2` fresh samples (``"empirical"``).
+
+    ``start`` (may be traced): 0 starts the local phase from the early stage's network, 1 from a small random
+    initialisation (:func:`student_init`, scale ``init_scale``). Returns ``align0``, ``align1`` (mean
+    :func:`featlearn.metrics.neuron_alignment` before and after the step), ``start_loss`` and ``zero_loss``
+    (population loss at the start of the local phase and of :math:`f=0`), the local phase's trace ``step`` and
+    ``loss`` (its training loss) ``(S, n_evals)``, ``stage_pop_loss`` ``(S,)`` (population loss at the end of
+    each stage), the final parameters ``final``, ``final_pop_loss``, ``final_train_loss`` and the final
+    :func:`teacher_structure` fields."""
+    _checks.one_of("local_loss", local_loss, LOCAL_LOSSES)
+    d = _checks.positive_int("d", d)
+    _checks.real_in("n_factor", n_factor, 0.0, low_open=True)
+    _checks.real_in("local_n_factor", local_n_factor, 0.0, low_open=True)
+    n, n_loc = int(n_factor * d * d), int(local_n_factor * d * d)
+    if n < 4 or n_loc < 1:
+        raise ValueError(f"n_factor * d**2 must be at least 4 and local_n_factor * d**2 at least 1, got {n}, {n_loc}")
+    k_t, k_x, k_v, k_0, k_r, k_l = jax.random.split(key, 6)
+    W_star, a_star = teacher(k_t, d, a_star)
+    x = rng.normal(k_x, (n, d), W_star.dtype)
+    x_val = rng.normal(k_v, (n // 4, d), W_star.dtype)
+    y, y_val = jnp.abs(x @ W_star.T) @ a_star, jnp.abs(x_val @ W_star.T) @ a_star
+    pop = population_objective(W_star, a_star)
+    p0 = student_init(k_0, d, m, scale=1.0, symmetric=True, dtype=W_star.dtype)
+    p1 = one_step_features(p0, x, y - jnp.mean(y), lr=1.0)
+    p2 = balance(fit_second_layer(p1, x, y, x_val, y_val))
+    p_rand = student_init(k_r, d, m, scale=init_scale, dtype=W_star.dtype)
+    p_start = jax.tree_util.tree_map(lambda u, v: jnp.where(start == 0, u, v), p2, p_rand)
+    if local_loss == "population":
+        train_loss = pop
+    else:
+        x_loc = rng.normal(k_l, (n_loc, d), W_star.dtype)
+        train_loss = sample_objective(x_loc, jnp.abs(x_loc @ W_star.T) @ a_star)
+    p, tr = staged_weight_decay(p_start, train_loss, halving_schedule(lam0, stages), steps=steps, lr=lr,
+                                n_evals=n_evals)
+    st = teacher_structure(p, W_star, a_star, delta=delta, alive=alive)
+    return {"align0": jnp.mean(metrics.neuron_alignment(p0["W"], W_star)),
+            "align1": jnp.mean(metrics.neuron_alignment(p1["W"], W_star)),
+            "start_loss": pop(p_start), "zero_loss": population.teacher_variance(W_star, a_star) / 2,
+            "step": tr.step, "loss": tr.loss, "stage_pop_loss": jax.vmap(pop)(tr.snapshots),
+            "final": p, "final_pop_loss": pop(p), "final_train_loss": train_loss(p), **_structure_dict(st)}
+
+
+def first_step_below(step, curve, level: float) -> int:
+    """The first recorded step at which ``curve`` (same length as ``step``) is below ``level``; -1 if never."""
+    step, curve = np.asarray(step).ravel(), np.asarray(curve).ravel()
+    if step.shape != curve.shape:
+        raise ValueError(f"step and curve must have the same length, got {step.shape} and {curve.shape}")
+    below = np.flatnonzero(curve < level)
+    return int(step[below[0]]) if below.size else -1
+
+
+SIZES = dict(
+    quick=dict(d=10, m=40, a_star=[1.0, 0.8, -0.6], seeds=5, init_scale=0.1, lr=0.2, lam0=1e-2, stages=9,
+               steps=4000, n_evals=20, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=3,
+               cert_stages=10, n_random=4000, n_circle=400, d_pipe=20, m_pipe=60, n_factor=10, local_n_factor=2.5,
+               pipe_seeds=3, pipe_stages=8, pipe_steps=2000, delta=0.1, alive=1e-3),
+    paper=dict(d=32, m=400, a_star=[1.0, 0.8, -0.6, 0.9, -0.7, 0.5, 1.0, -0.8], seeds=8, init_scale=0.1, lr=0.2,
+               lam0=1e-2, stages=12, steps=20000, n_evals=50, lazy_alpha=30.0, lazy_lr=0.005, cert_lam=1e-3,
+               cert_halvings=3, cert_stages=20, n_random=20000, n_circle=400, d_pipe=64, m_pipe=2000, n_factor=10,
+               local_n_factor=2.5, pipe_seeds=4, pipe_stages=12, pipe_steps=20000, delta=0.1, alive=1e-3),
+)
+"""The chapter's sizes (``featlearn.profiles.sizes(**SIZES)``): ``quick`` for 2 CPU cores, ``paper`` for a GPU.
+The local phase's learning rate 0.2 gives every seed enough gradient-flow time (learning rate × steps) to gather
+its neurons (at 0.05 with the same steps some seeds had not); the kernel-regime run keeps a step below
+:math:`\\pi/m` (see :func:`lazy_run`)."""

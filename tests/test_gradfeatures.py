@@ -3,7 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import data, models, targets
+import featlearn as fl
+from featlearn import data, models, targets, train
 from featlearn import gradfeatures as gf
 
 
@@ -51,6 +52,18 @@ def test_first_step_at_symmetric_init_is_minus_a_times_G(key):
     # the explicit weight decay 1/eta1 gives the same step up to rounding; lambda1 = 0 keeps W0
     np.testing.assert_allclose(gf.first_step(p0, x, y, eta1, lambda1=1 / eta1)["W"], p1["W"], atol=1e-5)
     np.testing.assert_allclose(gf.first_step(p0, x, y, eta1, lambda1=0.0)["W"], p0["W"] + p1["W"], atol=1e-5)
+
+
+def test_first_step_with_weights_uses_only_the_weighted_samples(key):
+    # the chapter's sample-size grid weights the first n of n_max samples by 1 and the rest by 0
+    x, y, _ = _xor(key, n=200, d=5)
+    p0 = models.init_params(jax.random.key(4), 5, 12, symmetric=True)
+    w = (jnp.arange(200) < 70).astype(jnp.float32)
+    np.testing.assert_allclose(gf.first_step(p0, x, y, 2.0, w)["W"], gf.first_step(p0, x[:70], y[:70], 2.0)["W"],
+                               rtol=1e-5, atol=1e-6)
+    a = gf.train_second_layer(models.features(p0, x), y, steps=20, weights=w)
+    np.testing.assert_allclose(a, gf.train_second_layer(models.features(p0, x[:70]), y[:70], steps=20),
+                               rtol=1e-4, atol=1e-6)
 
 
 def test_second_layer_fits_separable_data_and_is_scale_free(key):
@@ -112,6 +125,144 @@ def test_linear_plus_xor_and_shuffle(key):
     assert abs(float(jnp.mean(xs[:, 0] * y))) < 0.15
 
 
+def test_random_features_init_has_m_distinct_neurons(key):
+    # the symmetric initialisation would give m/2 distinct features (mirrored pairs): the baseline must not
+    p = gf.random_features_init(key, 6, 40)
+    assert p["W"].shape == (40, 6) and p["b"].shape == (40,)
+    assert np.unique(np.asarray(p["W"]), axis=0).shape[0] == 40
+    assert np.unique(np.asarray(p["b"])).size == 40
+
+
+def _ntk_numpy(X, Y, bias_var):
+    # Independent float64 closed form: kappa_1 + (x.y + 1) kappa_0, covariance x.y/d + s_b^2.
+    d = X.shape[1]
+    sxy = X @ Y.T / d + bias_var
+    nx = np.sqrt(np.sum(X * X, 1) / d + bias_var)
+    ny = np.sqrt(np.sum(Y * Y, 1) / d + bias_var)
+    cos = np.clip(sxy / np.outer(nx, ny), -1.0, 1.0)
+    th = np.arccos(cos)
+    k0 = (np.pi - th) / (2 * np.pi)
+    k1 = np.outer(nx, ny) * (np.sin(th) + (np.pi - th) * cos) / (2 * np.pi)
+    return k1 + (X @ Y.T + 1.0) * k0
+
+
+def test_ntk_classifier_matches_a_direct_solve_with_brute_force_leave_one_out(x64):
+    # The kernel baseline: the NTK with trained biases (weight 1, not s_b^2), lambda by leave-one-out over the
+    # default grid, predictions K(x_test, X) (K + n lam I)^-1 y. Leave-one-out is done by refitting n times.
+    rs = np.random.default_rng(0)
+    n, d, bias_var = 40, 4, 0.25
+    X = rs.standard_normal((n, d))
+    Xt = rs.standard_normal((30, d))
+    y = np.sign(X[:, 0] * X[:, 1] + 0.3 * X[:, 2] ** 3)
+    pred, fit = gf.ntk_classifier(jnp.asarray(X), jnp.asarray(y), jnp.asarray(Xt), bias_var=bias_var)
+    K = _ntk_numpy(X, X, bias_var)
+    scale = np.trace(K) / n / n  # mean eigenvalue of K/n
+    lams = np.asarray(train.log_grid(), np.float64) * scale
+    loo = []
+    for lam in lams:
+        res = []
+        for i in range(n):
+            keep = np.arange(n) != i
+            alpha = np.linalg.solve(K[np.ix_(keep, keep)] + n * lam * np.eye(n - 1), y[keep])
+            res.append(y[i] - K[i, keep] @ alpha)
+        loo.append(np.mean(np.square(res)))
+    # (each refit keeps the penalty n*lam on the RKHS norm: the exact leave-one-out of the full objective)
+    best = int(np.argmin(loo))
+    assert int(fit.best) == best
+    alpha = np.linalg.solve(K + n * lams[best] * np.eye(n), y)
+    np.testing.assert_allclose(np.asarray(pred), _ntk_numpy(Xt, X, bias_var) @ alpha, rtol=1e-6, atol=1e-8)
+
+
+def test_neuron_mass_counts_every_neuron_equally():
+    U = jnp.eye(1, 3)
+    W = jnp.array([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+    np.testing.assert_allclose(gf.neuron_mass(W, U), [1.0, 0.5, 0.0, 0.0])
+    # the energy fraction weights neurons by their norm: here 5 / 31, the per-neuron mean is 1.5 / 4
+    np.testing.assert_allclose(gf.mass_on(W, U), 5.0 / 31.0, rtol=1e-6)
+
+
+def test_predicted_alignment_matches_monte_carlo_over_data_sets():
+    # Step 1 on n samples, repeated on R independent data sets: the mean of ||P G_hat_i||^2 and ||G_hat_i||^2
+    # must match the lemma (population gradient plus the 1/n sampling noise) within the Monte Carlo error.
+    d, m, n, R = 6, 8, 40, 600
+    p0 = models.init_params(jax.random.key(1), d, m, symmetric=True)
+    xg, yg, mus = data.xor_mixture(jax.random.key(2), 400_000, d)
+    U = mus / 3.0
+    pr = gf.predicted_alignment(p0, xg, yg, U, n)
+
+    def one(k):
+        x, y, _ = data.xor_mixture(k, n, d)
+        G = gf.simplified_gradient(p0["W"], p0["b"], x, y)
+        return jnp.sum((G @ U.T) ** 2, 1), jnp.sum(G * G, 1)
+
+    span, total = jax.jit(jax.vmap(one))(jax.random.split(jax.random.key(3), R))
+    for mc, want in ((span, pr.in_span), (total, pr.total)):
+        mc = np.asarray(mc, np.float64)
+        se = mc.std(0, ddof=1) / np.sqrt(R)
+        assert np.all(np.abs(mc.mean(0) - np.asarray(want)) < 4 * se + 1e-7), (mc.mean(0), np.asarray(want), se)
+    # the noise term matters at this n: without it the prediction would be far off
+    assert float(jnp.min(pr.total - jnp.sum(gf.simplified_gradient(p0["W"], p0["b"], xg, yg) ** 2, 1))) > 0.05
+    # mass and per-neuron predictions are the ratios they name
+    np.testing.assert_allclose(pr.mass, jnp.sum(pr.a2 * pr.in_span) / jnp.sum(pr.a2 * pr.total), rtol=1e-6)
+    np.testing.assert_allclose(pr.neuron, pr.in_span / pr.total, rtol=1e-6)
+
+
+def test_linear_margin_data_has_its_margin(key):
+    x, y, w = gf.linear_margin_data(key, 5000, 5, margin=0.7)
+    assert w.shape == (1, 5) and float(jnp.linalg.norm(w)) == pytest.approx(1.0)
+    assert float(jnp.min(y * (x @ w[0]))) >= 0.7 - 1e-6
+    np.testing.assert_array_equal(y, jnp.sign(x[:, 0]))
+    assert float(jnp.std(x[:, 1:])) == pytest.approx(1.0, abs=0.03)
+
+
+def _chapter_sweeps(S):
+    """Every sweep of the chapter (book/gradient-features.ipynb) with its arguments, in the chapter's order."""
+    biases = jnp.array([-3.0, -2.0, -1.0, 0.0, 1.0])
+    return [
+        (gf.xor_experiment, dict(n=S.ns), dict(d=S.d, m=S.m, n_max=max(S.ns), eta1=S.eta1, steps=S.steps,
+                                               n_test=S.n_test, n_pop=S.n_pop)),
+        (gf.xor_kernel_experiment, None, dict(ns=tuple(S.ns), d=S.d, n_max=max(S.ns), n_test=S.n_test,
+                                              n_pop=S.n_pop)),
+        *[(gf.parity_experiment, None, dict(d=S.parity_d, k=k, n=S.parity_n, m=S.m, eta1=S.parity_eta1,
+                                            steps=S.parity_steps, n_test=S.n_test, n_pop=S.n_pop)) for k in (3, 4)],
+        (gf.multi_index_experiment, None, dict(d=S.mi_d, n=S.mi_n, m=S.m, eta1=S.eta1, steps=S.steps,
+                                               n_test=S.n_test, n_pop=S.n_pop)),
+        (gf.linear_experiment, None, dict(d=S.d, n=S.lin_n, m=S.m, margin=S.lin_margin, eta1=S.eta1,
+                                          steps=S.steps, n_test=S.n_test, n_pop=S.n_pop)),
+        (gf.xor_opt_experiment, None, dict(d=S.d, n=S.opt_n, mu_norm=2.0, biases=biases, steps=S.steps,
+                                           n_test=S.n_test)),
+        (gf.xor_experiment, dict(n=S.opt_ns), dict(d=S.d, m=S.m, n_max=max(S.opt_ns), mu_norm=2.0, eta1=S.eta1,
+                                                   steps=S.steps, n_test=S.n_test, n_pop=S.n_test)),
+        (gf.lottery_experiment, dict(r=S.ranks), dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1, steps=S.steps,
+                                                      n_test=S.n_test)),
+        (gf.simplicity_experiment, dict(linear_margin=[1.5, 0.0]), dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1,
+                                                                        steps=S.steps, n_test=S.n_test)),
+        (gf.nfa_experiment, None, dict(d=S.nfa_d, n=S.nfa_n, m=S.m, eta1=S.eta1, steps=S.steps,
+                                       full_steps=S.full_steps, full_lr=0.5, n_agop=S.n_test)),
+        (gf.rfm_experiment, None, dict(d=S.rfm_d, n=S.rfm_n, iterations=S.rfm_iterations, n_test=S.n_test)),
+    ]
+
+
+def test_paper_profile_shapes():
+    # Build the paper profile's sizes and trace every sweep of the chapter at those sizes (jax.eval_shape:
+    # abstract evaluation, nothing is computed), so a shape bug in the paper profile fails here in seconds (the
+    # quick profile runs in the chapter itself).
+    S = fl.profiles.sizes(**gf.SIZES, profile="paper")
+    assert S.profile == "paper"
+    sweeps = _chapter_sweeps(S)
+    for fn, vary, fixed in sweeps:
+        prog = fl.sweeps.program(fn, key=jax.random.key(0), seeds=S.seeds, vary=vary, fixed=fixed)
+        out = jax.eval_shape(prog.fn, *prog.args)
+        for leaf in jax.tree_util.tree_leaves(out):
+            assert leaf.shape[0] == prog.configs, (fn.__name__, leaf.shape)
+    xor = jax.eval_shape(*(lambda p: (p.fn, *p.args))(fl.sweeps.program(
+        sweeps[0][0], key=jax.random.key(0), seeds=S.seeds, vary=sweeps[0][1], fixed=sweeps[0][2])))
+    assert xor["err_net"].shape == (S.seeds * len(S.ns),)
+    mi = jax.eval_shape(*(lambda p: (p.fn, *p.args))(fl.sweeps.program(
+        sweeps[4][0], key=jax.random.key(0), seeds=S.seeds, fixed=sweeps[4][2])))
+    assert mi["neuron_step1"].shape == (S.seeds, S.m)
+
+
 def test_xor_experiment_runs_and_learns_features(key):
     run = jax.jit(lambda k: gf.xor_experiment(k, 600, d=16, m=40, n_max=600, eta1=10.0, steps=60, n_test=400,
                                               n_pop=1000))
@@ -133,6 +284,13 @@ def test_xor_experiment_runs_and_learns_features(key):
     (lambda x, y, p: gf.simplified_gradient(p["W"][:, :2], p["b"], x, y), "W must have shape"),
     (lambda x, y, p: gf.linear_plus_xor(jax.random.key(0), 10, 2), "d must be an integer >= 3"),
     (lambda x, y, p: gf.linear_plus_xor(jax.random.key(0), 10, 5, linear_margin=-1.0), "linear_margin must lie in"),
+    (lambda x, y, p: gf.ntk_classifier(x, y, x[:, :2]), "x_test must have shape"),
+    (lambda x, y, p: gf.ntk_classifier(x, y, x, bias_var=-1.0), "bias_var must lie in"),
+    (lambda x, y, p: gf.predicted_alignment(p, x, y, jnp.eye(1, 4), 0), "n must lie in"),
+    (lambda x, y, p: gf.predicted_alignment(p, x, y, jnp.eye(1, 3), 10), "U must have shape"),
+    (lambda x, y, p: gf.neuron_mass(p["W"], jnp.eye(1, 3)), "U must have shape"),
+    (lambda x, y, p: gf.linear_margin_data(jax.random.key(0), 10, 4, margin=-0.1), "margin must lie in"),
+    (lambda x, y, p: gf.xor_kernel_experiment(jax.random.key(0), ns=(10, 30), d=4, n_max=20), "ns must be"),
 ])
 def test_errors(key, call, msg):
     x, y, _ = _xor(key, n=20, d=4)

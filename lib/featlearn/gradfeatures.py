@@ -20,7 +20,12 @@ minus the paper's.)
 Every function is pure; the ``*_experiment`` functions are one seed of one section of the chapter, written to be
 swept over seeds and hyperparameters with :func:`featlearn.sweeps.sweep`. Sample sizes are traced where
 possible: data are drawn at ``n_max`` and the first ``n`` samples carry weight 1, the rest 0, so a grid over
-``n`` is one compiled program (and larger ``n`` extend the same sample).
+``n`` is one compiled program (and larger ``n`` extend the same sample). The chapter's sizes for both run
+profiles are :data:`SIZES` (``featlearn.profiles.sizes(**SIZES)``).
+
+Baselines: **random features** (:func:`random_features_init`: :math:`m` distinct random neurons, the same stage 2)
+and the **NTK** (:func:`ntk_classifier`: closed-form kernel ridge with the NTK of the same architecture, trained
+biases included, :math:`\lambda` by exact leave-one-out; the class is the sign of the ridge prediction).
 """
 
 from __future__ import annotations
@@ -31,7 +36,22 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from . import _checks, agop, data, metrics, models, rng, targets, train
+from . import _checks, agop, data, kernels, metrics, models, rng, targets, train
+
+#: The chapter's sizes for ``featlearn.profiles.sizes(**SIZES)``: ``quick`` runs on 2 CPU cores in the chapter's
+#: budget, ``paper`` (ten times larger d, n and m, five seeds) is for a GPU. Same keys in both.
+SIZES: dict[str, dict] = dict(
+    quick=dict(seeds=3, d=100, m=200, ns=[250, 500, 1000, 2000], steps=100, eta1=10.0, n_pop=10000,
+               parity_d=50, parity_n=2000, parity_steps=200, parity_eta1=4.0,
+               mi_d=20, mi_n=2000, lin_n=1000, lin_margin=0.5,
+               opt_ns=[500, 1000, 2000, 4000], opt_n=10000, ranks=[2, 4, 8, 16, 32],
+               nfa_d=50, nfa_n=1000, full_steps=200, rfm_d=100, rfm_n=500, rfm_iterations=2, n_test=2000),
+    paper=dict(seeds=5, d=1000, m=2000, ns=[2500, 5000, 10000, 20000], steps=300, eta1=10.0, n_pop=20000,
+               parity_d=500, parity_n=20000, parity_steps=400, parity_eta1=4.0,
+               mi_d=40, mi_n=8000, lin_n=10000, lin_margin=0.5,
+               opt_ns=[5000, 10000, 20000, 40000], opt_n=200000, ranks=[2, 4, 8, 16, 32],
+               nfa_d=500, nfa_n=10000, full_steps=2000, rfm_d=1000, rfm_n=6000, rfm_iterations=2, n_test=20000),
+)
 
 # ---------------------------------------------------------------------------------------------------------------
 # The algorithm
@@ -141,6 +161,32 @@ def linear_baseline(x: Array, y: Array, x_test: Array, *, steps: int = 300, lr: 
     return x_test @ theta[:-1] + theta[-1]
 
 
+def random_features_init(key: Array, d: int, m: int, *, bias_std: float = 1.0) -> models.Params:
+    r"""The random-features baseline's first layer: :math:`m` *distinct* random neurons
+    :math:`w_i\sim N(0,I_d/d)`, :math:`b_i\sim N(0,s_b^2)` (not the symmetric initialisation, whose mirrored
+    pairs would give only :math:`m/2` distinct features). Stage 2 trains :math:`a` from 0, so :math:`f\equiv0`
+    at the start is not needed. Returns params ``{"W": (m, d), "b": (m,), "a": (m,)}``."""
+    return models.init_params(key, d, m, symmetric=False, bias_std=bias_std)
+
+
+def ntk_classifier(x: Array, y: Array, x_test: Array, *, bias_var: float = 1.0,
+                   lambdas: Array | None = None) -> tuple[Array, train.RidgeFit]:
+    r"""The kernel baseline: kernel ridge regression of the labels :math:`y\in\{\pm1\}` with the closed-form
+    NTK of the same two-layer ReLU network, **biases trained** (:func:`featlearn.kernels.ntk_relu`,
+    :math:`\Theta = \kappa_1 + (x\cdot x'+1)\kappa_0` with pre-activation covariance :math:`x\cdot x'/d + s_b^2`,
+    ``bias_var`` :math:`=s_b^2`), :math:`\lambda` chosen by exact leave-one-out squared error on the training set
+    (:func:`featlearn.train.kernel_ridge_loo`; never on test data). The predicted class is the sign of the
+    returned prediction. The bias-free NTK would put no weight on odd Hermite degrees :math:`\ge3`, which parity
+    needs. Shapes: ``x`` ``(n, d)``, ``y`` ``(n,)``, ``x_test`` ``(n_test, d)`` → predictions ``(n_test,)`` and
+    the ridge fit (``coef`` ``(n,)``, the chosen ``lam``)."""
+    n, d = x.shape
+    _checks.shape("y", y, (n,))
+    _checks.shape("x_test", x_test, (None, d))
+    _checks.real_in("bias_var", bias_var, 0.0)
+    fit = train.kernel_ridge_loo(kernels.ntk_relu(x, x, bias_var=bias_var), y, lambdas)
+    return kernels.ntk_relu(x_test, x, bias_var=bias_var) @ fit.coef, fit
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Observables
 
@@ -175,6 +221,68 @@ def mass_on(W: Array, U: Array) -> Array:
     r"""Fraction of the first layer's energy in span(U): :math:`\|WU^\top\|_F^2/\|W\|_F^2` (``U`` ``(r, d)``
     orthonormal rows); random rows give about :math:`r/d`."""
     return metrics.subspace_alignment(W, U)
+
+
+def neuron_mass(W: Array, U: Array) -> Array:
+    r"""Per-neuron alignment: the fraction of each neuron's weight in span(U),
+    :math:`\|P_Uw_i\|^2/\|w_i\|^2` (``U`` ``(r, d)`` orthonormal rows, ``W`` ``(m, d)``) → ``(m,)``; random rows
+    give about :math:`r/d`. A zero row (a neuron that never fires on the data gets no gradient) counts as 0.
+    Unlike :func:`mass_on`, every neuron counts equally, whatever its norm."""
+    _checks.shape("U", U, (None, W.shape[1]))
+    num = jnp.sum((W @ U.T) ** 2, axis=1)
+    den = jnp.sum(W * W, axis=1)
+    return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 0.0)
+
+
+class StepOnePrediction(NamedTuple):
+    r"""What the theory predicts for the rows :math:`w_i^{(1)} = \eta_1a_i\hat G_i` of step 1 on :math:`n`
+    samples: ``in_span`` :math:`\mathbb E\|P_U\hat G_i\|^2` and ``total`` :math:`\mathbb E\|\hat G_i\|^2`,
+    each ``(m,)``, and the neurons' squared second-layer weights ``a2`` ``(m,)``."""
+
+    in_span: Array
+    total: Array
+    a2: Array
+
+    @property
+    def mass(self) -> Array:
+        r"""Predicted :math:`\|W^{(1)}U^\top\|_F^2/\|W^{(1)}\|_F^2` (compare :func:`mass_on`)."""
+        return jnp.sum(self.a2 * self.in_span) / jnp.sum(self.a2 * self.total)
+
+    @property
+    def neuron(self) -> Array:
+        r"""Predicted per-neuron alignment, :math:`\mathbb E\|P_U\hat G_i\|^2/\mathbb E\|\hat G_i\|^2`
+        ``(m,)`` (compare :func:`neuron_mass`; a ratio of expectations, accurate to :math:`O(1/d)`)."""
+        return jnp.where(self.total > 0, self.in_span / jnp.where(self.total > 0, self.total, 1.0), 0.0)
+
+
+def predicted_alignment(params: models.Params, x_pop: Array, y_pop: Array, U: Array,
+                        n: int | Array) -> StepOnePrediction:
+    r"""The theory of step 1 at finite :math:`n`. At the symmetric initialisation step 1 sets
+    :math:`w_i^{(1)} = \eta_1a_i\hat G_i`, where :math:`\hat G_i` is the mean of :math:`n` independent copies of
+    :math:`g_i = y\,x\,\mathbb 1[w_i\cdot x+b_i>0]`: the population gradient :math:`G_i` plus a noise of mean 0
+    and covariance :math:`(\mathbb E[g_ig_i^\top]-G_iG_i^\top)/n`. Hence
+
+    .. math::
+       \mathbb E\|P_U\hat G_i\|^2 = \|P_UG_i\|^2 + \frac{\mathbb E\|P_Ug_i\|^2-\|P_UG_i\|^2}{n},
+
+    and the same without :math:`P_U`. :math:`G_i` and :math:`\mathbb E\|P_Ug_i\|^2` are estimated on the
+    ``n_pop`` samples ``x_pop``, ``y_pop`` (independent of the training set), and the
+    :math:`1/n_{\rm pop}` noise of :math:`\|P_U\hat G^{\rm pop}_i\|^2` is removed the same way. Shapes:
+    ``x_pop`` ``(n_pop, d)``, ``y_pop`` ``(n_pop,)``, ``U`` ``(r, d)`` orthonormal rows; ``n`` may be traced."""
+    n_pop, d = x_pop.shape
+    _checks.shape("y_pop", y_pop, (n_pop,))
+    _checks.shape("U", U, (None, d))
+    _checks.real_in("n", n, 0.0, low_open=True)
+    fire = (x_pop @ params["W"].T + params["b"] > 0).astype(x_pop.dtype)  # (n_pop, m)
+    G = simplified_gradient(params["W"], params["b"], x_pop, y_pop)  # (m, d)
+    y2 = y_pop * y_pop
+    sq_total = fire.T @ (y2 * jnp.sum(x_pop * x_pop, axis=1)) / n_pop  # E||g_i||^2, (m,)
+    sq_span = fire.T @ (y2 * jnp.sum((x_pop @ U.T) ** 2, axis=1)) / n_pop  # E||P g_i||^2
+    G_total = jnp.sum(G * G, axis=1)
+    G_span = jnp.sum((G @ U.T) ** 2, axis=1)
+    c = 1.0 / n - 1.0 / n_pop
+    return StepOnePrediction(G_span + c * (sq_span - G_span), G_total + c * (sq_total - G_total),
+                             params["a"] ** 2)
 
 
 def weighted_error(pred: Array, y: Array, mask: Array) -> Array:
@@ -260,29 +368,36 @@ def _mask(n_max: int, n: int | Array, dtype=jnp.float32) -> Array:
     return (jnp.arange(n_max) < n).astype(dtype)
 
 
+def _xor_data(key: Array, n_max: int, d: int, mu_norm: float, n_test: int, n_pop: int):
+    kd, kt, kp, kg = jax.random.split(key, 4)
+    x, y, mus = data.xor_mixture(kd, n_max, d, mu_norm=mu_norm)
+    xt, yt, _ = data.xor_mixture(kt, n_test, d, mu_norm=mu_norm)
+    xg, yg, _ = data.xor_mixture(kg, n_pop, d, mu_norm=mu_norm)
+    return x, y, mus, xt, yt, xg, yg, kp
+
+
 def xor_experiment(key: Array, n: int | Array, *, d: int, m: int, n_max: int, mu_norm: float = 3.0,
                    eta1: float = 1.0, steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4,
                    gamma: float = 0.2, n_test: int = 2000, n_pop: int = 10000) -> dict:
     r"""Mixture of Gaussians (XOR-like), one seed, ``n`` of ``n_max`` samples used. Returns
 
     * ``err_net``, ``err_rf``, ``err_linear``: test 0-1 errors of the two-stage network, of random features
-      (:math:`W` frozen at init) and of a linear classifier; ``hinge_net``: the network's test hinge loss;
+      (:func:`random_features_init`, :math:`m` distinct neurons, same stage 2) and of a linear classifier;
+      ``hinge_net``: the network's test hinge loss (the NTK baseline is :func:`xor_kernel_experiment`);
     * ``mass_init``, ``mass_step1``: fraction of :math:`\|W\|_F^2` in span(μ₁, μ₂) before and after step 1
-      (random rows: 2/d);
+      (random rows: 2/d); ``mass_pred``: what :func:`predicted_alignment` predicts for ``mass_step1``
+      (population gradient plus the sampling noise of ``n`` samples);
     * ``gfs``: the empirical gradient feature set at the initialisation: the fraction of neurons whose step-1
       direction :math:`\mathrm{sign}(a_i)G(w_i,b_i)`, with :math:`G` estimated on ``n_pop`` fresh samples, is
       within the γ-cone of one of :math:`\pm\mu_1/\|\mu\|,\pm\mu_2/\|\mu\|` (summed over the four);
-      ``gfs_rows_init``, ``gfs_rows_step1``: the fraction of rows of :math:`W^{(0)}` and of :math:`W^{(1)}` (built
-      from the ``n`` training samples) in those cones."""
-    kd, kt, kp, kg = jax.random.split(key, 4)
-    x, y, mus = data.xor_mixture(kd, n_max, d, mu_norm=mu_norm)
-    xt, yt, _ = data.xor_mixture(kt, n_test, d, mu_norm=mu_norm)
-    xg, yg, _ = data.xor_mixture(kg, n_pop, d, mu_norm=mu_norm)
+      ``gfs_rows_step1``: the fraction of rows of :math:`W^{(1)}` (built from the ``n`` training samples) in
+      those cones."""
+    x, y, mus, xt, yt, xg, yg, kp = _xor_data(key, n_max, d, mu_norm, n_test, n_pop)
     w = _mask(n_max, n, x.dtype)
     p0 = models.init_params(kp, d, m, symmetric=True)
     kw = dict(steps=steps, lr=lr, weight_decay=weight_decay, weights=w)
     net = two_stage(p0, x, y, eta1=eta1, **kw)
-    rf = two_stage(p0, x, y, learn_features=False, **kw)
+    rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m), x, y, learn_features=False, **kw)
     U = mus / mu_norm
     D = jnp.concatenate([U, -U])
     pred = models.apply(net.final, xt)
@@ -293,10 +408,28 @@ def xor_experiment(key: Array, n: int | Array, *, d: int, m: int, n_max: int, mu
         "err_linear": metrics.classification_error(linear_baseline(x, y, xt, **kw), yt),
         "mass_init": mass_on(p0["W"], U),
         "mass_step1": mass_on(net.step1["W"], U),
+        "mass_pred": predicted_alignment(p0, xg, yg, U, n).mass,
         "gfs": jnp.sum(gradient_feature_fraction(p0, xg, yg, D, gamma)),
-        "gfs_rows_init": jnp.sum(cone_fraction(p0["W"], D, gamma)),
         "gfs_rows_step1": jnp.sum(cone_fraction(net.step1["W"], D, gamma)),
     }
+
+
+def xor_kernel_experiment(key: Array, *, ns: tuple[int, ...], d: int, n_max: int, mu_norm: float = 3.0,
+                          n_test: int = 2000, n_pop: int = 10000) -> dict:
+    r"""The NTK baseline (:func:`ntk_classifier`) on the same samples as :func:`xor_experiment` with the same
+    ``key``, ``n_max``, ``n_test`` and ``n_pop``: the first ``n`` training samples for each ``n`` in ``ns``
+    (static; one kernel solve each). Returns ``err_ntk`` ``(len(ns),)`` (test 0-1 error) and ``lam`` (the ridge
+    penalty chosen by leave-one-out, relative to the mean eigenvalue of :math:`K/n`)."""
+    ns = tuple(_checks.positive_int("ns", int(v)) for v in ns)
+    if not ns or max(ns) > n_max:
+        raise ValueError(f"ns must be non-empty with every n <= n_max = {n_max}, got {ns}")
+    x, y, _, xt, yt, _, _, _ = _xor_data(key, n_max, d, mu_norm, n_test, n_pop)
+    errs, lams = [], []
+    for n in ns:
+        pred, fit = ntk_classifier(x[:n], y[:n], xt)
+        errs.append(metrics.classification_error(pred, yt))
+        lams.append(train.log_grid()[fit.best])
+    return {"err_ntk": jnp.stack(errs), "lam": jnp.stack(lams)}
 
 
 def xor_opt_experiment(key: Array, *, d: int, n: int, mu_norm: float, biases: Array, scale: float = 1.0,
@@ -316,51 +449,114 @@ def xor_opt_experiment(key: Array, *, d: int, n: int, mu_norm: float, biases: Ar
 
 def parity_experiment(key: Array, *, d: int, k: int, n: int, m: int, eta1: float = 1.0, bias_std: float = 1.0,
                       steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, gamma: float = 0.1,
-                      n_test: int = 2000) -> dict:
+                      n_test: int = 2000, n_pop: int = 10000) -> dict:
     r"""Sparse parity on the Daniely–Malach distribution, one seed. Returns
 
     * ``mass_init``, ``mass_step1``: fraction of :math:`\|W\|_F^2` on the support coordinates A (random: k/d);
+      ``mass_pred``: its prediction by :func:`predicted_alignment` (``n_pop`` fresh samples);
     * ``gfs_step1``: fraction of neurons whose step-1 direction is within the γ-cone of :math:`\pm 1_A/\sqrt k`;
-    * ``err_net_uniform``, ``err_rf_uniform``: test 0-1 error on the uniform half for the two-stage network and
-      random features; ``err_net``: on the whole distribution."""
+    * ``err_net_uniform``, ``err_rf_uniform``, ``err_ntk_uniform``: test 0-1 error on the uniform half for the
+      two-stage network, random features (:func:`random_features_init`) and the NTK (:func:`ntk_classifier`);
+      ``err_net``, ``err_ntk``: on the whole distribution."""
     kd, kt, kp = jax.random.split(key, 3)
     x, y, _, u = data.sparse_parity(kd, n, d, k)
     xt, yt, unif, _ = data.sparse_parity(kt, n_test, d, k)
+    xg, yg, _, _ = data.sparse_parity(jax.random.fold_in(kd, 1), n_pop, d, k)
     p0 = models.init_params(kp, d, m, symmetric=True, bias_std=bias_std)
     kw = dict(steps=steps, lr=lr, weight_decay=weight_decay)
     net = two_stage(p0, x, y, eta1=eta1, **kw)
-    rf = two_stage(p0, x, y, learn_features=False, **kw)
+    rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m, bias_std=bias_std), x, y,
+                   learn_features=False, **kw)
+    ntk, _ = ntk_classifier(x, y, xt, bias_var=bias_std**2)
     A = jnp.eye(k, d, dtype=x.dtype)
     pred = models.apply(net.final, xt)
     return {
         "mass_init": mass_on(p0["W"], A),
         "mass_step1": mass_on(net.step1["W"], A),
+        "mass_pred": predicted_alignment(p0, xg, yg, A, n).mass,
         "gfs_step1": jnp.sum(gradient_feature_fraction(p0, x, y, jnp.stack([u, -u]), gamma)),
         "err_net_uniform": weighted_error(pred, yt, unif),
         "err_rf_uniform": weighted_error(models.apply(rf.final, xt), yt, unif),
+        "err_ntk_uniform": weighted_error(ntk, yt, unif),
         "err_net": metrics.classification_error(pred, yt),
+        "err_ntk": metrics.classification_error(ntk, yt),
     }
 
 
 def multi_index_experiment(key: Array, *, d: int, n: int, m: int, eta1: float = 1.0, steps: int = 300,
-                           lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000) -> dict:
+                           lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000,
+                           n_pop: int = 10000) -> dict:
     r"""Multi-index classification :math:`y=\mathrm{sign}(z_1z_2)`, :math:`z = Ux`, :math:`x\sim N(0,I_d)`, one
-    seed. Returns ``overlap_init``, ``overlap_step1`` (top-2 subspace overlap of :math:`W` with span(U), 1 when
-    equal, about 2/d at random) and the test 0-1 errors ``err_net``, ``err_rf``."""
+    seed. Returns
+
+    * ``neuron_step1`` ``(m,)``: the per-neuron alignment :func:`neuron_mass` of :math:`W^{(1)}` with span(U)
+      (random rows: 2/d), ``neuron_pred`` ``(m,)`` its prediction by :func:`predicted_alignment` and
+      ``neuron_init`` ``(m,)`` at the initialisation;
+    * ``overlap_init``, ``overlap_step1``: top-2 subspace overlap of :math:`W` with span(U) (1 when equal, about
+      2/d at random), for contrast: a spectral property of the whole layer, not of each neuron;
+    * the test 0-1 errors ``err_net``, ``err_rf`` (:func:`random_features_init`) and ``err_ntk``
+      (:func:`ntk_classifier`)."""
     ku, kd, kt, kp = jax.random.split(key, 4)
     tgt = targets.multi_index(ku, d, {(1, 1): 1.0})
     x = targets.gaussian_inputs(kd, n, d)
     xt = targets.gaussian_inputs(kt, n_test, d)
-    y, yt = jnp.sign(tgt(x)), jnp.sign(tgt(xt))
+    xg = targets.gaussian_inputs(jax.random.fold_in(kd, 1), n_pop, d)
+    y, yt, yg = jnp.sign(tgt(x)), jnp.sign(tgt(xt)), jnp.sign(tgt(xg))
     p0 = models.init_params(kp, d, m, symmetric=True)
     kw = dict(steps=steps, lr=lr, weight_decay=weight_decay)
     net = two_stage(p0, x, y, eta1=eta1, **kw)
-    rf = two_stage(p0, x, y, learn_features=False, **kw)
+    rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m), x, y, learn_features=False, **kw)
+    ntk, _ = ntk_classifier(x, y, xt)
     return {
+        "neuron_init": neuron_mass(p0["W"], tgt.U),
+        "neuron_step1": neuron_mass(net.step1["W"], tgt.U),
+        "neuron_pred": predicted_alignment(p0, xg, yg, tgt.U, n).neuron,
         "overlap_init": metrics.top_subspace_overlap(p0["W"], tgt.U),
         "overlap_step1": metrics.top_subspace_overlap(net.step1["W"], tgt.U),
         "err_net": metrics.classification_error(models.apply(net.final, xt), yt),
         "err_rf": metrics.classification_error(models.apply(rf.final, xt), yt),
+        "err_ntk": metrics.classification_error(ntk, yt),
+    }
+
+
+def linear_margin_data(key: Array, n: int, d: int, *, margin: float | Array = 0.5,
+                       dtype=jnp.float32) -> tuple[Array, Array, Array]:
+    r"""Linearly separable data with a margin: :math:`\xi\sim N(0,I_d)`, :math:`y=\mathrm{sign}(w^*\cdot\xi)`,
+    :math:`x = \xi + \gamma\,y\,w^*` with :math:`w^* = e_1` and :math:`\gamma` = ``margin``, so that
+    :math:`y\,w^*\cdot x\ge\gamma` for every sample. Returns ``x`` ``(n, d)``, ``y`` ``(n,)`` and ``w_star``
+    ``(1, d)`` (a unit row)."""
+    n = _checks.positive_int("n", n)
+    d = _checks.positive_int("d", d, minimum=2)
+    _checks.real_in("margin", margin, 0.0)
+    xi = rng.normal(key, (n, d), dtype)
+    y = jnp.where(xi[:, 0] >= 0, 1.0, -1.0).astype(dtype)
+    w_star = jnp.eye(1, d, dtype=dtype)
+    return xi + margin * y[:, None] * w_star, y, w_star
+
+
+def linear_experiment(key: Array, *, d: int, n: int, m: int, margin: float = 0.5, eta1: float = 1.0,
+                      steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000,
+                      n_pop: int = 10000) -> dict:
+    r"""Linear data with a margin (:func:`linear_margin_data`), one seed. Returns the per-neuron alignment
+    with :math:`w^*` after step 1 (``neuron_step1`` ``(m,)``, :func:`neuron_mass`), its prediction
+    (``neuron_pred``), and the test 0-1 errors of the network (``err_net``), random features (``err_rf``), the
+    NTK (``err_ntk``) and a linear classifier (``err_linear``)."""
+    kd, kt, kp = jax.random.split(key, 3)
+    x, y, w_star = linear_margin_data(kd, n, d, margin=margin)
+    xt, yt, _ = linear_margin_data(kt, n_test, d, margin=margin)
+    xg, yg, _ = linear_margin_data(jax.random.fold_in(kd, 1), n_pop, d, margin=margin)
+    p0 = models.init_params(kp, d, m, symmetric=True)
+    kw = dict(steps=steps, lr=lr, weight_decay=weight_decay)
+    net = two_stage(p0, x, y, eta1=eta1, **kw)
+    rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m), x, y, learn_features=False, **kw)
+    ntk, _ = ntk_classifier(x, y, xt)
+    return {
+        "neuron_step1": neuron_mass(net.step1["W"], w_star),
+        "neuron_pred": predicted_alignment(p0, xg, yg, w_star, n).neuron,
+        "err_net": metrics.classification_error(models.apply(net.final, xt), yt),
+        "err_rf": metrics.classification_error(models.apply(rf.final, xt), yt),
+        "err_ntk": metrics.classification_error(ntk, yt),
+        "err_linear": metrics.classification_error(linear_baseline(x, y, xt, **kw), yt),
     }
 
 

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import models, onestep, targets
+from featlearn import kernels, models, onestep, profiles, sweeps, targets, train
 
 
 def _quadratic_target(key, d):
@@ -139,6 +139,16 @@ def test_errors_name_the_parameter(key):
         onestep.transfer(key, tgt, targets.single_index(key, 4, {3: 1.0}), 6, 10, 10)
     with pytest.raises(ValueError, match="checkpoints"):
         onestep.gradient_path(key, tgt, 6, ())
+    with pytest.raises(ValueError, match="kernel_names"):
+        onestep.kernel_baselines(key, tgt, 6, (10,), kernel_names=("rbf",))
+    with pytest.raises(ValueError, match="ns must"):
+        onestep.kernel_baselines(key, tgt, 6, ())
+    with pytest.raises(ValueError, match="rank"):
+        train.kernel_ridge_cg(jnp.eye(4), jnp.ones(4), jnp.eye(4), jnp.ones(4), rank=0)
+    with pytest.raises(ValueError, match="max_residual"):
+        train.kernel_ridge_cg(jnp.eye(4), jnp.ones(4), jnp.eye(4), jnp.ones(4), max_residual=0.0)
+    with pytest.raises(ValueError, match="seeds"):
+        onestep.kernel_baselines_over_seeds(key, 0, tgt, 6, (10,))
 
 
 def test_doubling_checkpoints_and_excess_alignment():
@@ -150,3 +160,183 @@ def test_doubling_checkpoints_and_excess_alignment():
     np.testing.assert_allclose(onestep.excess_alignment(v, 2, 16), [0.0, 1.0, (0.5 - 0.125) / 0.875])
     with pytest.raises(ValueError, match="r must be smaller than d"):
         onestep.excess_alignment(v, 16, 16)
+
+
+SOURCE = {(2, 0): 0.5, (0, 2): 0.5, (4, 0): 0.5, (2, 2): 0.5}  # the chapter's two-index target
+
+
+def test_first_step_is_one_gradient_step_with_weight_decay(key):
+    """Step 2 of Algorithm 1 is one step of gradient descent with weight decay 1/eta on W alone (so W^0 is
+    forgotten): the same W as one step of train.fit (optax SGD on the autodiff gradient)."""
+    d, m, n, eta = 5, 8, 300, 0.3
+    tgt = _quadratic_target(jax.random.key(11), d)
+    params = models.init_params(jax.random.key(12), d, m)
+    x, y = onestep.ghost_rows(key, 0, n, d, tgt, 0.2)
+    yc, _ = onestep.remove_linear_part(x, y)
+    W1, _ = onestep.one_step_features(jax.random.key(13), onestep.first_gradient(params, x, yc), eta=eta)
+    fitted, _ = train.fit(params, models.make_apply(), x, yc, steps=1, n_evals=1, lr=eta, weight_decay=1 / eta,
+                          trainable=("W",))
+    np.testing.assert_allclose(np.asarray(W1), np.asarray(fitted["W"]), rtol=1e-4, atol=1e-6)
+    assert float(jnp.abs(W1 - params["W"]).max()) > 1e-2  # the step moved W: the comparison has power
+    # The default step size normalises the rows of W^1 to RMS norm 1, along -grad.
+    G = onestep.first_gradient(params, x, yc)
+    W1n, _ = onestep.one_step_features(jax.random.key(13), G)
+    np.testing.assert_allclose(float(jnp.sqrt(jnp.mean(jnp.sum(W1n**2, axis=1)))), 1.0, rtol=1e-5)
+    assert float(onestep.gradient_cosine(W1n, -G)) > 1 - 1e-5
+
+
+def test_first_step_redraws_biases(key):
+    """Step 3: the biases after the step are fresh N(0, s_b^2) draws, independent of the initial ones."""
+    d, m, n = 4, 4000, 64
+    tgt = _quadratic_target(jax.random.key(14), d)
+    p0 = models.init_params(jax.random.key(15), d, m, bias_std=1.0)
+    lin = onestep.streamed_linear_part(key, n, tgt)
+    W1, b1 = onestep.first_step(key, jax.random.key(16), p0, tgt, n, lin, bias_std=0.5)
+    assert W1.shape == (m, d) and b1.shape == (m,)
+    b0, b1 = np.asarray(p0["b"]), np.asarray(b1)
+    assert abs(np.corrcoef(b0, b1)[0, 1]) < 4 / math.sqrt(m), "re-drawn biases must not depend on the initial ones"
+    assert abs(b1.std() - 0.5) < 4 * 0.5 / math.sqrt(2 * m), b1.std()
+    # End to end: one_step_fit's model carries the re-drawn biases.
+    model = onestep.one_step_fit(key, tgt, m, n, params=p0, bias_std=0.5, n_val=64)
+    assert abs(np.corrcoef(b0, np.asarray(model.b))[0, 1]) < 4 / math.sqrt(m)
+
+
+def test_random_features_have_m_distinct_neurons(key):
+    """The random-features baseline has m distinct features (the symmetric initialisation would give m/2)."""
+    d, m = 6, 16
+    p = onestep.rf_params(key, d, m)
+    rows = np.concatenate([np.asarray(p["W"]), np.asarray(p["b"])[:, None]], axis=1)  # neuron j: (w_j, b_j)
+    gaps = np.linalg.norm(rows[:, None] - rows[None], axis=-1) + np.eye(m)
+    assert gaps.min() > 1e-3, "two random-features neurons coincide"
+    # Hence m linearly independent features (enough rows that every ReLU is active on some of them).
+    x = targets.gaussian_inputs(jax.random.key(17), 2000, d)
+    F = np.asarray(jax.nn.relu(x @ p["W"].T + p["b"]), dtype=np.float64)
+    assert np.linalg.matrix_rank(F) == m
+    sym = models.init_params(key, d, m, symmetric=True)
+    assert np.linalg.matrix_rank(np.asarray(jax.nn.relu(x @ sym["W"].T + sym["b"]), np.float64)) == m // 2
+
+
+def test_learning_curve_matches_direct_fits(key):
+    """learning_curve's network and random-features errors equal a direct materialised fit (fit_head on the
+    features) scored by normalized_test_error, with random features on rf_params' m distinct neurons."""
+    d, m, n, n_val, n_test = 6, 16, 200, 300, 3000
+    tgt = _quadratic_target(jax.random.key(18), d)
+    out = onestep.learning_curve(key, tgt, m, (n,), n_val=n_val, n_test=n_test, batch=128)
+    k_data, k_val, k_init, k_bias = jax.random.split(key, 4)
+    k_test = jax.random.fold_in(key, 7)
+    x, y = onestep.ghost_rows(k_data, 0, n, d, tgt)
+    xv, yv = onestep.ghost_rows(k_val, 0, n_val, d, tgt)
+    lin = onestep.linear_part(x, y)
+    p0 = models.init_params(k_init, d, m, symmetric=True)
+    W1, b1 = onestep.one_step_features(k_bias, onestep.first_gradient(p0, x, y - lin(x)))
+    prf = onestep.rf_params(k_init, d, m)
+    for name, (W, b) in (("network", (W1, b1)), ("rf", (prf["W"], prf["b"]))):
+        head = onestep.fit_head(jax.nn.relu(x @ W.T + b), y - lin(x), jax.nn.relu(xv @ W.T + b), yv - lin(xv))
+        err = onestep.normalized_test_error(k_test, onestep.OneStepModel(W, b, head.a, lin, head.lam), tgt, n_test)
+        np.testing.assert_allclose(float(out[name][0]), float(err), rtol=2e-3, err_msg=name)
+    assert float(out["rf"][0]) > float(out["network"][0])
+
+
+def test_normalized_test_error_standard_error(key):
+    """The delta-method standard error matches the spread of the estimate over independent test sets."""
+    d, n_test = 5, 2000
+    tgt = _quadratic_target(jax.random.key(19), d)
+    pred = lambda z: 0.5 * tgt(z) + 0.3 * z[:, 0]  # noqa: E731 - an imperfect predictor
+    run = jax.jit(jax.vmap(lambda k: onestep.normalized_test_error(k, None, tgt, n_test, predictor=pred,
+                                                                   with_se=True)))
+    err, se = (np.asarray(a) for a in run(jax.random.split(key, 200)))
+    # The sd of 200 draws is known to within about 5%: the formula must agree within 20%.
+    assert abs(np.median(se) / err.std() - 1) < 0.2, (np.median(se), err.std())
+
+
+def test_entk_relu_matches_autodiff():
+    """The closed-form empirical NTK equals <grad f(x), grad f(y)> by autodiff (every parameter, a_j^2 != 1)."""
+    d, m = 5, 24
+    p = models.init_params(jax.random.key(20), d, m, symmetric=False, bias_std=0.5, second_layer="gaussian")
+    X, Y = targets.gaussian_inputs(jax.random.key(21), 7, d), targets.gaussian_inputs(jax.random.key(22), 9, d)
+    ref = kernels.empirical_ntk(models.make_apply(scale=1 / math.sqrt(m)), p, X, Y)
+    np.testing.assert_allclose(np.asarray(onestep.entk_relu(p, X, Y)), np.asarray(ref), rtol=1e-4, atol=1e-5)
+
+
+def test_kernel_ridge_cg_matches_dense_solve():
+    """Conjugate gradients with a small Nystrom preconditioner reproduce the eigendecomposition solution for
+    every lambda of the grid, and pick the same lambda on the validation set."""
+    d, n = 10, 600
+    X = targets.gaussian_inputs(jax.random.key(23), n + 200, d)
+    y = jnp.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.3 * targets.gaussian_inputs(jax.random.key(24), n + 200, 1)[:, 0]
+    K, Kv = kernels.ntk_relu(X[:n], X[:n]), kernels.ntk_relu(X[n:], X[:n])
+    lams = jnp.asarray([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    dense = train.kernel_ridge(K, y[:n], Kv, y[n:], lams)
+    cg = train.kernel_ridge_cg(K, y[:n], Kv, y[n:], lams, rank=32, tol=1e-5)
+    assert int(cg.iterations) > 3  # the preconditioner is not exact: CG really iterates
+    assert float(cg.residual.max()) < 1e-3
+    assert int(cg.best) == int(dense.best)
+    np.testing.assert_allclose(np.asarray(cg.val_mse), np.asarray(dense.val_mse), rtol=2e-3)
+    np.testing.assert_allclose(np.asarray(cg.coef), np.asarray(dense.coef), rtol=0,
+                               atol=2e-3 * float(jnp.abs(dense.coef).max()))
+
+
+def test_kernel_baselines_match_direct_solves(key):
+    """Every kernel baseline equals a dense kernel ridge (one eigendecomposition, same lambda grid and
+    validation rows) with the library's closed-form kernels and the autodiff empirical NTK of m distinct
+    neurons, scored on the same test rows; seed i of kernel_baselines_over_seeds is seed i of a sweep."""
+    d, m, ns, n_val, n_test = 6, 12, (150, 300), 200, 3000
+    tgt = _quadratic_target(jax.random.key(25), d)
+    kw = dict(n_val=n_val, n_test=n_test, rank=16, tol=1e-5, maxiter=300)
+    out = onestep.kernel_baselines_over_seeds(key, 2, tgt, m, ns, **kw)
+    k1 = sweeps.seed_keys(key, 2)[1]
+    k_data, k_val, k_init, _ = jax.random.split(k1, 4)
+    k_test = jax.random.fold_in(k1, 7)
+    p = onestep.rf_params(k_init, d, m)
+    apply = models.make_apply(scale=1 / math.sqrt(m))
+    kfns = {"ntk": kernels.ntk_relu, "nngp": kernels.nngp_relu,
+            "entk": lambda a, b: kernels.empirical_ntk(apply, p, a, b)}
+    xv, yv = onestep.ghost_rows(k_val, 0, n_val, d, tgt)
+    lams = jnp.asarray(onestep.KERNEL_LAMBDAS)
+    for i, n in enumerate(ns):
+        x, y = onestep.ghost_rows(k_data, 0, n, d, tgt)
+        lin = onestep.linear_part(x, y)
+        for name, kf in kfns.items():
+            fit = train.kernel_ridge(kf(x, x), y - lin(x), kf(xv, x), yv - lin(xv), lams)
+            err = onestep.normalized_test_error(k_test, None, tgt, n_test,
+                                                predictor=lambda z, kf=kf, x=x, c=fit.coef, lin=lin:
+                                                lin(z) + kf(z, x) @ c)
+            assert float(out[f"{name}_lambda"][1, i]) == pytest.approx(float(lams[fit.best])), (name, n)
+            np.testing.assert_allclose(float(out[name][1, i]), float(err), rtol=2e-3, err_msg=f"{name}, n={n}")
+    assert float(out["cg_residual"].max()) < 1e-2
+    assert np.all(np.asarray(out["ntk_se"]) > 0)
+
+
+def test_paper_profile_shapes():
+    """The chapter's sweeps at the paper profile's sizes trace without a shape error (abstract evaluation:
+    shapes only, nothing computed)."""
+    S = profiles.sizes(**onestep.SIZES, profile="paper")
+    assert set(onestep.SIZES["quick"]) == set(onestep.SIZES["paper"])
+    key = jax.random.key(0)
+
+    def over_seeds(f):  # what sweeps.sweep runs: f vmapped over the seed keys
+        return jax.eval_shape(lambda k: jax.vmap(f)(sweeps.seed_keys(k, S.seeds)), key)
+
+    for d in S.path_d:
+        tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
+        ns = onestep.doubling_checkpoints(d, S.path_max)
+        out = over_seeds(lambda k, tgt=tgt, ns=ns, d=d: onestep.gradient_path(
+            k, tgt, S.path_m_per_d * d, ns, batch=S.batch))
+        assert out["alignment"].shape == (S.seeds, len(ns))
+    for d in (S.curve_d[0], S.curve_d[-1]):
+        tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
+        ns = tuple(int(r * d * d) for r in S.curve_ratios)
+        out = over_seeds(lambda k, tgt=tgt, ns=ns: onestep.learning_curve(k, tgt, S.m, ns, n_test=S.n_test,
+                                                                          batch=S.batch))
+        assert out["network"].shape == (S.seeds, len(ns))
+    for d in S.kernel_d:
+        tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
+        kn = tuple(int(r * d * d) for r in S.kernel_ratios if r * d * d <= S.kernel_n_max)
+        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: onestep.kernel_baselines_over_seeds(
+            k, S.seeds, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk", "entk")), key)
+        assert kn and out["ntk"].shape == (S.seeds, len(kn))
+    src = targets.multi_index(jax.random.key(1), S.transfer_d[-1], SOURCE)
+    head = targets.MultiIndexTarget(src.U, (((3, 0), 2**-0.5), ((1, 2), 2**-0.5)))
+    out = over_seeds(lambda k: onestep.transfer(k, src, head, S.m, S.source_ratio * S.transfer_d[-1] ** 2,
+                                                S.n_target, n_test=S.n_test, batch=S.batch))
+    assert out["transfer"].shape == (S.seeds,)

@@ -46,6 +46,24 @@ from .models import Params, init_params
 Target = Callable[[Array], Array]
 LINEAR_METHODS = ("stein", "least_squares")
 DEFAULT_LAMBDAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+KERNEL_LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+KERNELS = ("ntk", "nngp", "entk")
+
+# The chapter's sizes (book/one-step.ipynb: ``S = fl.profiles.sizes(**onestep.SIZES)``): ``quick`` for a CPU,
+# ``paper`` for a GPU; the same keys in both. Kernel baselines run at ``kernel_ratios``·d² (a subset of
+# ``curve_ratios``) for ``d`` in ``kernel_d``, up to ``kernel_n_max`` samples (an n × n Gram matrix), scored on
+# the first ``kernel_n_test`` test rows; the empirical NTK runs beside the closed-form one for ``d`` in ``entk_d``.
+SIZES = dict(
+    quick=dict(seeds=3, path_d=[16, 24, 32, 48, 64], path_m_per_d=2, path_max=64, control_d=[16, 32, 64],
+               control_max=16, curve_d=[16, 32, 64], curve_ratios=[0.5, 1, 2, 4, 8], m=256, kernel_d=[16, 32],
+               kernel_ratios=[1, 2, 4, 8], kernel_n_max=8192, kernel_n_test=20_000, entk_d=[16],
+               transfer_d=[16, 32, 64], source_ratio=16, n_target=2048, n_test=50_000, batch=4096),
+    paper=dict(seeds=5, path_d=[64, 128, 256, 512], path_m_per_d=2, path_max=64, control_d=[64, 128, 256, 512],
+               control_max=16, curve_d=[64, 128, 256, 512], curve_ratios=[0.5, 1, 2, 4, 8, 16, 32], m=1024,
+               kernel_d=[64, 128], kernel_ratios=[1, 2, 4, 8], kernel_n_max=32768, kernel_n_test=200_000,
+               entk_d=[64], transfer_d=[64, 128, 256, 512], source_ratio=16, n_target=8192, n_test=200_000,
+               batch=16384),
+)
 
 
 # ----------------------------------------------------------------------------------------------- data streams
@@ -286,6 +304,23 @@ def one_step_features(key: Array, G: Array, *, eta: float | None = None, bias_st
     return -eta * G, bias_std * rng.normal(key, (m,), G.dtype)
 
 
+def first_step(key: Array, key_bias: Array, params: Params, target: Target, n: Array | int, linear: LinearPart,
+               *, d: int | None = None, noise_std: float = 0.0, batch: int = 4096, eta: float | None = None,
+               bias_std: float = 1.0) -> tuple[Array, Array]:
+    r"""Steps 2-3 of Algorithm 1 on the first ``n`` rows of ``(key, ·)``: the first gradient at ``params`` (labels
+    with ``linear`` removed), :math:`W^1 = -\eta_1\nabla_WL` and biases re-drawn from ``key_bias``, independent of
+    the initial ones (:func:`one_step_features`). Returns ``W1`` ``(m, d)``, ``b`` ``(m,)``."""
+    G = ghost_gradient(key, params, target, n, d=d, noise_std=noise_std, batch=batch, linear=linear)
+    return one_step_features(key_bias, G, eta=eta, bias_std=bias_std)
+
+
+def rf_params(key: Array, d: int, m: int, *, bias_std: float = 1.0) -> Params:
+    r"""The random-features baseline's neurons: ``m`` *distinct* rows :math:`w_j\sim N(0,I_d/d)`,
+    :math:`b_j\sim N(0,s_b^2)`, :math:`a_j=\pm1` (:func:`featlearn.models.init_params` without the symmetric
+    duplication, which would leave only ``m/2`` distinct features). ``{"W": (m, d), "b": (m,), "a": (m,)}``."""
+    return init_params(key, d, m, symmetric=False, bias_std=bias_std)
+
+
 # ------------------------------------------------------------------------------- step 4: the second layer
 class HeadFit(NamedTuple):
     """Ridge fit of the second layer: ``a`` ``(m,)``, the selected ``lam`` and ``val_mse`` over the grid."""
@@ -390,20 +425,38 @@ def streamed_head(key: Array, key_val: Array, W: Array, b: Array, linear: Linear
 
 
 def normalized_test_error(key: Array, model: OneStepModel, target: Target, n_test: int, *, batch: int = 4096,
-               predictor: Callable[[Array], Array] | None = None) -> Array:
-    r"""Normalised test MSE :math:`\frac{\mathbb E(\hat f(x) - f^*(x))^2}{\mathrm{Var} f^*(x)}` on ``n_test``
+                          predictor: Callable[[Array], Array] | None = None, with_se: bool = False
+                          ) -> Array | tuple[Array, Array]:
+    r"""Normalised test MSE :math:`R = \frac{\mathbb E(\hat f(x) - f^*(x))^2}{\mathrm{Var} f^*(x)}` on ``n_test``
     noise-free rows of ``(key, ·)``, streamed: the *excess* error, 1 for the best constant predictor.
-    ``predictor`` overrides ``model`` (any ``(n, d) → (n,)`` function)."""
+    ``predictor`` overrides ``model``: any ``(n, d) → (n,)`` function, or ``(n, d) → (n, k)`` for ``k``
+    predictors scored on the same rows (then the result is ``(k,)``). ``with_se=True`` also returns the standard
+    error of :math:`\hat R` over the test rows (delta method, :math:`\mathrm{sd}(e_i^2 - \hat R\,y_i^2)/
+    (\sqrt{n}\,\overline{y^2})`, with :math:`e_i` the residuals; the labels' mean is ignored there)."""
     n_test = _checks.positive_int("n_test", n_test, minimum=2)
     pred_fn = (lambda x: predict(model, x)) if predictor is None else predictor
     d = model.W.shape[1] if model is not None else _dim(target, None)
+    b = min(batch, n_test)
+    shape = jax.eval_shape(pred_fn, jax.ShapeDtypeStruct((b, d), jnp.float32)).shape[1:]
 
     def body(acc, x, y, mask):
-        se, s1, s2 = acc
-        return se + jnp.sum(mask * (pred_fn(x) - y) ** 2), s1 + jnp.sum(mask * y), s2 + jnp.sum(mask * y * y)
+        se, e4, e2y2, s1, s2, y4 = acc
+        p = pred_fn(x)
+        yy, mm = (y[:, None], mask[:, None]) if p.ndim == 2 else (y, mask)
+        e2 = mm * (p - yy) ** 2
+        return (se + jnp.sum(e2, axis=0), e4 + jnp.sum(e2 * e2, axis=0), e2y2 + jnp.sum(e2 * yy * yy, axis=0),
+                s1 + jnp.sum(mask * y), s2 + jnp.sum(mask * y * y), y4 + jnp.sum(mask * y**4))
 
-    se, s1, s2 = _stream(body, (jnp.zeros(()),) * 3, key, n_test, batch=batch, d=d, target=target, noise_std=0.0)
-    return (se / n_test) / (s2 / n_test - (s1 / n_test) ** 2)
+    init = (jnp.zeros(shape),) * 3 + (jnp.zeros(()),) * 3
+    se, e4, e2y2, s1, s2, y4 = _stream(body, init, key, n_test, batch=batch, d=d, target=target, noise_std=0.0)
+    risk = (se / n_test) / (s2 / n_test - (s1 / n_test) ** 2)
+    if not with_se:
+        return risk
+    # Var(e^2 - R y^2) from its first two moments; R is the ratio of the means of e^2 and y^2.
+    q = se / s2
+    mom2 = (e4 - 2 * q * e2y2 + q * q * y4) / n_test
+    mean = (se - q * s2) / n_test
+    return risk, jnp.sqrt(jnp.maximum(mom2 - mean**2, 0.0) / n_test) / (s2 / n_test)
 
 
 def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: int = 2048, noise_std: float = 0.0,
@@ -414,7 +467,8 @@ def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: i
     The same ``n`` rows serve the gradient step and the ridge fit of :math:`a`; ``n_val`` fresh rows choose
     :math:`\lambda`. ``step=False`` is the random-features baseline: the same pipeline with :math:`W^0` in
     place of :math:`W^1`. ``params`` (optional) is the initialisation; by default a symmetric one
-    (:func:`featlearn.models.init_params`, :math:`w_j\sim N(0,I_d/d)`, :math:`b_j\sim N(0,1)`, :math:`a_j=\pm1`).
+    (:func:`featlearn.models.init_params`, :math:`w_j\sim N(0,I_d/d)`, :math:`b_j\sim N(0,1)`, :math:`a_j=\pm1`)
+    for the network, and ``m`` distinct neurons (:func:`rf_params`) for random features.
     ``n`` may be traced (then it is the length of a prefix of the stream)."""
     d = _dim(target, None)
     m = _checks.positive_int("m", m, minimum=2)
@@ -424,11 +478,16 @@ def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: i
     if isinstance(n, int):
         _checks.positive_int("n", n)
     k_data, k_val, k_init, k_bias = jax.random.split(key, 4)
-    p0 = init_params(k_init, d, m, symmetric=True, bias_std=bias_std) if params is None else params
+    if params is not None:
+        p0 = params
+    elif step:
+        p0 = init_params(k_init, d, m, symmetric=True, bias_std=bias_std)
+    else:
+        p0 = rf_params(k_init, d, m, bias_std=bias_std)
     lin = streamed_linear_part(k_data, n, target, d=d, noise_std=noise_std, batch=batch)
     if step:
-        G = ghost_gradient(k_data, p0, target, n, d=d, noise_std=noise_std, batch=batch, linear=lin)
-        W, b = one_step_features(k_bias, G, eta=eta, bias_std=bias_std)
+        W, b = first_step(k_data, k_bias, p0, target, n, lin, d=d, noise_std=noise_std, batch=batch, eta=eta,
+                          bias_std=bias_std)
     else:
         W, b = p0["W"], p0["b"]
     head = streamed_head(k_data, k_val, W, b, lin, target, n, n_val, noise_std=noise_std, batch=batch,
@@ -437,64 +496,122 @@ def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: i
 
 
 # -------------------------------------------------------------------------------------- kernel baselines
-def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n_val: int = 1024,
+def entk_relu(params: Params, X: Array, Y: Array) -> Array:
+    r"""The empirical NTK :math:`\langle\nabla_\theta f(x),\nabla_\theta f(y)\rangle` of the network
+    :math:`f = m^{-1/2}\sum_j a_j\sigma(w_j\cdot x+b_j)` at ``params`` (all of :math:`W, b, a` trained), in closed
+    form: :math:`\frac1m\bigl[\sigma(u)\cdot\sigma(u') + \sum_j a_j^2\sigma'(u_j)\sigma'(u'_j)(x\cdot y+1)\bigr]`
+    with :math:`u = Wx+b`. ``X`` ``(n_x, d)``, ``Y`` ``(n_y, d)`` → ``(n_x, n_y)``; memory
+    :math:`O((n_x+n_y)m + n_xn_y)` (the Jacobian, :math:`m(d+2)` columns, is never formed)."""
+    m = params["W"].shape[0]
+    _checks.shape("Y", Y, (None, X.shape[1]))
+    u, v = X @ params["W"].T + params["b"], Y @ params["W"].T + params["b"]
+    gate_x = (u > 0).astype(X.dtype) * params["a"] ** 2
+    gate_y = (v > 0).astype(Y.dtype)
+    return (jax.nn.relu(u) @ jax.nn.relu(v).T + (gate_x @ gate_y.T) * (X @ Y.T + 1.0)) / m
+
+
+def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n_val: int = 2048,
                      n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0,
-                     lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> dict[str, Array]:
-    r"""Normalised test MSE, for each ``n`` in ``ns``, of kernel ridge regression with (i) ``entk``, the
-    finite-width empirical NTK of the width-``m`` network at its symmetric initialisation (all of :math:`W, b, a`
-    trained) and (ii) ``ntk``, the closed-form NTK (:func:`featlearn.kernels.ntk_relu`). Same rows (linear part
-    removed, as for the network), validation rows, test rows and initialisation as :func:`one_step_fit` and
-    :func:`learning_curve` with the same ``key``; :math:`\lambda` chosen on the validation rows. ``(K,)`` arrays.
+                     lambdas: Sequence[float] = KERNEL_LAMBDAS, kernel_names: Sequence[str] = KERNELS,
+                     rank: int = 256, tol: float = 1e-4, maxiter: int = 40) -> dict[str, Array]:
+    r"""Normalised test MSE, for each ``n`` in ``ns``, of kernel ridge regression with
+
+    * ``ntk``: the closed-form NTK of the infinite-width network, all layers trained
+      (:func:`featlearn.kernels.ntk_relu`);
+    * ``nngp``: the closed-form NNGP kernel (:func:`featlearn.kernels.nngp_relu`), the limit of random features
+      :math:`\sigma(Wx+b)` as their number :math:`N\to\infty` (second layer trained alone);
+    * ``entk``: the empirical NTK (:func:`entk_relu`) of a width-``m`` network with ``m`` distinct neurons
+      (:func:`rf_params`: the random-features neurons), all layers trained.
+
+    Same training rows (linear part removed, as for the network), validation rows, test rows and key splitting
+    as :func:`one_step_fit` and :func:`learning_curve` with the same ``key``. Every kernel is solved by
+    :func:`featlearn.train.kernel_ridge_cg` (preconditioned conjugate gradients, ``rank`` Nyström landmarks,
+    relative residual ``tol`` or ``maxiter`` iterations per pass) for every :math:`\lambda` in ``lambdas``
+    (relative to the mean eigenvalue of :math:`K/n`), and :math:`\lambda` is chosen on the ``n_val`` validation
+    rows. Test predictions are streamed in batches of at most 2048 rows.
+
+    Returns ``(K,)`` arrays: the error of each kernel in ``kernel_names``, ``<name>_se`` its standard error over
+    the test rows, ``<name>_lambda`` the selected relative :math:`\lambda`; and ``cg_residual`` and
+    ``cg_iterations``, the largest over the kernels (the residual at the selected :math:`\lambda`).
 
     The empirical NTK's predictor is evaluated in its primal form: with :math:`u=Wx+b` and dual weights
-    :math:`\alpha`, :math:`\hat f(x) = \sigma(u)\cdot\theta_a + \sum_j\sigma'(u_j)(x\cdot\theta_{W,j}+
-    \theta_{b,j})`, :math:`\theta_a=\sum_i\alpha_i\sigma(u_i)`, :math:`\theta_W=\sum_i\alpha_i\sigma'(u_i)
-    x_i^\top`, :math:`\theta_b = \sum_i\alpha_i\sigma'(u_i)` (the symmetric init has :math:`a_j^2=1`)."""
+    :math:`\alpha`, :math:`\hat f(x) = \sigma(u)\cdot\theta_a + \sum_j a_j^2\sigma'(u_j)(x\cdot\theta_{W,j}+
+    \theta_{b,j})`, :math:`\theta_a=\sum_i\alpha_i\sigma(u_i)/m`, :math:`\theta_W=\sum_i\alpha_i\sigma'(u_i)
+    x_i^\top/m`, :math:`\theta_b = \sum_i\alpha_i\sigma'(u_i)/m`."""
     from . import kernels
 
     d = _dim(target, None)
+    m = _checks.positive_int("m", m)
     ns = tuple(_checks.positive_int("ns", int(c), minimum=2) for c in ns)
+    if not ns:
+        raise ValueError("ns must name at least one sample size")
     n_val = _checks.positive_int("n_val", n_val)
+    kernel_names = tuple(_checks.one_of("kernel_names", k, KERNELS) for k in kernel_names)
+    if not kernel_names:
+        raise ValueError(f"kernel_names must name at least one of {KERNELS}")
     k_data, k_val, k_init, _ = jax.random.split(key, 4)
     k_test = jax.random.fold_in(key, 7)
-    p0 = init_params(k_init, d, m, symmetric=True, bias_std=bias_std)
+    p = rf_params(k_init, d, m, bias_std=bias_std)
     bias_var = bias_std**2
     xv, yv = ghost_rows(k_val, 0, n_val, d, target, noise_std)
-    dummy = OneStepModel(p0["W"], p0["b"], p0["a"], LinearPart(jnp.zeros(()), jnp.zeros((d,))), jnp.zeros(()))
-    lams = jnp.asarray(lambdas)  # relative to the mean eigenvalue of K/n, as in train.kernel_ridge
+    closed = {"ntk": lambda a, b: kernels.ntk_relu(a, b, bias_var=bias_var),
+              "nngp": lambda a, b: kernels.nngp_relu(a, b, bias_var=bias_var)}
 
     def acts(z):
-        u = z @ p0["W"].T + p0["b"]
+        u = z @ p["W"].T + p["b"]
         return jax.nn.relu(u), (u > 0).astype(z.dtype)
 
-    def entk(z1, z2):
-        s1, g1 = acts(z1)
-        s2, g2 = acts(z2)
-        return (s1 @ s2.T + (g1 @ g2.T) * (z1 @ z2.T + 1.0)) / m
-
-    out = {"entk": [], "ntk": []}
+    out = {k: [] for k in (*kernel_names, *(f"{k}_{s}" for k in kernel_names for s in ("se", "lambda")),
+                           "cg_residual", "cg_iterations")}
     for n in ns:  # a Python loop: each n has its own kernel shape
         x, y = ghost_rows(k_data, 0, n, d, target, noise_std)
         lin = linear_part(x, y)
         yc, yvc = y - lin(x), yv - lin(xv)
-        alpha = train.kernel_ridge(entk(x, x), yc, entk(xv, x), yvc, lams).coef
-        s, g = acts(x)
-        th_a, th_W, th_b = s.T @ alpha / m, (g * alpha[:, None]).T @ x / m, g.T @ alpha / m
+        kfns = [closed[name] if name in closed else (lambda a, b: entk_relu(p, a, b)) for name in kernel_names]
+        # One solver for all kernels (vmapped over the stacked Gram matrices): one copy to compile per n.
+        fits = jax.vmap(lambda K, Kv, yc=yc, yvc=yvc: train.kernel_ridge_cg(K, yc, Kv, yvc, lambdas, rank=rank,
+                                                                           tol=tol, maxiter=maxiter))(
+            jnp.stack([kf(x, x) for kf in kfns]), jnp.stack([kf(xv, x) for kf in kfns]))
+        coef = {name: fits.coef[i] for i, name in enumerate(kernel_names)}
+        for i, name in enumerate(kernel_names):
+            out[f"{name}_lambda"].append(jnp.asarray(lambdas)[fits.best[i]])
+        out["cg_residual"].append(jnp.max(jnp.take_along_axis(fits.residual, fits.best[:, None], axis=1)))
+        out["cg_iterations"].append(jnp.max(fits.iterations))
+        theta = None
+        if "entk" in coef:
+            s, g = acts(x)
+            al = coef["entk"]
+            theta = (s.T @ al / m, (g * al[:, None]).T @ x / m, g.T @ al / m)
 
-        def entk_pred(z, lin=lin, th_a=th_a, th_W=th_W, th_b=th_b):
-            sz, gz = acts(z)
-            return lin(z) + sz @ th_a + jnp.sum(gz * (z @ th_W.T + th_b), axis=1)
+        def predictor(z, x=x, lin=lin, coef=coef, theta=theta):
+            cols = []
+            for name in kernel_names:
+                if name == "entk":
+                    th_a, th_W, th_b = theta
+                    sz, gz = acts(z)
+                    gz = gz * p["a"] ** 2
+                    cols.append(sz @ th_a + jnp.sum(gz * (z @ th_W.T + th_b), axis=1))
+                else:
+                    cols.append(closed[name](z, x) @ coef[name])
+            return lin(z)[:, None] + jnp.stack(cols, axis=1)
 
-        beta = train.kernel_ridge(kernels.ntk_relu(x, x, bias_var=bias_var), yc,
-                                  kernels.ntk_relu(xv, x, bias_var=bias_var), yvc, lams).coef
-
-        def ntk_pred(z, lin=lin, x=x, beta=beta):
-            return lin(z) + kernels.ntk_relu(z, x, bias_var=bias_var) @ beta
-
-        out["entk"].append(normalized_test_error(k_test, dummy, target, n_test, batch=batch, predictor=entk_pred))
-        out["ntk"].append(normalized_test_error(k_test, dummy, target, n_test, batch=min(batch, 2048),
-                                                predictor=ntk_pred))
+        errs, ses = normalized_test_error(k_test, None, target, n_test, batch=min(batch, 2048), predictor=predictor,
+                                          with_se=True)
+        for i, name in enumerate(kernel_names):
+            out[name].append(errs[i])
+            out[f"{name}_se"].append(ses[i])
     return {k: jnp.stack(v) for k, v in out.items()}
+
+
+def kernel_baselines_over_seeds(key: Array, seeds: int, target: Target, m: int, ns: Sequence[int], **kwargs
+                                ) -> dict[str, Array]:
+    r""":func:`kernel_baselines` for ``seeds`` seeds, one after another (``lax.map``, one compiled program), with
+    the seed keys of :func:`featlearn.sweeps.sweep` (``jax.random.split(key, seeds)``), so seed ``i`` sees the
+    same rows as seed ``i`` of a sweep of :func:`learning_curve`. Sequential rather than vmapped because each seed
+    holds its ``n × n`` Gram matrices (1 GiB for two kernels at ``n = 8192``). Returns ``(seeds, K)`` arrays."""
+    seeds = _checks.positive_int("seeds", seeds)
+    run = jax.jit(lambda ks: lax.map(lambda k: kernel_baselines(k, target, m, ns, **kwargs), ks))
+    return run(jax.random.split(key, seeds))
 
 
 def doubling_checkpoints(d: int, top: int) -> tuple[int, ...]:
@@ -546,31 +663,34 @@ def gradient_path(key: Array, target: targets.MultiIndexTarget, m: int, checkpoi
 
 def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Sequence[int], *, n_val: int = 2048,
                    n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096) -> dict[str, Array]:
-    r"""Normalised test MSE of Algorithm 1 (``network``) and of random features (``rf``: the same pipeline
-    without the step, same init, rows, validation and test set), and the network's per-neuron ``alignment``,
-    for each ``n`` in ``ns`` (nested prefixes of one stream, one compiled program). ``(K,)`` arrays."""
+    r"""Normalised test MSE of Algorithm 1 (``network``, width ``m`` at the symmetric initialisation) and of random
+    features (``rf``: the same pipeline without the step, on ``m`` distinct neurons from :func:`rf_params`; same
+    rows, validation and test set), their standard errors over the test rows (``network_se``, ``rf_se``), and the
+    network's per-neuron ``alignment``, for each ``n`` in ``ns`` (nested prefixes of one stream, one compiled
+    program). ``(K,)`` arrays."""
     ns = tuple(_checks.positive_int("ns", int(c)) for c in ns)
+    if not ns:
+        raise ValueError("ns must name at least one sample size")
     d = target.d
     k_data, k_val, k_init, k_bias = jax.random.split(key, 4)  # as in one_step_fit
     k_test = jax.random.fold_in(key, 7)
     p0 = init_params(k_init, d, m, symmetric=True)
-
-    def stats(n):
-        lin = streamed_linear_part(k_data, n, target, noise_std=noise_std, batch=batch)
-        G = ghost_gradient(k_data, p0, target, n, noise_std=noise_std, batch=batch, linear=lin)
-        W, b = one_step_features(k_bias, G)
-        net = head_stats(k_data, k_val, W, b, lin, target, n, n_val, noise_std=noise_std, batch=batch)
-        rf = head_stats(k_data, k_val, p0["W"], p0["b"], lin, target, n, n_val, noise_std=noise_std, batch=batch)
-        return lin, W, b, net, rf
+    prf = rf_params(k_init, d, m)
 
     def one(n):
-        lin, W, b, s_net, s_rf = stats(n)
-        a_net, a_rf = solve_head(s_net).a, solve_head(s_rf).a
-        net = normalized_test_error(k_test, OneStepModel(W, b, a_net, lin, jnp.zeros(())), target, n_test,
-                                    batch=batch)
-        rf = normalized_test_error(k_test, OneStepModel(p0["W"], p0["b"], a_rf, lin, jnp.zeros(())), target,
-                                   n_test, batch=batch)
-        return {"network": net, "rf": rf, "alignment": metrics.subspace_alignment(W, target.U)}
+        lin = streamed_linear_part(k_data, n, target, noise_std=noise_std, batch=batch)
+        W, b = first_step(k_data, k_bias, p0, target, n, lin, noise_std=noise_std, batch=batch)
+        feats = [(W, b), (prf["W"], prf["b"])]
+        heads = [solve_head(head_stats(k_data, k_val, Wf, bf, lin, target, n, n_val, noise_std=noise_std,
+                                       batch=batch)).a for Wf, bf in feats]
+
+        def predictor(z):  # both models on the same test rows, one pass
+            return lin(z)[:, None] + jnp.stack([jax.nn.relu(z @ Wf.T + bf) @ a
+                                                for (Wf, bf), a in zip(feats, heads, strict=True)], axis=1)
+
+        err, se = normalized_test_error(k_test, None, target, n_test, batch=batch, predictor=predictor, with_se=True)
+        return {"network": err[0], "rf": err[1], "network_se": se[0], "rf_se": se[1],
+                "alignment": metrics.subspace_alignment(W, target.U)}
 
     # The sample sizes run one after another (lax.map) in one compiled program: one copy of the pipeline,
     # whatever the number of sizes (a Python loop would trace and compile it once per size).
@@ -583,24 +703,24 @@ def transfer(key: Array, source: targets.MultiIndexTarget, target: targets.Multi
     r"""Transfer learning. Learn :math:`W^1, b` by Algorithm 1's step on ``n_source`` samples of ``source``;
     then fit only the second layer (and the linear part) on ``n_target`` samples of ``target`` (which must share
     ``U``). Returns the normalised test MSE on ``target`` of ``transfer``; of ``scratch`` (Algorithm 1 run on the
-    ``n_target`` target samples alone); of ``rf`` (random features on them); and the source features'
-    ``alignment``."""
+    ``n_target`` target samples alone, from the same initialisation); of ``rf`` (random features on ``m`` distinct
+    neurons, :func:`rf_params`, on the same samples); and the source features' ``alignment``. The three share one
+    test set."""
     if source.U.shape != target.U.shape:
         raise ValueError(f"target must share U with source: shapes {target.U.shape} and {source.U.shape}")
     d = source.d
     k_src, k_tgt, k_init, k_bias = jax.random.split(key, 4)
     k_test = jax.random.fold_in(key, 7)
     p0 = init_params(k_init, d, m, symmetric=True)
-    G = ghost_gradient(k_src, p0, source, n_source, batch=batch)
-    W, b = one_step_features(k_bias, G)
+    lin_s = streamed_linear_part(k_src, n_source, source, batch=batch)
+    W, b = first_step(k_src, k_bias, p0, source, n_source, lin_s, batch=batch)
     # The target rows and validation rows are those one_step_fit(k_tgt, ...) uses for the baselines below.
     kt_data, kt_val, _, _ = jax.random.split(k_tgt, 4)
     lin = streamed_linear_part(kt_data, n_target, target, batch=batch)
     head = streamed_head(kt_data, kt_val, W, b, lin, target, n_target, n_val, batch=batch)
-    moved = OneStepModel(W, b, head.a, lin, head.lam)
-    scratch = one_step_fit(k_tgt, target, m, n_target, n_val=n_val, batch=batch, params=p0)
-    rf = one_step_fit(k_tgt, target, m, n_target, n_val=n_val, batch=batch, params=p0, step=False)
-    return {"transfer": normalized_test_error(k_test, moved, target, n_test, batch=batch),
-            "scratch": normalized_test_error(k_test, scratch, target, n_test, batch=batch),
-            "rf": normalized_test_error(k_test, rf, target, n_test, batch=batch),
-            "alignment": metrics.subspace_alignment(W, source.U)}
+    fits = (OneStepModel(W, b, head.a, lin, head.lam),
+            one_step_fit(k_tgt, target, m, n_target, n_val=n_val, batch=batch, params=p0),
+            one_step_fit(k_tgt, target, m, n_target, n_val=n_val, batch=batch, step=False))  # m distinct neurons
+    err = normalized_test_error(k_test, None, target, n_test, batch=batch,
+                                predictor=lambda z: jnp.stack([predict(f, z) for f in fits], axis=1))
+    return {"transfer": err[0], "scratch": err[1], "rf": err[2], "alignment": metrics.subspace_alignment(W, source.U)}

@@ -224,3 +224,104 @@ def kernel_ridge_loo(K: Array, y: Array, lambdas: Array | None = None) -> RidgeF
     best = jnp.argmin(loo)
     coef = Q @ (b / (s + lams[best])) / n
     return RidgeFit(coef, lams[best], loo, best)
+
+
+class KernelRidgeCG(NamedTuple):
+    """Result of :func:`kernel_ridge_cg`: the fields of :class:`RidgeFit`, plus the number of conjugate-gradient
+    ``iterations`` run and the relative ``residual`` :math:`\\|b-A_\\lambda\\alpha_\\lambda\\|/\\|b\\|` ``(L,)``
+    for each :math:`\\lambda` of the grid."""
+
+    coef: Array
+    lam: Array
+    val_mse: Array
+    best: Array
+    iterations: Array
+    residual: Array
+
+
+def kernel_ridge_cg(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Array | None = None, *,
+                    rank: int = 512, tol: float = 1e-4, maxiter: int = 500, max_residual: float = 1e-2
+                    ) -> KernelRidgeCG:
+    r"""Kernel ridge regression as :func:`kernel_ridge` — dual weights :math:`\alpha_\lambda = (K/n+\lambda I)^{-1}
+    y/n`, the grid ``lambdas`` (default :func:`log_grid`) relative to the mean eigenvalue :math:`\mathrm{tr}K/n^2`
+    of :math:`K/n`, :math:`\lambda` chosen on the validation set — solved by preconditioned conjugate gradients
+    for every :math:`\lambda` at once instead of an eigendecomposition of :math:`K` (:math:`9n^3` flops; the
+    benchmarks find CG faster from :math:`n\approx1100`).
+
+    Preconditioner: the Nyström approximation of :math:`K/n` on its first :math:`r=\min(\text{rank}, n/2)` rows
+    (the rows are exchangeable, so this is a uniform sample of landmarks), :math:`BB^\top`, plus the mean of the
+    rest of the spectrum, :math:`\mu = \mathrm{tr}(K/n - BB^\top)/(n-r)`: :math:`M_\lambda = BB^\top +
+    (\mu+\lambda)I`, inverted for all :math:`\lambda` from two ``r × r`` eigendecompositions. For
+    rotation-invariant kernels on :math:`n\ll d^3` Gaussian inputs the part of :math:`K` beyond low degrees is
+    close to a multiple of the identity, so :math:`M_\lambda^{-1}(K/n+\lambda I)` is well conditioned for every
+    :math:`\lambda` (a few dozen iterations to ``tol``). Stops when every :math:`\lambda`'s relative residual is
+    below ``tol`` or after ``maxiter`` iterations, then restarts once from the true residual (``maxiter`` again;
+    in float32 the recursively updated residual drifts from the true one). A :math:`\lambda` whose final relative
+    residual exceeds ``max_residual`` is not a ridge solution and is not selected (its ``val_mse`` is ``inf``):
+    for a nearly singular :math:`K` the smallest penalties converge slowly, and they are the ones validation
+    rejects anyway. Safe under ``vmap`` (eigendecompositions through :mod:`featlearn._linalg`).
+
+    Shapes: ``K`` ``(n, n)``, ``y`` ``(n,)``, ``K_val`` ``(n_val, n)``; ``coef`` ``(n,)`` dual weights."""
+    n = K.shape[0]
+    _checks.shape("K", K, (n, n))
+    _checks.shape("y", y, (n,))
+    _checks.shape("K_val", K_val, (None, n))
+    _checks.shape("y_val", y_val, (K_val.shape[0],))
+    rank = _checks.positive_int("rank", rank)
+    maxiter = _checks.positive_int("maxiter", maxiter)
+    _checks.real_in("tol", tol, 0.0, low_open=True)
+    _checks.real_in("max_residual", max_residual, 0.0, low_open=True)
+    r = max(min(rank, n // 2), 1)
+    Kn = K / n
+    trace = jnp.trace(Kn)
+    scale = jnp.maximum(trace / n, jnp.finfo(K.dtype).tiny)
+    lams = (log_grid() if lambdas is None else jnp.asarray(lambdas, K.dtype)) * scale  # (L,)
+
+    # Nystrom factor B (n, r) with B B^T = K_{nr} K_{rr}^+ K_{rn} / n, then its orthonormal column basis U.
+    s, Q = _linalg.eigh(K[:r, :r])
+    keep = s > 1e-6 * s[-1]
+    B = (K[:, :r] @ Q) * jnp.where(keep, 1.0 / jnp.sqrt(jnp.where(keep, s, 1.0)), 0.0) / jnp.sqrt(n)
+    e, V = _linalg.eigh(B.T @ B)
+    ok = e > 1e-7 * e[-1]
+    e = jnp.where(ok, e, 0.0)
+    U = (B @ V) * jnp.where(ok, 1.0 / jnp.sqrt(jnp.where(ok, e, 1.0)), 0.0)
+    mu = jnp.maximum(trace - jnp.sum(e), 0.0) / (n - r)
+    shift = lams + mu
+
+    def precondition(R):  # M_lambda^{-1} R, one column per lambda
+        C = U.T @ R
+        return U @ (C / (e[:, None] + shift[None, :])) + (R - U @ C) / shift[None, :]
+
+    def apply(P):
+        return Kn @ P + lams[None, :] * P
+
+    def safe_div(a, b):
+        return jnp.where(b > 0, a / jnp.where(b > 0, b, 1.0), 0.0)
+
+    rhs = jnp.broadcast_to((y / n)[:, None], (n, lams.shape[0]))
+    rhs_norm = jnp.maximum(jnp.linalg.norm(rhs, axis=0), jnp.finfo(K.dtype).tiny)
+
+    def cond(state):
+        _, R, _, _, k = state
+        return (k < maxiter) & (jnp.max(jnp.linalg.norm(R, axis=0) / rhs_norm) > tol)
+
+    def body(state):
+        A, R, P, rz, k = state
+        AP = apply(P)
+        step = safe_div(rz, jnp.sum(P * AP, axis=0))
+        A, R = A + step * P, R - step * AP
+        Z = precondition(R)
+        rz_new = jnp.sum(R * Z, axis=0)
+        return A, R, Z + safe_div(rz_new, rz) * P, rz_new, k + 1
+
+    A, iterations = jnp.zeros_like(rhs), 0
+    for _ in range(2):  # a first solve, then one restart from the true residual
+        R = rhs - apply(A)
+        Z = precondition(R)
+        A, _, _, _, k = jax.lax.while_loop(cond, body, (A, R, Z, jnp.sum(R * Z, axis=0), 0))
+        iterations = iterations + k
+    residual = jnp.linalg.norm(rhs - apply(A), axis=0) / rhs_norm
+    val = jnp.mean((K_val @ A - y_val[:, None]) ** 2, axis=0)
+    val = jnp.where(jnp.isfinite(val) & (residual <= max_residual), val, jnp.inf)
+    best = jnp.argmin(val)
+    return KernelRidgeCG(A[:, best], lams[best], val, best, iterations, residual)

@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 # Progress bars stay silent in the built book and in CI.
 export FEATLEARN_PROGRESS := 0
 
-.PHONY: install install-gpu book book-paper site site-paper test lint unit notebooks site-tests clean bench mutants
+.PHONY: install install-gpu book book-paper site site-paper test lint unit notebooks site-tests clean bench mutants \
+        colab-test pdf
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,38 @@ site-tests: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $$($(BIN)/python tools/nbsetup.py --list)
+
+## Every chapter under nbval on the package versions Colab provides (requirements/colab.txt), in its own
+## environment (.venv-colab): each chapter's set-up cell, on its Colab path, installs featlearn from this checkout
+## with --no-deps, exactly as on Colab. Colab runs Python 3.13 (used when present). Nightly in CI, not in `make test`.
+COLAB_PYTHON ?= $(firstword $(foreach p,python3.13 python3.11 python3,$(shell $(p) -c 'import sys; print(sys.executable)' 2>/dev/null)))
+COLAB_VENV   := .venv-colab
+COLAB_STAMP  := $(COLAB_VENV)/.installed-stamp
+COLAB_WHEEL  := _build/colab-wheel
+
+$(COLAB_STAMP): requirements/colab.txt
+	rm -rf $(COLAB_VENV)
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install -q --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install -q -r requirements/colab.txt
+	touch $(COLAB_STAMP)
+
+colab-test: $(COLAB_STAMP)
+	$(COLAB_VENV)/bin/python -m pip uninstall -q -y featlearn 2>/dev/null || true
+	rm -rf $(COLAB_WHEEL) && $(COLAB_VENV)/bin/python -m pip wheel -q --no-deps -w $(COLAB_WHEEL) .
+	$(COLAB_VENV)/bin/python -m pip freeze | grep -iE '^(jax|jaxlib|flax|optax|numpy|scipy|matplotlib)=='
+	FEATLEARN_COLAB=1 FEATLEARN_SOURCE=$$(ls $(CURDIR)/$(COLAB_WHEEL)/featlearn-*.whl) FEATLEARN_CACHE=0 \
+	FEATLEARN_FIGURES=$(CURDIR)/_build/colab-figures MPLBACKEND=Agg \
+	  $(COLAB_VENV)/bin/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \
+	  $${CHAPTERS:-$$($(COLAB_VENV)/bin/python tools/nbsetup.py --list)}
+
+## The whole book as one PDF, _build/pdf/featlearn.pdf (also copied into _build/html and, if built, _build/site,
+## where the intro links to it): the single-page HTML build printed by the installed Chromium. Not in `make test`.
+pdf: $(STAMP) $(MATHJAX)
+	$(BIN)/jupyter-book build . --builder singlehtml -n --keep-going
+	$(BIN)/python tools/printbook.py _build/singlehtml _build/pdf/featlearn.pdf
+	cp _build/pdf/featlearn.pdf _build/html/featlearn.pdf 2>/dev/null || true
+	[ ! -d _build/site ] || cp _build/pdf/featlearn.pdf _build/site/featlearn.pdf
 
 ## Every mutant in tests/mutants/ (wrong versions of the library) must turn a named test or chapter red; writes
 ## tests/mutants/RESULTS.md. On demand, not part of `make test` (about half an hour on 2 cores).

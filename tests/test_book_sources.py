@@ -1,6 +1,7 @@
 """The book's sources: Colab set-up cells, launch configuration, citations. No build needed."""
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -15,18 +16,65 @@ sys.path.insert(0, str(ROOT / "tools"))
 import nbsetup  # noqa: E402
 
 
-def test_every_toc_notebook_has_the_setup_cell_first_and_no_outputs():
+def _toc_files() -> list[Path]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [toc["root"], *(c["file"] for part in toc["parts"] for c in part["chapters"])]
+    return [p for f in names for p in (ROOT / f"{f}.ipynb", ROOT / f"{f}.md") if p.exists()]
+
+
+def test_every_chapter_has_the_folded_setup_cell_first_and_no_outputs():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     expected = nbsetup.setup_cell_source(config)
-    notebooks = nbsetup.toc_notebooks(ROOT)
-    assert notebooks, "the table of contents lists no notebooks"
-    for path in notebooks:
+    chapters = nbsetup.chapter_notebooks(ROOT)
+    assert chapters, "the Chapters part of the table of contents lists no notebooks"
+    for path in chapters:
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
-        assert code and nbsetup.TAG in code[0].metadata.get("tags", []), f"{path.name}: first code cell is not set-up"
+        tags = code[0].metadata.get("tags", []) if code else []
+        assert nbsetup.TAG in tags, f"{path.name}: first code cell is not set-up"
+        assert nbsetup.FOLD in tags, f"{path.name}: the set-up cell's input is not folded in the HTML book"
         assert code[0].source == expected, f"{path.name}: set-up cell out of step with _config.yml"
         assert not any(c.get("outputs") for c in code), f"{path.name} is committed with outputs"
     assert nbsetup.main(["--check"]) == 0
+
+
+def test_no_reference_page_carries_the_setup_cell():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    first_line = nbsetup.setup_cell_source(config).splitlines()[0]
+    chapters = set(nbsetup.chapter_notebooks(ROOT))
+    others = [p for p in _toc_files() if p not in chapters]
+    assert len(others) >= 3, "the reference pages are missing from the table of contents"
+    for path in others:
+        text = path.read_text()
+        assert nbsetup.TAG not in text and first_line not in text, f"{path.name} carries the Colab set-up cell"
+
+
+def test_nbsetup_adds_the_folded_cell_to_chapters_and_removes_it_elsewhere(tmp_path):
+    """On a copy of the tool in a scratch book: a chapter without the cell and a reference notebook with one are
+    both reported by --check and put right by a rewrite."""
+    (tmp_path / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "nbsetup.py", tmp_path / "tools")
+    shutil.copy(ROOT / "_config.yml", tmp_path)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nparts:\n"
+                                       "  - caption: Chapters\n    chapters:\n      - file: book/chapter\n"
+                                       "  - caption: Reference\n    chapters:\n      - file: book/reference\n")
+    (tmp_path / "book").mkdir()
+    source = nbsetup.setup_cell_source(yaml.safe_load((ROOT / "_config.yml").read_text()))
+    stale_setup = nbformat.v4.new_code_cell(source, metadata={"tags": [nbsetup.TAG]})
+    for name, cells in {"chapter": [nbformat.v4.new_markdown_cell("# A"), nbformat.v4.new_code_cell("x = 1")],
+                        "reference": [nbformat.v4.new_markdown_cell("# B"), stale_setup,
+                                      nbformat.v4.new_code_cell("y = 2")]}.items():
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "book" / f"{name}.ipynb")
+    tool = [sys.executable, str(tmp_path / "tools" / "nbsetup.py")]
+    check = subprocess.run([*tool, "--check"], capture_output=True, text=True)
+    assert check.returncode == 1 and "chapter.ipynb" in check.stderr and "reference.ipynb" in check.stderr
+    subprocess.run(tool, check=True)
+    assert subprocess.run([*tool, "--check"]).returncode == 0
+    chapter = nbformat.read(tmp_path / "book" / "chapter.ipynb", as_version=4)
+    assert [c.source for c in chapter.cells] == ["# A", source, "x = 1"]
+    assert chapter.cells[1].metadata["tags"] == [nbsetup.TAG, nbsetup.FOLD]
+    reference = nbformat.read(tmp_path / "book" / "reference.ipynb", as_version=4)
+    assert [c.source for c in reference.cells] == ["# B", "y = 2"]
 
 
 def test_install_source_and_launch_branch_come_from_config():
@@ -75,7 +123,7 @@ def test_colab_setup_cell_installs_featlearn_in_a_fresh_environment(tmp_path):
     env = {**os.environ, "FEATLEARN_COLAB": "1", "FEATLEARN_SOURCE": str(ROOT), "MPLBACKEND": "Agg",
            "FEATLEARN_CACHE": "0", "FEATLEARN_FIGURES": str(tmp_path / "figures"), "PYTHONNOUSERSITE": "1"}
     assert subprocess.run([py, "-c", "import featlearn"], env=env, capture_output=True, cwd=tmp_path).returncode != 0
-    first = nbsetup.toc_notebooks(ROOT)[0]
+    first = nbsetup.chapter_notebooks(ROOT)[0]
     nb = nbformat.read(first, as_version=4)
     setup = next(c.source for c in nb.cells if c.cell_type == "code")
     script = "\n\n".join([setup, "import featlearn\nassert 'site-packages' in featlearn.__file__, featlearn.__file__",

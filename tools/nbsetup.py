@@ -1,12 +1,14 @@
 """Keep every chapter's Colab set-up cell in step with ``_config.yml``.
 
 The install source (repository URL and branch) is named once, in ``_config.yml`` (``repository.url`` and
-``repository.branch``); this script writes the set-up cell from it into each notebook listed in ``_toc.yml``
-(as the first code cell, tagged ``featlearn-setup``) and strips outputs.
+``repository.branch``); this script writes the set-up cell from it into each chapter notebook (the ``Chapters``
+part of ``_toc.yml``) as the first code cell, tagged ``featlearn-setup`` and ``hide-input``: on Colab it runs, in
+the HTML book its input is folded. Any other notebook in ``_toc.yml`` (a reference page) loses the cell. Outputs
+are stripped everywhere.
 
     python tools/nbsetup.py          # rewrite the cells
     python tools/nbsetup.py --check  # exit 1 if any notebook is out of step (used by the tests)
-    python tools/nbsetup.py --list   # print the chapter notebooks named in _toc.yml (what nbval runs)
+    python tools/nbsetup.py --list   # print the notebooks named in _toc.yml (what nbval runs)
     python tools/nbsetup.py book/new-chapter.ipynb  # also sync a notebook not yet in _toc.yml
 """
 
@@ -21,6 +23,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "featlearn-setup"
+# The HTML book folds the set-up cell's input (it does nothing outside Colab); Colab ignores the tag and runs it.
+FOLD = "hide-input"
+CHAPTERS_CAPTION = "Chapters"
 
 
 def install_source(config: dict) -> str:
@@ -60,12 +65,22 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
     return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
 
 
-def synced(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+def chapter_notebooks(root: Path = ROOT) -> list[Path]:
+    """The notebooks of the ``Chapters`` part of ``_toc.yml``: the pages that carry the set-up cell."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [c["file"] for part in toc.get("parts", []) if part.get("caption") == CHAPTERS_CAPTION
+             for c in part.get("chapters", [])]
+    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
+
+
+def synced(nb: nbformat.NotebookNode, source: str | None) -> nbformat.NotebookNode:
+    """``nb`` with its set-up cell set to ``source`` (first code cell), or removed when ``source`` is None."""
     cells = [c for c in nb.cells if TAG not in c.get("metadata", {}).get("tags", [])]
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [TAG]})
-    cell["id"] = TAG
-    first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
-    cells.insert(first_code, cell)
+    if source is not None:
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": [TAG, FOLD]})
+        cell["id"] = TAG
+        first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
+        cells.insert(first_code, cell)
     for c in cells:
         if c.cell_type == "code":
             c.outputs, c.execution_count = [], None
@@ -86,10 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     source = setup_cell_source(config)
     stale = []
     extra = [p.resolve() for p in args.files]
+    chapters = {*chapter_notebooks(), *extra}
     for path in dict.fromkeys([*toc_notebooks(), *extra]):
         text = path.read_text()
         nb = nbformat.reads(text, as_version=4)
-        new = nbformat.writes(synced(nb, source)) + "\n"
+        new = nbformat.writes(synced(nb, source if path in chapters else None)) + "\n"
         if new != text:
             stale.append(path.relative_to(ROOT))
             if not args.check:

@@ -67,8 +67,20 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = kept
 
 
+def _launch_only_ipynb(app, pagename, templatename, context, doctree) -> None:
+    # The reference pages are MyST Markdown notebooks (executed in the build, nothing for a reader to run), and
+    # Colab opens only .ipynb files: the book theme would still give them a launch button pointing at the .md.
+    if Path(app.env.doc2path(pagename)).suffix == ".ipynb":
+        return
+    buttons = context.get("header_buttons")
+    if buttons:
+        context["header_buttons"] = [b for b in buttons if b.get("label") != "launch-buttons"]
+
+
 def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    # After the book theme's own handlers (priority 501), which add the launch buttons.
+    app.connect("html-page-context", _launch_only_ipynb, priority=502)
     app.connect("env-before-read-docs", _read_generated_last)
     app.connect("build-finished", _copy_figures)
     app.connect("build-finished", _copy_mathjax)

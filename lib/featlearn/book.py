@@ -72,3 +72,12 @@ def status_table() -> dict[str, str]:
 
     return {"profile": profiles.active(), "featlearn": __version__, "jax": jax.__version__, "flax": flax.__version__,
             "devices": ", ".join(f"{d.platform}:{d.device_kind}" for d in jax.devices())}
+
+
+def status_html() -> str:
+    """HTML for the status page's table of :func:`status_table` (HTML, so no Markdown flavour can leave it as
+    text)."""
+    rows = "".join(f'<tr><th scope="row">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>'
+                   for k, v in status_table().items())
+    return ('<table class="table featlearn-status"><thead><tr><th>Built with</th><th>Value</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")

@@ -1,6 +1,10 @@
-"""Open every page of the built book in headless Chromium, offline, and check what a reader sees."""
+"""Open every page of the built book in headless Chromium, offline, at a desktop and a phone width, and check what
+a reader sees: no raw markup, no MathJax errors, every image loaded, nothing wider than the text column. A
+full-page screenshot of every page at each width goes to `_build/screenshots/<page>-<width>.png`, so a person
+can look through the whole book in a minute."""
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -13,6 +17,19 @@ sys.path.insert(0, str(ROOT / "tools"))
 import nbsetup  # noqa: E402
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+SHOTS = ROOT / "_build" / "screenshots"
+# A desktop window and a phone (390 px is a current phone's CSS width).
+WIDTHS = (1280, 390)
+# Taller screenshots than this are cut (Chromium cannot capture a window of unbounded height).
+MAX_SHOT_HEIGHT = 30000
+# Markup that should never reach a reader: a Markdown table's separator row (whose `---` Sphinx's smart quotes
+# may have turned into a dash), a code fence, MyST roles and directives, TeX that MathJax did not typeset.
+RAW_MARKUP = {
+    "a Markdown table": re.compile(r"\|\s*:?(?:-{3,}|[\u2013\u2014]+):?\s*\|"),
+    "a code fence": re.compile(r"```|~~~"),
+    "a MyST role or directive": re.compile(r"\{(?:glue|prf|cite|doc|ref|numref|eq|math|figure|code-cell)\b"),
+    "untypeset TeX": re.compile(r"\$\$|\\\(|\\\[|\\frac|\\mathbb|\\begin\{"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,60 +46,121 @@ def browser():
     opts.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--window-size=1280,1600", f"--user-data-dir={profile}"):
+                 "--hide-scrollbars", "--window-size=1280,1000", f"--user-data-dir={profile}"):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def set_viewport(driver, width: int, height: int) -> None:
+    """Make the page's viewport (window.innerWidth × innerHeight) exactly width × height."""
+    driver.set_window_size(width, height)
+    inner_w, inner_h = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    if (inner_w, inner_h) != (width, height):
+        driver.set_window_size(2 * width - inner_w, 2 * height - inner_h)
 
 
 WAIT_MATHJAX = """
 const done = arguments[arguments.length - 1];
 if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
   MathJax.startup.promise.then(() => done(true)).catch(() => done(false));
-} else { setTimeout(() => done(!!document.querySelector('mjx-container') || true), 500); }
+} else { setTimeout(() => done(true), 500); }
 """
-VISIBLE_TEXT = """
+
+# What a reader sees on the page, measured after layout.
+LOOK = """
 const main = document.querySelector('main') || document.body;
 const copy = main.cloneNode(true);
+// Code (where fences and pipes are legitimate), scripts and typeset math are not prose.
 copy.querySelectorAll('pre, code, .highlight, script, style, mjx-container, .cell_input').forEach(e => e.remove());
-return copy.innerText;
-"""
-IMAGES = """
-return Array.from(document.querySelectorAll('main img')).map(i => [i.getAttribute('src'), i.complete,
-  i.naturalWidth, i.naturalHeight]);
+const article = document.querySelector('main article') || main;
+const box = article.getBoundingClientRect();
+// Elements that reach past the text column and are not inside a box that scrolls or clips them.
+function clipped(el) {
+  for (let p = el.parentElement; p && p !== article; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowX;
+    if (o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip') return true;
+  }
+  return false;
+}
+const wide = [];
+for (const el of article.querySelectorAll('*')) {
+  const r = el.getBoundingClientRect();
+  if (r.width > 0 && r.right > box.right + 1 && !clipped(el)) {
+    wide.push(el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined
+      ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '') + ` (${Math.round(r.right - box.right)} px)`);
+    if (wide.length >= 5) break;
+  }
+}
+return {
+  text: copy.innerText,
+  mathErrors: Array.from(document.querySelectorAll('mjx-merror, .MathJax_Error, [data-mjx-error]'))
+    .map(e => e.getAttribute('data-mjx-error') || e.textContent).slice(0, 5),
+  images: Array.from(main.querySelectorAll('img')).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]),
+  article: [article.scrollWidth, article.clientWidth],
+  page: [document.documentElement.scrollWidth, window.innerWidth],
+  wide: wide,
+  proofs: main.querySelectorAll('.proof').length,
+  math: main.querySelectorAll('mjx-container').length,
+  height: document.documentElement.scrollHeight,
+};
 """
 
 
-def test_every_page_renders_offline(browser, server, html_dir):
-    shots = ROOT / "_build" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    chapters = {p.stem for p in nbsetup.toc_notebooks(ROOT)} - {"gallery", "how-to-cite", "status"}
+def look(browser, url: str, page: str, width: int, chapter: bool) -> list[str]:
+    """Load one page at one width; return what is wrong with it (empty if nothing) and save its screenshot."""
+    set_viewport(browser, width, 1000)
+    browser.get(url)
+    problems = []
+    if not browser.execute_async_script(WAIT_MATHJAX):
+        problems.append("MathJax failed to start")
+    seen = browser.execute_script(LOOK)
+    for what, pattern in RAW_MARKUP.items():
+        m = pattern.search(seen["text"])
+        if m:
+            context = seen["text"][max(0, m.start() - 40): m.end() + 40].replace("\n", " ")
+            problems.append(f"raw markup ({what}) visible: …{context}…")
+    if seen["mathErrors"]:
+        problems.append(f"MathJax errors: {seen['mathErrors']}")
+    broken = [src for src, complete, w in seen["images"] if not (complete and w > 0)]
+    if broken:
+        problems.append(f"images that did not load: {broken}")
+    (scroll_w, client_w), (doc_w, view_w) = seen["article"], seen["page"]
+    if scroll_w > client_w + 1:
+        problems.append(f"the text column overflows ({scroll_w} > {client_w} px): {seen['wide']}")
+    if doc_w > view_w + 1:
+        problems.append(f"the page is wider than the window ({doc_w} > {view_w} px): {seen['wide']}")
+    if chapter:
+        if not seen["images"]:
+            problems.append("a chapter page shows no figure")
+        if not seen["proofs"]:
+            problems.append("no theorem boxes")
+        if not seen["math"]:
+            problems.append("no rendered math")
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    if errors:
+        problems.append(f"console errors: {errors}")
+    set_viewport(browser, width, min(seen["height"], MAX_SHOT_HEIGHT))
+    browser.save_screenshot(str(SHOTS / f"{page}-{width}.png"))
+    return [f"{page} at {width} px: {p}" for p in problems]
+
+
+def test_every_page_reads_cleanly_at_desktop_and_phone_widths(browser, server, html_dir):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    chapters = {p.stem for p in nbsetup.chapter_notebooks(ROOT)}
     pages = sorted(html_dir.glob("book/*.html"))
-    assert pages
-    for page in pages:
-        url = f"{server}/book/{page.name}"
-        browser.get(url)
-        browser.set_script_timeout(30)
-        assert browser.execute_async_script(WAIT_MATHJAX), f"{page.name}: MathJax failed to typeset"
-        imgs = browser.execute_script(IMAGES)
-        broken = [src for src, complete, w, h in imgs if not (complete and w > 0 and h > 0)]
-        assert not broken, f"{page.name}: images that did not load: {broken}"
-        text = browser.execute_script(VISIBLE_TEXT)
-        for raw in ("$$", "\\(", "\\[", "\\frac", "\\mathbb", "{prf:", "{cite}", "{glue:"):
-            assert raw not in text, f"{page.name}: unrendered markup {raw!r} left in the page"
-        if page.stem in chapters:
-            assert len(imgs) >= 1, f"{page.name}: a chapter page shows no figure"
-            n_proofs = browser.execute_script("return document.querySelectorAll('main .proof').length")
-            assert n_proofs >= 1, f"{page.name}: no theorem boxes"
-            n_math = browser.execute_script("return document.querySelectorAll('main mjx-container').length")
-            assert n_math >= 1, f"{page.name}: no rendered math"
-        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-        assert not errors, f"{page.name}: console errors {errors}"
-        height = browser.execute_script("return Math.min(document.body.scrollHeight, 12000)")
-        browser.set_window_size(1280, max(height, 800))
-        browser.save_screenshot(str(shots / f"{page.stem}.png"))
-        browser.set_window_size(1280, 1600)
+    assert pages, "the built book has no pages"
+    problems = []
+    for width in WIDTHS:
+        for page in pages:
+            problems += look(browser, f"{server}/book/{page.name}", page.stem, width, page.stem in chapters)
+    assert not problems, "\n".join(problems)
+    shots = {p.name for p in SHOTS.glob("*.png")}
+    assert shots == {f"{p.stem}-{w}.png" for p in pages for w in WIDTHS}, "a page has no screenshot"

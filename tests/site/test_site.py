@@ -17,7 +17,7 @@ def _pages(html_dir):
 
 
 def _chapter_pages(html_dir):
-    return [html_dir / "book" / f"{p.stem}.html" for p in nbsetup.toc_notebooks(ROOT)]
+    return [html_dir / "book" / f"{p.stem}.html" for p in nbsetup.chapter_notebooks(ROOT)]
 
 
 def test_every_launch_url_points_at_a_file_in_the_repository(html_dir):
@@ -30,6 +30,7 @@ def test_every_launch_url_points_at_a_file_in_the_repository(html_dir):
             prefix = f"https://colab.research.google.com/github/{repo}/blob/main/"
             assert url.startswith(prefix), f"{page.name}: launch URL {url} is not on {repo}@main"
             path = url.removeprefix(prefix)
+            assert path.endswith(".ipynb"), f"{page.name}: launch URL {url} is not a notebook Colab can open"
             assert path in tracked, f"{page.name}: launch URL points at {path}, which is not in the repository"
             found += 1
     assert found >= len(_chapter_pages(html_dir))
@@ -73,7 +74,21 @@ def test_fixed_name_figures_are_published_and_the_gallery_lists_exactly_them(htm
 
 def test_status_page_reports_profile_and_execution(html_dir):
     text = (html_dir / "book" / "status.html").read_text()
-    assert "quick" in text or "paper" in text
-    assert "jax" in text.lower()
+    table = re.search(r'<table[^>]*featlearn-status.*?</table>', text, re.S)
+    assert table, "the status page has no versions table"
+    assert re.search(r"<th[^>]*>profile</th><td>(quick|paper)</td>", table.group(0)), "no profile row"
+    assert re.search(r"<th[^>]*>jax</th><td>\d", table.group(0)), "no JAX version row"
     for page in _chapter_pages(html_dir):
         assert page.stem in text, f"the status page has no execution row for {page.stem}"
+
+
+def test_setup_cell_is_folded_on_chapters_and_absent_from_other_pages(html_dir):
+    chapters = set(_chapter_pages(html_dir))
+    for page in _pages(html_dir):
+        text = page.read_text()
+        cells = re.findall(r'<div class="cell([^"]*)"[^>]*>(?:(?!<div class="cell[ "]).)*?FEATLEARN_SOURCE', text, re.S)
+        if page in chapters:
+            assert cells, f"{page.name}: the Colab set-up cell is missing"
+            assert all("tag_hide-input" in c for c in cells), f"{page.name}: the set-up cell's input is not folded"
+        else:
+            assert "FEATLEARN_SOURCE" not in text, f"{page.name}: a reference page shows the Colab set-up cell"

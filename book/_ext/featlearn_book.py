@@ -8,8 +8,11 @@ embeds are named by a hash of their bytes and must not be cited).
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
+
+from docutils import nodes
 
 
 def _copy_mathjax(app, exception) -> None:
@@ -39,7 +42,9 @@ def _copy_figures(app, exception) -> None:
             shutil.copyfile(p, dst / p.name)
 
 
-GENERATED_LAST = ("book/gallery", "book/how-to-cite", "book/status")
+# The landing page shows a chapter's figure and the reference pages list every figure: read them after the
+# chapters have written their figures.
+GENERATED_LAST = ("book/intro", "book/gallery", "book/how-to-cite", "book/status")
 
 
 def _read_generated_last(app, env, docnames: list[str]) -> None:
@@ -77,11 +82,47 @@ def _launch_only_ipynb(app, pagename, templatename, context, doctree) -> None:
         context["header_buttons"] = [b for b in buttons if b.get("label") != "launch-buttons"]
 
 
+def figure_caption(source: str) -> str | None:
+    """The ``caption=`` of the ``save_figure`` call in a code cell's source, or None. Implicitly concatenated
+    literals are one string; the formatted parts of an f-string become "…"."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "save_figure":
+            for kw in node.keywords:
+                if kw.arg != "caption":
+                    continue
+                if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    return kw.value.value
+                if isinstance(kw.value, ast.JoinedStr):
+                    return "".join(v.value if isinstance(v, ast.Constant) else "…" for v in kw.value.values)
+    return None
+
+
+def _alt_text_from_captions(app, doctree) -> None:
+    # A figure in a chapter is the image output of the cell that saves it with `fl.figures.save_figure(...,
+    # caption=...)`; that caption becomes the image's alt text (myst-nb would otherwise use the file name).
+    for cell in doctree.findall(nodes.container):
+        if cell.get("nb_element") != "cell_code":
+            continue
+        source = "\n".join(b.astext() for b in cell.findall(nodes.literal_block)
+                           if b.parent is not None and b.parent.get("nb_element") == "cell_code_source")
+        caption = figure_caption(source)
+        if caption is None:
+            continue
+        for image in cell.findall(nodes.image):
+            if not image.get("alt") or image.get("alt") == image.get("uri"):
+                image["alt"] = caption
+
+
 def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     # After the book theme's own handlers (priority 501), which add the launch buttons.
     app.connect("html-page-context", _launch_only_ipynb, priority=502)
     app.connect("env-before-read-docs", _read_generated_last)
+    app.connect("doctree-read", _alt_text_from_captions)
     app.connect("build-finished", _copy_figures)
     app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

@@ -101,7 +101,8 @@ return {
   text: copy.innerText,
   mathErrors: Array.from(document.querySelectorAll('mjx-merror, .MathJax_Error, [data-mjx-error]'))
     .map(e => e.getAttribute('data-mjx-error') || e.textContent).slice(0, 5),
-  images: Array.from(main.querySelectorAll('img')).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]),
+  images: Array.from(main.querySelectorAll('img')).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth,
+    i.getAttribute('alt') || '']),
   article: [article.scrollWidth, article.clientWidth],
   page: [document.documentElement.scrollWidth, window.innerWidth],
   wide: wide,
@@ -127,9 +128,13 @@ def look(browser, url: str, page: str, width: int, chapter: bool) -> list[str]:
             problems.append(f"raw markup ({what}) visible: …{context}…")
     if seen["mathErrors"]:
         problems.append(f"MathJax errors: {seen['mathErrors']}")
-    broken = [src for src, complete, w in seen["images"] if not (complete and w > 0)]
+    broken = [src for src, complete, w, _ in seen["images"] if not (complete and w > 0)]
     if broken:
         problems.append(f"images that did not load: {broken}")
+    # Alt text says what a figure shows (its caption), not where its file is.
+    no_alt = [src for src, _, _, alt in seen["images"] if not alt.strip() or alt == src or alt.endswith(".png")]
+    if no_alt:
+        problems.append(f"images without alt text: {no_alt}")
     (scroll_w, client_w), (doc_w, view_w) = seen["article"], seen["page"]
     if scroll_w > client_w + 1:
         problems.append(f"the text column overflows ({scroll_w} > {client_w} px): {seen['wide']}")

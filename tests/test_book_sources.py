@@ -163,3 +163,40 @@ def test_citation_file_matches_the_book():
     from featlearn import figures
 
     assert cff["title"] in figures.book_bibtex(cff["url"])
+
+
+def _chapter_code(path: Path) -> list[str]:
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_every_check_in_a_chapter_goes_through_its_scorecard():
+    """A bare `assert` would be a check the scorecard does not list: every chapter opens one card and checks
+    through it (`featlearn.scorecard`), so the scorecard page lists every check of every chapter."""
+    import ast
+
+    for path in nbsetup.chapter_notebooks(ROOT):
+        cards, bare = 0, []
+        for src in _chapter_code(path):
+            tree = ast.parse(src)
+            bare += [ast.unparse(n)[:60] for n in ast.walk(tree) if isinstance(n, ast.Assert)]
+            cards += sum(isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "Card" for n in ast.walk(tree))
+        assert not bare, f"{path.name}: checks outside the scorecard (use card.check): {bare}"
+        assert cards == 1, f"{path.name}: opens {cards} scorecards (must be exactly one)"
+
+
+def scorecard_claims(path: Path) -> list[str]:
+    """The `claim=` ids of a chapter's `card.check` / `card.note` calls; an f-string id (a check in a loop) gives
+    its literal prefix followed by ``*``."""
+    import ast
+
+    out = []
+    for src in _chapter_code(path):
+        for n in ast.walk(ast.parse(src)):
+            if isinstance(n, ast.Call) and getattr(n.func, "attr", "") in ("check", "note"):
+                for kw in n.keywords:
+                    if kw.arg == "claim" and isinstance(kw.value, ast.Constant):
+                        out.append(kw.value.value)
+                    elif kw.arg == "claim" and isinstance(kw.value, ast.JoinedStr):
+                        first = kw.value.values[0] if kw.value.values else None
+                        out.append((first.value if isinstance(first, ast.Constant) else "") + "*")
+    return out

@@ -40,11 +40,14 @@ def _copy_figures(app, exception) -> None:
     for p in sorted(src.iterdir()):
         if p.is_file():
             shutil.copyfile(p, dst / p.name)
+    # The chapters' scorecards (featlearn.scorecard), published beside the figures.
+    if (src / "scorecard").is_dir():
+        shutil.copytree(src / "scorecard", dst / "scorecard", dirs_exist_ok=True)
 
 
 # The landing page shows a chapter's figure and the reference pages list every figure: read them after the
 # chapters have written their figures.
-GENERATED_LAST = ("book/intro", "book/gallery", "book/how-to-cite", "book/status")
+GENERATED_LAST = ("book/intro", "book/scorecard", "book/gallery", "book/how-to-cite", "book/status")
 
 
 def _read_generated_last(app, env, docnames: list[str]) -> None:

@@ -15,7 +15,8 @@ One concept per module:
 * :mod:`featlearn.agop` – average gradient outer product, the Neural Feature Ansatz, Recursive Feature Machines;
 * :mod:`featlearn.local` – staged weight decay, teacher structure and the dual certificate (Zhou & Ge);
 * :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
-* :mod:`featlearn.book` – the generated pages: figure gallery, citations, status;
+* :mod:`featlearn.book` – the generated pages: figure gallery, citations, status, scorecard;
+* :mod:`featlearn.scorecard` – every check of every chapter, recorded by the check itself;
 * :mod:`featlearn.baselines` – kernel ridge regression end to end (the kernel reference curves);
 * :mod:`featlearn.lazy` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
 * :mod:`featlearn.metrics` – errors, alignments, principal angles, log-log fits;
@@ -47,6 +48,7 @@ from . import (  # noqa: E402
     progress,
     quadntk,
     rng,
+    scorecard,
     sweeps,
     targets,
     taylor,
@@ -72,6 +74,7 @@ __all__ = [
     "progress",
     "quadntk",
     "rng",
+    "scorecard",
     "sweeps",
     "targets",
     "taylor",

@@ -81,3 +81,60 @@ def status_html() -> str:
                    for k, v in status_table().items())
     return ('<table class="table featlearn-status"><thead><tr><th>Built with</th><th>Value</th></tr></thead>'
             f"<tbody>{rows}</tbody></table>")
+
+
+def _fmt_value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt_value(x) for x in v[:6]) + (", …" if len(v) > 6 else "") + "]"
+    return str(v)
+
+
+_STATUS_WORDS = {"reproduced": "reproduced", "partly": "partly reproduced", "not reproduced": "not reproduced",
+                 "failed": "FAILED"}
+
+
+def scorecard_counts(root: Path | None = None) -> dict[str, int]:
+    """How many rows of the scorecard say each status (see :mod:`featlearn.scorecard`)."""
+    from .scorecard import STATUSES, records
+
+    counts = dict.fromkeys(STATUSES, 0)
+    for rec in records(chapters=chapters(root)):
+        for r in rec["rows"]:
+            counts[r["status"]] += 1
+    return counts
+
+
+def scorecard_html(root: Path | None = None, link_prefix: str = "", collapsed: bool = False) -> str:
+    """HTML for the reproduction scorecard: one row per check (or noted claim) of every chapter, in book order,
+    as the chapters recorded them in this build (:class:`featlearn.scorecard.Card`). ``collapsed``: the table
+    folded under its one-line summary (for the landing page)."""
+    from .scorecard import records
+
+    recs = records(chapters=chapters(root))
+    if not recs:
+        return "<p>No chapter has recorded a check yet: build the chapters first.</p>"
+    body = []
+    for rec in recs:
+        ch = rec["chapter"]
+        for r in rec["rows"]:
+            where = f'{link_prefix}{ch}.html' + (f'#{html.escape(r["theorem"])}' if r["theorem"] else "")
+            status = _STATUS_WORDS[r["status"]]
+            body.append(
+                f'<tr class="featlearn-{r["status"].replace(" ", "-")}">'
+                f'<td><a href="{where}">{html.escape(ch)}</a></td><td>{html.escape(r["paper"])}</td>'
+                f'<td>{html.escape(r["measured"])}</td><td>{html.escape(_fmt_value(r["value"]))}</td>'
+                f'<td>{html.escape(r["threshold"])}</td><td>{html.escape(r["scale"])}</td>'
+                f"<td>{status}</td></tr>")
+    counts = scorecard_counts(root)
+    summary = (f'<p class="featlearn-scorecard-summary">{sum(counts.values())} claims: {counts["reproduced"]} '
+               f'reproduced, {counts["partly"]} partly reproduced, {counts["not reproduced"]} not reproduced'
+               + (f', <b>{counts["failed"]} failed</b>' if counts["failed"] else "") + ".</p>")
+    table = ('<div class="featlearn-scorecard-wrap"><table class="table featlearn-scorecard"><thead><tr>'
+             "<th>Chapter</th><th>Paper</th><th>What is measured</th><th>Value</th><th>Threshold</th><th>Scale</th>"
+             "<th>Outcome</th></tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+    if collapsed:
+        inner = summary.removeprefix('<p class="featlearn-scorecard-summary">').removesuffix("</p>")
+        return f'<details class="featlearn-scorecard"><summary>{inner} Show every check.</summary>{table}</details>'
+    return summary + table

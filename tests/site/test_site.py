@@ -92,3 +92,28 @@ def test_setup_cell_is_folded_on_chapters_and_absent_from_other_pages(html_dir):
             assert all("tag_hide-input" in c for c in cells), f"{page.name}: the set-up cell's input is not folded"
         else:
             assert "FEATLEARN_SOURCE" not in text, f"{page.name}: a reference page shows the Colab set-up cell"
+
+
+def test_the_scorecard_lists_every_check_of_every_chapter(html_dir):
+    """The rows the chapters recorded in this build against the checks written in their sources: every literal
+    claim id of a `card.check`/`card.note` call has a row, no row says failed, and the page shows every row."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import test_book_sources as sources
+
+    page = (html_dir / "book" / "scorecard.html").read_text()
+    intro = (html_dir / "book" / "intro.html").read_text()
+    for path in sources.nbsetup.chapter_notebooks(ROOT):
+        record = html_dir / "figures" / "scorecard" / f"{path.stem}.json"
+        assert record.is_file(), f"{path.stem} recorded no scorecard in this build"
+        rows = json.loads(record.read_text())["rows"]
+        claims = {r["claim"] for r in rows}
+        missing = [c for c in sources.scorecard_claims(path)
+                   if not (any(r.startswith(c[:-1]) for r in claims) if c.endswith("*") else c in claims)]
+        assert not missing, f"{path.stem}: checks without a scorecard row: {missing}"
+        assert rows and all(r["status"] != "failed" for r in rows), f"{path.stem}: a failed or empty scorecard"
+        cell = f'<td><a href="{path.stem}.html'
+        for name, html in (("the scorecard page", page), ("the landing page", intro)):
+            assert html.count(cell) == len(rows), f"{path.stem}: {name} shows {html.count(cell)} of {len(rows)} rows"

@@ -123,17 +123,17 @@ def scorecard_html(root: Path | None = None, link_prefix: str = "", collapsed: b
             status = _STATUS_WORDS[r["status"]]
             body.append(
                 f'<tr class="featlearn-{r["status"].replace(" ", "-")}">'
-                f'<td><a href="{where}">{html.escape(ch)}</a></td><td>{html.escape(r["paper"])}</td>'
+                f'<td><a href="{where}">{html.escape(ch)}</a></td><td>{status}</td>'
                 f'<td>{html.escape(r["measured"])}</td><td>{html.escape(_fmt_value(r["value"]))}</td>'
                 f'<td>{html.escape(r["threshold"])}</td><td>{html.escape(r["scale"])}</td>'
-                f"<td>{status}</td></tr>")
+                f'<td>{html.escape(r["paper"])}</td></tr>')
     counts = scorecard_counts(root)
     summary = (f'<p class="featlearn-scorecard-summary">{sum(counts.values())} claims: {counts["reproduced"]} '
                f'reproduced, {counts["partly"]} partly reproduced, {counts["not reproduced"]} not reproduced'
                + (f', <b>{counts["failed"]} failed</b>' if counts["failed"] else "") + ".</p>")
     table = ('<div class="featlearn-scorecard-wrap"><table class="table featlearn-scorecard"><thead><tr>'
-             "<th>Chapter</th><th>Paper</th><th>What is measured</th><th>Value</th><th>Threshold</th><th>Scale</th>"
-             "<th>Outcome</th></tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+             "<th>Chapter</th><th>Outcome</th><th>What is measured</th><th>Value</th><th>Threshold</th><th>Scale</th>"
+             "<th>Paper</th></tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
     if collapsed:
         inner = summary.removeprefix('<p class="featlearn-scorecard-summary">').removesuffix("</p>")
         return f'<details class="featlearn-scorecard"><summary>{inner} Show every check.</summary>{table}</details>'

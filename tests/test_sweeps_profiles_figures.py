@@ -128,3 +128,13 @@ def test_plain_log_ticks():
     with pytest.raises(ValueError, match="axis"):
         figures.plain_log_ticks(ax, [1], axis="z")
     plt.close(fig)
+
+
+def test_listed_joins_items_for_a_sentence():
+    from featlearn import figures
+
+    assert figures.listed([8]) == "8"
+    assert figures.listed([8, 11]) == "8 and 11"
+    assert figures.listed(["a", "b", "c"]) == "a, b and c"
+    with pytest.raises(ValueError, match="items"):
+        figures.listed([])

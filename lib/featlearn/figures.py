@@ -166,6 +166,14 @@ class _Text(str):
         return str(self)
 
 
+def listed(items: Sequence) -> str:
+    """Items for a sentence: ``"a"``, ``"a and b"``, ``"a, b and c"`` (a glued list in a chapter's prose)."""
+    words = [str(v) for v in items]
+    if not words:
+        raise ValueError("items must hold at least one item")
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def glue(name: str, value, *, display: bool = False):
     """Make ``value`` available to the chapter's text as ``{glue:text}`name``` (myst-nb), so numbers in the
     prose come from the run. Strings appear without quotes. Outside a myst-nb build (e.g. on Colab without

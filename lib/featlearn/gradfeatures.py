@@ -447,6 +447,18 @@ def xor_opt_experiment(key: Array, *, d: int, n: int, mu_norm: float, biases: Ar
     return {"hinge": jnp.mean(jax.nn.relu(1.0 - yt * pred)), "err": metrics.classification_error(pred, yt)}
 
 
+def _network_and_baselines(kp: Array, p0: dict, x: Array, y: Array, xt: Array, *, eta1: float,
+                           bias_std: float = 1.0, **kw):
+    """The two-stage network from ``p0``, random features with ``m`` distinct neurons (drawn from
+    ``fold_in(kp, 1)``) trained by the same stage 2, and the NTK classifier's test predictions on ``xt``."""
+    d, m = x.shape[1], p0["W"].shape[0]
+    net = two_stage(p0, x, y, eta1=eta1, **kw)
+    rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m, bias_std=bias_std), x, y,
+                   learn_features=False, **kw)
+    ntk, _ = ntk_classifier(x, y, xt, bias_var=bias_std**2)
+    return net, rf, ntk
+
+
 def parity_experiment(key: Array, *, d: int, k: int, n: int, m: int, eta1: float = 1.0, bias_std: float = 1.0,
                       steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, gamma: float = 0.1,
                       n_test: int = 2000, n_pop: int = 10000) -> dict:
@@ -463,11 +475,8 @@ def parity_experiment(key: Array, *, d: int, k: int, n: int, m: int, eta1: float
     xt, yt, unif, _ = data.sparse_parity(kt, n_test, d, k)
     xg, yg, _, _ = data.sparse_parity(jax.random.fold_in(kd, 1), n_pop, d, k)
     p0 = models.init_params(kp, d, m, symmetric=True, bias_std=bias_std)
-    kw = dict(steps=steps, lr=lr, weight_decay=weight_decay)
-    net = two_stage(p0, x, y, eta1=eta1, **kw)
-    rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m, bias_std=bias_std), x, y,
-                   learn_features=False, **kw)
-    ntk, _ = ntk_classifier(x, y, xt, bias_var=bias_std**2)
+    net, rf, ntk = _network_and_baselines(kp, p0, x, y, xt, eta1=eta1, bias_std=bias_std, steps=steps, lr=lr,
+                                          weight_decay=weight_decay)
     A = jnp.eye(k, d, dtype=x.dtype)
     pred = models.apply(net.final, xt)
     return {
@@ -503,10 +512,8 @@ def multi_index_experiment(key: Array, *, d: int, n: int, m: int, eta1: float = 
     xg = targets.gaussian_inputs(jax.random.fold_in(kd, 1), n_pop, d)
     y, yt, yg = jnp.sign(tgt(x)), jnp.sign(tgt(xt)), jnp.sign(tgt(xg))
     p0 = models.init_params(kp, d, m, symmetric=True)
-    kw = dict(steps=steps, lr=lr, weight_decay=weight_decay)
-    net = two_stage(p0, x, y, eta1=eta1, **kw)
-    rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m), x, y, learn_features=False, **kw)
-    ntk, _ = ntk_classifier(x, y, xt)
+    net, rf, ntk = _network_and_baselines(kp, p0, x, y, xt, eta1=eta1, steps=steps, lr=lr,
+                                          weight_decay=weight_decay)
     return {
         "neuron_init": neuron_mass(p0["W"], tgt.U),
         "neuron_step1": neuron_mass(net.step1["W"], tgt.U),
@@ -547,9 +554,7 @@ def linear_experiment(key: Array, *, d: int, n: int, m: int, margin: float = 0.5
     xg, yg, _ = linear_margin_data(jax.random.fold_in(kd, 1), n_pop, d, margin=margin)
     p0 = models.init_params(kp, d, m, symmetric=True)
     kw = dict(steps=steps, lr=lr, weight_decay=weight_decay)
-    net = two_stage(p0, x, y, eta1=eta1, **kw)
-    rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m), x, y, learn_features=False, **kw)
-    ntk, _ = ntk_classifier(x, y, xt)
+    net, rf, ntk = _network_and_baselines(kp, p0, x, y, xt, eta1=eta1, **kw)
     return {
         "neuron_step1": neuron_mass(net.step1["W"], w_star),
         "neuron_pred": predicted_alignment(p0, xg, yg, w_star, n).neuron,

@@ -13,7 +13,7 @@ import time
 
 import jax
 
-from featlearn import baselines, lazy, profiles, sweeps, targets
+from featlearn import kernel_regime, kernels, profiles, sweeps, targets
 
 from ._common import best_of, repeat_count, table, verdict, write_json
 from .sweep_vs_loop import gd_run, onestep_run
@@ -30,10 +30,11 @@ def _chapter_sweeps() -> dict:
     X = targets.gaussian_inputs(jax.random.key(3), 40, 10)
     small = dict(d=16, n=256, m=128, n_val=256, m_star=2, n_test=1024)
     return {
-        "kernel-regime: lazy training run": (lazy.lazy_training_run, None,
+        "kernel-regime: lazy training run": (kernel_regime.lazy_training_run, None,
                                              dict(target=lazy_t, d=10, m=1024, n=64, lr=1.0), "steps"),
-        "kernel-regime: empirical vs closed-form NTK": (lazy.ntk_relative_error, None, dict(X=X, m=4096), None),
-        "kernel-regime: kernel ridge staircase": (baselines.kernel_ridge_error, None,
+        "kernel-regime: empirical vs closed-form NTK": (kernel_regime.ntk_relative_error, None, dict(X=X, m=4096),
+                                                         None),
+        "kernel-regime: kernel ridge staircase": (kernels.kernel_ridge_error, None,
                                                   dict(target=stair_t, d=16, n=512, n_test=4000), None),
         "benchmark 1: full-batch GD, 8 learning rates": (gd_run, {"lr": [0.1 * 2**k for k in range(8)]}, small,
                                                          "steps"),

@@ -8,17 +8,17 @@ One concept per module:
 * :mod:`featlearn.models` – the two-layer network (Flax NNX) and its pure functional view;
 * :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
 * :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
-* :mod:`featlearn.onestep` – Algorithm 1 of Damian, Lee & Soltanolkotabi: one gradient step, then ridge;
-* :mod:`featlearn.quadntk` – NTK + QuadNTK with the good-directions regulariser (Nichani, Bai & Lee);
+* :mod:`featlearn.one_step` – Algorithm 1 of Damian, Lee & Soltanolkotabi: one gradient step, then ridge;
+* :mod:`featlearn.good_directions` – NTK + QuadNTK with the good-directions regulariser (Nichani, Bai & Lee);
 * :mod:`featlearn.population` – closed-form population losses of two-layer nets (arc-cosine expectations);
-* :mod:`featlearn.gradfeatures` – gradient features and the two-stage algorithm (Shi, Wei & Liang);
+* :mod:`featlearn.gradient_features` – gradient features and the two-stage algorithm (Shi, Wei & Liang);
 * :mod:`featlearn.agop` – average gradient outer product, the Neural Feature Ansatz, Recursive Feature Machines;
-* :mod:`featlearn.local` – staged weight decay, teacher structure and the dual certificate (Zhou & Ge);
-* :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features;
+* :mod:`featlearn.local_convergence` – staged weight decay, teacher structure and the dual certificate (Zhou & Ge);
+* :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features, and
+  kernel ridge regression end to end (the kernel reference curves);
 * :mod:`featlearn.book` – the generated pages: figure gallery, citations, status, scorecard;
 * :mod:`featlearn.scorecard` – every check of every chapter, recorded by the check itself;
-* :mod:`featlearn.baselines` – kernel ridge regression end to end (the kernel reference curves);
-* :mod:`featlearn.lazy` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
+* :mod:`featlearn.kernel_regime` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
 * :mod:`featlearn.metrics` – errors, alignments, principal angles, log-log fits;
 * :mod:`featlearn.sweeps` – seeds × hyperparameters as one compiled program, sharded and cached;
 * :mod:`featlearn.progress` – a progress bar that stays silent in CI and in the built book;
@@ -31,22 +31,21 @@ __version__ = "0.1.0"
 
 from . import (  # noqa: E402
     agop,
-    baselines,
     book,
     data,
     figures,
-    gradfeatures,
+    good_directions,
+    gradient_features,
     hermite,
+    kernel_regime,
     kernels,
-    lazy,
-    local,
+    local_convergence,
     metrics,
     models,
-    onestep,
+    one_step,
     population,
     profiles,
     progress,
-    quadntk,
     rng,
     scorecard,
     sweeps,
@@ -57,22 +56,21 @@ from . import (  # noqa: E402
 
 __all__ = [
     "agop",
-    "baselines",
     "book",
     "data",
     "figures",
-    "gradfeatures",
+    "good_directions",
+    "gradient_features",
     "hermite",
+    "kernel_regime",
     "kernels",
-    "lazy",
-    "local",
+    "local_convergence",
     "metrics",
     "models",
-    "onestep",
+    "one_step",
     "population",
     "profiles",
     "progress",
-    "quadntk",
     "rng",
     "scorecard",
     "sweeps",

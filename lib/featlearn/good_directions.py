@@ -1,6 +1,6 @@
 r"""Escaping the NTK with good directions (Nichani, Bai & Lee 2022): the linear and quadratic Taylor terms of a
 two-layer network around a symmetric initialisation, the regulariser :math:`R_1`, the target class, and the
-chapter's three experiments as pure, sweepable functions (:func:`regularized_run`, :func:`good_directions`,
+chapter's three experiments as pure, sweepable functions (:func:`regularized_run`, :func:`spectrum`,
 :func:`ordinary_network_run`), with the chapter's sizes (:data:`SIZES`).
 
 Network: :math:`f(x;W_0+W) = \sum_{r=1}^m a_r\,\sigma((w_{0,r}+w_r)\cdot x)` with :math:`a_r=\pm1/\sqrt m`
@@ -274,7 +274,7 @@ class Spectrum(NamedTuple):
     off_top_ratio: Array
 
 
-def good_directions(key: Array, *, d: int, m: int, n: int, n_test: int, k: int | None = None) -> Spectrum:
+def spectrum(key: Array, *, d: int, m: int, n: int, n_test: int, k: int | None = None) -> Spectrum:
     r"""One seed of the spectral picture: the singular values of :math:`J` at a symmetric initialisation on
     ``n`` Gaussian inputs, and how much a random displacement moves :math:`f_L` on ``n_test`` fresh inputs
     once projected off the top ``k`` (default :math:`d`) right singular vectors (:func:`project_off_top`),
@@ -433,7 +433,7 @@ def sample_grid(d: int, n_over_d2: tuple[float, ...] | np.ndarray) -> np.ndarray
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# The chapter's sizes, stated once: book/good-directions.ipynb runs ``profiles.sizes(**quadntk.SIZES)``.
+# The chapter's sizes, stated once: book/good-directions.ipynb runs ``profiles.sizes(**good_directions.SIZES)``.
 # ----------------------------------------------------------------------------------------------------------------
 
 

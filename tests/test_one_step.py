@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import kernels, models, onestep, profiles, sweeps, targets, train
+from featlearn import kernels, models, one_step, profiles, sweeps, targets, train
 
 
 def _quadratic_target(key, d):
@@ -17,12 +17,12 @@ def _quadratic_target(key, d):
 
 def test_ghost_rows_do_not_depend_on_batching(key):
     tgt = _quadratic_target(key, 5)
-    x, y = onestep.ghost_rows(key, 0, 100, 5, tgt, 0.3)
-    x2, y2 = onestep.ghost_rows(key, 37, 63, 5, tgt, 0.3)
+    x, y = one_step.ghost_rows(key, 0, 100, 5, tgt, 0.3)
+    x2, y2 = one_step.ghost_rows(key, 37, 63, 5, tgt, 0.3)
     # Same rows up to float rounding (XLA may fuse the transcendental functions differently per shape).
     np.testing.assert_allclose(np.asarray(x[37:]), np.asarray(x2), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(y[37:]), np.asarray(y2), rtol=1e-5, atol=1e-6)
-    z = np.asarray(onestep.counter_normals(key, jnp.arange(40_000), 6))
+    z = np.asarray(one_step.counter_normals(key, jnp.arange(40_000), 6))
     se = 1 / math.sqrt(z.size)
     assert abs(z.mean()) < 5 * se and abs(z.var() - 1) < 5 * math.sqrt(2) * se
     assert np.abs(np.corrcoef(z.T)[np.triu_indices(6, 1)]).max() < 5 / math.sqrt(z.shape[0])
@@ -33,16 +33,16 @@ def test_ghost_gradient_equals_full_batch_gradient(key):
     tgt = _quadratic_target(jax.random.key(1), d)
     params = models.init_params(jax.random.key(2), d, m)
     params = {**params, "a": params["a"].at[0].set(0.7)}  # f != 0: the residual term must be streamed too
-    x, y = onestep.ghost_rows(key, 0, n, d, tgt, 0.5)
-    yc, lin = onestep.remove_linear_part(x, y)
-    full = onestep.first_gradient(params, x, yc, scale=0.3)
+    x, y = one_step.ghost_rows(key, 0, n, d, tgt, 0.5)
+    yc, lin = one_step.remove_linear_part(x, y)
+    full = one_step.first_gradient(params, x, yc, scale=0.3)
     for batch in (37, 4096):  # 37 does not divide n: the last batch is padded and masked
-        ghost = onestep.ghost_gradient(key, params, tgt, n, noise_std=0.5, batch=batch, scale=0.3)
+        ghost = one_step.ghost_gradient(key, params, tgt, n, noise_std=0.5, batch=batch, scale=0.3)
         np.testing.assert_allclose(np.asarray(ghost), np.asarray(full), rtol=2e-4, atol=2e-6)
-    lin_s = onestep.streamed_linear_part(key, n, tgt, noise_std=0.5, batch=37)
+    lin_s = one_step.streamed_linear_part(key, n, tgt, noise_std=0.5, batch=37)
     np.testing.assert_allclose(np.asarray(lin_s.beta), np.asarray(lin.beta), rtol=1e-4, atol=1e-6)
     # A traced n (prefix of the stream, as in the sweeps) gives the same gradient as a static n.
-    traced = jax.jit(lambda k: onestep.ghost_gradient(k, params, tgt, jnp.asarray(n), noise_std=0.5,
+    traced = jax.jit(lambda k: one_step.ghost_gradient(k, params, tgt, jnp.asarray(n), noise_std=0.5,
                                                       batch=256, scale=0.3))(key)
     np.testing.assert_allclose(np.asarray(traced), np.asarray(full), rtol=2e-4, atol=2e-6)
 
@@ -50,11 +50,11 @@ def test_ghost_gradient_equals_full_batch_gradient(key):
 def test_linear_part_removal(key):
     d, n = 8, 4000
     tgt = targets.multi_index(jax.random.key(3), d, {(0, 0): 0.7, (1, 0): 0.8, (0, 1): -0.5, (2, 0): 0.6})
-    x, y = onestep.ghost_rows(key, 0, n, d, tgt, 0.1)
+    x, y = one_step.ghost_rows(key, 0, n, d, tgt, 0.1)
     Z = np.concatenate([np.ones((n, 1)), np.asarray(x)], axis=1)
-    y_ls, _ = onestep.remove_linear_part(x, y, method="least_squares")
+    y_ls, _ = one_step.remove_linear_part(x, y, method="least_squares")
     np.testing.assert_allclose(Z.T @ np.asarray(y_ls) / n, 0.0, atol=1e-4)  # exactly orthogonal to 1 and x
-    y_st, lin = onestep.remove_linear_part(x, y, method="stein")
+    y_st, lin = one_step.remove_linear_part(x, y, method="stein")
     corr_before = np.abs(Z.T @ np.asarray(y) / n).max()
     corr_after = np.abs(Z.T @ np.asarray(y_st) / n).max()
     assert corr_before > 0.5 and corr_after < 0.1 * corr_before, (corr_before, corr_after)
@@ -69,14 +69,14 @@ def test_expected_hessian_closed_form_and_monte_carlo(key):
     u1, u2 = np.asarray(tgt.U)
     H_exact = (math.sqrt(2) * 0.5 * (np.outer(u1, u1) + np.outer(u2, u2))
                + (np.outer(u1, u2) + np.outer(u2, u1)) / math.sqrt(2))
-    np.testing.assert_allclose(np.asarray(onestep.expected_hessian(tgt)), H_exact, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(one_step.expected_hessian(tgt)), H_exact, atol=1e-5)
     # f* = (x^T H x - tr H)/2 for a quadratic target: the identity behind population_gradient_quadratic.
     x = targets.gaussian_inputs(key, 50, d)
     quad = 0.5 * (np.einsum("ni,ij,nj->n", x, H_exact, x) - np.trace(H_exact))
     np.testing.assert_allclose(np.asarray(tgt(x)), quad, atol=1e-4)
     # A plain callable goes through Stein's Monte Carlo estimate; agreement within 5 standard errors.
     n = 100_000
-    H_mc = np.asarray(onestep.expected_hessian(lambda z: tgt(z), key=key, d=d, n=n))
+    H_mc = np.asarray(one_step.expected_hessian(lambda z: tgt(z), key=key, d=d, n=n))
     xs = np.asarray(targets.gaussian_inputs(key, n, d))
     ys = np.asarray(tgt(jnp.asarray(xs)))
     se = np.sqrt(np.mean((ys[:, None, None] * (xs[:, :, None] * xs[:, None, :])) ** 2, axis=0) / n)
@@ -87,20 +87,20 @@ def test_predicted_gradient_matches_empirical_at_large_n(key):
     d, m, n = 8, 8, 2**18
     tgt = _quadratic_target(jax.random.key(5), d)
     params = models.init_params(jax.random.key(6), d, m)
-    H = onestep.expected_hessian(tgt)
-    G = np.asarray(onestep.ghost_gradient(key, params, tgt, n, batch=8192))
-    exact = np.asarray(onestep.population_gradient_quadratic(params, H))
-    pred = np.asarray(onestep.predicted_gradient(params, H))
+    H = one_step.expected_hessian(tgt)
+    G = np.asarray(one_step.ghost_gradient(key, params, tgt, n, batch=8192))
+    exact = np.asarray(one_step.population_gradient_quadratic(params, H))
+    pred = np.asarray(one_step.predicted_gradient(params, H))
     # Standard error of the empirical gradient from the per-row contributions on a materialised sub-sample.
-    x, y = onestep.ghost_rows(key, 0, 2**15, d, tgt)
-    g_rows = np.asarray(onestep._relu_grad_rows(params, x, y, 1.0))  # (n', m)
+    x, y = one_step.ghost_rows(key, 0, 2**15, d, tgt)
+    g_rows = np.asarray(one_step._relu_grad_rows(params, x, y, 1.0))  # (n', m)
     per_row = (g_rows**2).sum(1) * (np.asarray(x) ** 2).sum(1)  # ||contribution of row i||_F^2
     noise = per_row.mean() / n  # E||G - E G||_F^2
     err = ((G - exact) ** 2).sum()
     assert err < 2.0 * noise, f"||G - population||^2 = {err:.3g} vs noise {noise:.3g}"
     assert (exact**2).sum() > 20 * noise  # the test has power: the signal is well above the noise
     # The key lemma's leading term is the population gradient up to the O(tr H / d) term along w_j.
-    cos = float(onestep.gradient_cosine(jnp.asarray(G), jnp.asarray(pred)))
+    cos = float(one_step.gradient_cosine(jnp.asarray(G), jnp.asarray(pred)))
     assert cos > 0.9, cos
 
 
@@ -109,8 +109,8 @@ def test_single_index_example_beats_random_features(key):
     below that of random features on the same features at initialisation."""
     d, m, n = 100, 1000, 10_000
     tgt = targets.single_index(jax.random.key(7), d, {2: 1.0})
-    run = jax.jit(lambda k, step: onestep.normalized_test_error(
-        jax.random.fold_in(k, 7), onestep.one_step_fit(k, tgt, m, n, noise_std=1.0, step=step, n_val=2000),
+    run = jax.jit(lambda k, step: one_step.normalized_test_error(
+        jax.random.fold_in(k, 7), one_step.one_step_fit(k, tgt, m, n, noise_std=1.0, step=step, n_val=2000),
         tgt, 20_000), static_argnums=1)
     net = float(run(key, True))
     rf = float(run(key, False))
@@ -122,44 +122,44 @@ def test_errors_name_the_parameter(key):
     tgt = _quadratic_target(key, 4)
     params = models.init_params(key, 4, 6)
     with pytest.raises(ValueError, match="batch"):
-        onestep.ghost_gradient(key, params, tgt, 10, batch=0)
+        one_step.ghost_gradient(key, params, tgt, 10, batch=0)
     with pytest.raises(ValueError, match="noise_std"):
-        onestep.ghost_gradient(key, params, tgt, 10, noise_std=-1.0)
+        one_step.ghost_gradient(key, params, tgt, 10, noise_std=-1.0)
     with pytest.raises(ValueError, match="method"):
-        onestep.remove_linear_part(jnp.ones((5, 4)), jnp.ones(5), method="ols")
+        one_step.remove_linear_part(jnp.ones((5, 4)), jnp.ones(5), method="ols")
     with pytest.raises(ValueError, match="H"):
-        onestep.predicted_gradient(params, jnp.eye(3))
+        one_step.predicted_gradient(params, jnp.eye(3))
     with pytest.raises(ValueError, match="eta"):
-        onestep.one_step_features(key, jnp.ones((6, 4)), eta=0.0)
+        one_step.one_step_features(key, jnp.ones((6, 4)), eta=0.0)
     with pytest.raises(ValueError, match="m must be"):
-        onestep.one_step_fit(key, tgt, 1, 10)
+        one_step.one_step_fit(key, tgt, 1, 10)
     with pytest.raises(ValueError, match="key must be given"):
-        onestep.expected_hessian(lambda z: z[:, 0] ** 2, d=4)
+        one_step.expected_hessian(lambda z: z[:, 0] ** 2, d=4)
     with pytest.raises(ValueError, match="share U"):
-        onestep.transfer(key, tgt, targets.single_index(key, 4, {3: 1.0}), 6, 10, 10)
+        one_step.transfer(key, tgt, targets.single_index(key, 4, {3: 1.0}), 6, 10, 10)
     with pytest.raises(ValueError, match="checkpoints"):
-        onestep.gradient_path(key, tgt, 6, ())
+        one_step.gradient_path(key, tgt, 6, ())
     with pytest.raises(ValueError, match="kernel_names"):
-        onestep.kernel_baselines(key, tgt, 6, (10,), kernel_names=("rbf",))
+        one_step.kernel_baselines(key, tgt, 6, (10,), kernel_names=("rbf",))
     with pytest.raises(ValueError, match="ns must"):
-        onestep.kernel_baselines(key, tgt, 6, ())
+        one_step.kernel_baselines(key, tgt, 6, ())
     with pytest.raises(ValueError, match="rank"):
         train.kernel_ridge_cg(jnp.eye(4), jnp.ones(4), jnp.eye(4), jnp.ones(4), rank=0)
     with pytest.raises(ValueError, match="max_residual"):
         train.kernel_ridge_cg(jnp.eye(4), jnp.ones(4), jnp.eye(4), jnp.ones(4), max_residual=0.0)
     with pytest.raises(ValueError, match="seeds"):
-        onestep.kernel_baselines_over_seeds(key, 0, tgt, 6, (10,))
+        one_step.kernel_baselines_over_seeds(key, 0, tgt, 6, (10,))
 
 
 def test_doubling_checkpoints_and_excess_alignment():
-    assert onestep.doubling_checkpoints(16, 2) == (8, 16, 32, 64, 128, 256, 512)
-    assert onestep.doubling_checkpoints(6, 3) == (3, 6, 12, 24, 48, 96, 108)
+    assert one_step.doubling_checkpoints(16, 2) == (8, 16, 32, 64, 128, 256, 512)
+    assert one_step.doubling_checkpoints(6, 3) == (3, 6, 12, 24, 48, 96, 108)
     with pytest.raises(ValueError, match="top"):
-        onestep.doubling_checkpoints(16, 0)
+        one_step.doubling_checkpoints(16, 0)
     v = np.array([2 / 16, 1.0, 0.5])
-    np.testing.assert_allclose(onestep.excess_alignment(v, 2, 16), [0.0, 1.0, (0.5 - 0.125) / 0.875])
+    np.testing.assert_allclose(one_step.excess_alignment(v, 2, 16), [0.0, 1.0, (0.5 - 0.125) / 0.875])
     with pytest.raises(ValueError, match="r must be smaller than d"):
-        onestep.excess_alignment(v, 16, 16)
+        one_step.excess_alignment(v, 16, 16)
 
 
 SOURCE = {(2, 0): 0.5, (0, 2): 0.5, (4, 0): 0.5, (2, 2): 0.5}  # the chapter's two-index target
@@ -171,18 +171,18 @@ def test_first_step_is_one_gradient_step_with_weight_decay(key):
     d, m, n, eta = 5, 8, 300, 0.3
     tgt = _quadratic_target(jax.random.key(11), d)
     params = models.init_params(jax.random.key(12), d, m)
-    x, y = onestep.ghost_rows(key, 0, n, d, tgt, 0.2)
-    yc, _ = onestep.remove_linear_part(x, y)
-    W1, _ = onestep.one_step_features(jax.random.key(13), onestep.first_gradient(params, x, yc), eta=eta)
+    x, y = one_step.ghost_rows(key, 0, n, d, tgt, 0.2)
+    yc, _ = one_step.remove_linear_part(x, y)
+    W1, _ = one_step.one_step_features(jax.random.key(13), one_step.first_gradient(params, x, yc), eta=eta)
     fitted, _ = train.fit(params, models.make_apply(), x, yc, steps=1, n_evals=1, lr=eta, weight_decay=1 / eta,
                           trainable=("W",))
     np.testing.assert_allclose(np.asarray(W1), np.asarray(fitted["W"]), rtol=1e-4, atol=1e-6)
     assert float(jnp.abs(W1 - params["W"]).max()) > 1e-2  # the step moved W: the comparison has power
     # The default step size normalises the rows of W^1 to RMS norm 1, along -grad.
-    G = onestep.first_gradient(params, x, yc)
-    W1n, _ = onestep.one_step_features(jax.random.key(13), G)
+    G = one_step.first_gradient(params, x, yc)
+    W1n, _ = one_step.one_step_features(jax.random.key(13), G)
     np.testing.assert_allclose(float(jnp.sqrt(jnp.mean(jnp.sum(W1n**2, axis=1)))), 1.0, rtol=1e-5)
-    assert float(onestep.gradient_cosine(W1n, -G)) > 1 - 1e-5
+    assert float(one_step.gradient_cosine(W1n, -G)) > 1 - 1e-5
 
 
 def test_first_step_redraws_biases(key):
@@ -190,21 +190,21 @@ def test_first_step_redraws_biases(key):
     d, m, n = 4, 4000, 64
     tgt = _quadratic_target(jax.random.key(14), d)
     p0 = models.init_params(jax.random.key(15), d, m, bias_std=1.0)
-    lin = onestep.streamed_linear_part(key, n, tgt)
-    W1, b1 = onestep.first_step(key, jax.random.key(16), p0, tgt, n, lin, bias_std=0.5)
+    lin = one_step.streamed_linear_part(key, n, tgt)
+    W1, b1 = one_step.first_step(key, jax.random.key(16), p0, tgt, n, lin, bias_std=0.5)
     assert W1.shape == (m, d) and b1.shape == (m,)
     b0, b1 = np.asarray(p0["b"]), np.asarray(b1)
     assert abs(np.corrcoef(b0, b1)[0, 1]) < 4 / math.sqrt(m), "re-drawn biases must not depend on the initial ones"
     assert abs(b1.std() - 0.5) < 4 * 0.5 / math.sqrt(2 * m), b1.std()
     # End to end: one_step_fit's model carries the re-drawn biases.
-    model = onestep.one_step_fit(key, tgt, m, n, params=p0, bias_std=0.5, n_val=64)
+    model = one_step.one_step_fit(key, tgt, m, n, params=p0, bias_std=0.5, n_val=64)
     assert abs(np.corrcoef(b0, np.asarray(model.b))[0, 1]) < 4 / math.sqrt(m)
 
 
 def test_random_features_have_m_distinct_neurons(key):
     """The random-features baseline has m distinct features (the symmetric initialisation would give m/2)."""
     d, m = 6, 16
-    p = onestep.rf_params(key, d, m)
+    p = one_step.rf_params(key, d, m)
     rows = np.concatenate([np.asarray(p["W"]), np.asarray(p["b"])[:, None]], axis=1)  # neuron j: (w_j, b_j)
     gaps = np.linalg.norm(rows[:, None] - rows[None], axis=-1) + np.eye(m)
     assert gaps.min() > 1e-3, "two random-features neurons coincide"
@@ -221,18 +221,18 @@ def test_learning_curve_matches_direct_fits(key):
     features) scored by normalized_test_error, with random features on rf_params' m distinct neurons."""
     d, m, n, n_val, n_test = 6, 16, 200, 300, 3000
     tgt = _quadratic_target(jax.random.key(18), d)
-    out = onestep.learning_curve(key, tgt, m, (n,), n_val=n_val, n_test=n_test, batch=128)
+    out = one_step.learning_curve(key, tgt, m, (n,), n_val=n_val, n_test=n_test, batch=128)
     k_data, k_val, k_init, k_bias = jax.random.split(key, 4)
     k_test = jax.random.fold_in(key, 7)
-    x, y = onestep.ghost_rows(k_data, 0, n, d, tgt)
-    xv, yv = onestep.ghost_rows(k_val, 0, n_val, d, tgt)
-    lin = onestep.linear_part(x, y)
+    x, y = one_step.ghost_rows(k_data, 0, n, d, tgt)
+    xv, yv = one_step.ghost_rows(k_val, 0, n_val, d, tgt)
+    lin = one_step.linear_part(x, y)
     p0 = models.init_params(k_init, d, m, symmetric=True)
-    W1, b1 = onestep.one_step_features(k_bias, onestep.first_gradient(p0, x, y - lin(x)))
-    prf = onestep.rf_params(k_init, d, m)
+    W1, b1 = one_step.one_step_features(k_bias, one_step.first_gradient(p0, x, y - lin(x)))
+    prf = one_step.rf_params(k_init, d, m)
     for name, (W, b) in (("network", (W1, b1)), ("rf", (prf["W"], prf["b"]))):
-        head = onestep.fit_head(jax.nn.relu(x @ W.T + b), y - lin(x), jax.nn.relu(xv @ W.T + b), yv - lin(xv))
-        err = onestep.normalized_test_error(k_test, onestep.OneStepModel(W, b, head.a, lin, head.lam), tgt, n_test)
+        head = one_step.fit_head(jax.nn.relu(x @ W.T + b), y - lin(x), jax.nn.relu(xv @ W.T + b), yv - lin(xv))
+        err = one_step.normalized_test_error(k_test, one_step.OneStepModel(W, b, head.a, lin, head.lam), tgt, n_test)
         np.testing.assert_allclose(float(out[name][0]), float(err), rtol=2e-3, err_msg=name)
     assert float(out["rf"][0]) > float(out["network"][0])
 
@@ -242,7 +242,7 @@ def test_normalized_test_error_standard_error(key):
     d, n_test = 5, 2000
     tgt = _quadratic_target(jax.random.key(19), d)
     pred = lambda z: 0.5 * tgt(z) + 0.3 * z[:, 0]  # noqa: E731 - an imperfect predictor
-    run = jax.jit(jax.vmap(lambda k: onestep.normalized_test_error(k, None, tgt, n_test, predictor=pred,
+    run = jax.jit(jax.vmap(lambda k: one_step.normalized_test_error(k, None, tgt, n_test, predictor=pred,
                                                                    with_se=True)))
     err, se = (np.asarray(a) for a in run(jax.random.split(key, 200)))
     # The sd of 200 draws is known to within about 5%: the formula must agree within 20%.
@@ -255,7 +255,7 @@ def test_entk_relu_matches_autodiff():
     p = models.init_params(jax.random.key(20), d, m, symmetric=False, bias_std=0.5, second_layer="gaussian")
     X, Y = targets.gaussian_inputs(jax.random.key(21), 7, d), targets.gaussian_inputs(jax.random.key(22), 9, d)
     ref = kernels.empirical_ntk(models.make_apply(scale=1 / math.sqrt(m)), p, X, Y)
-    np.testing.assert_allclose(np.asarray(onestep.entk_relu(p, X, Y)), np.asarray(ref), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(one_step.entk_relu(p, X, Y)), np.asarray(ref), rtol=1e-4, atol=1e-5)
 
 
 def test_kernel_ridge_cg_matches_dense_solve():
@@ -283,22 +283,22 @@ def test_kernel_baselines_match_direct_solves(key):
     d, m, ns, n_val, n_test = 6, 12, (150, 300), 200, 3000
     tgt = _quadratic_target(jax.random.key(25), d)
     kw = dict(n_val=n_val, n_test=n_test, rank=16, tol=1e-5, maxiter=300)
-    out = onestep.kernel_baselines_over_seeds(key, 2, tgt, m, ns, **kw)
+    out = one_step.kernel_baselines_over_seeds(key, 2, tgt, m, ns, **kw)
     k1 = sweeps.seed_keys(key, 2)[1]
     k_data, k_val, k_init, _ = jax.random.split(k1, 4)
     k_test = jax.random.fold_in(k1, 7)
-    p = onestep.rf_params(k_init, d, m)
+    p = one_step.rf_params(k_init, d, m)
     apply = models.make_apply(scale=1 / math.sqrt(m))
     kfns = {"ntk": kernels.ntk_relu, "nngp": kernels.nngp_relu,
             "entk": lambda a, b: kernels.empirical_ntk(apply, p, a, b)}
-    xv, yv = onestep.ghost_rows(k_val, 0, n_val, d, tgt)
-    lams = jnp.asarray(onestep.KERNEL_LAMBDAS)
+    xv, yv = one_step.ghost_rows(k_val, 0, n_val, d, tgt)
+    lams = jnp.asarray(one_step.KERNEL_LAMBDAS)
     for i, n in enumerate(ns):
-        x, y = onestep.ghost_rows(k_data, 0, n, d, tgt)
-        lin = onestep.linear_part(x, y)
+        x, y = one_step.ghost_rows(k_data, 0, n, d, tgt)
+        lin = one_step.linear_part(x, y)
         for name, kf in kfns.items():
             fit = train.kernel_ridge(kf(x, x), y - lin(x), kf(xv, x), yv - lin(xv), lams)
-            err = onestep.normalized_test_error(k_test, None, tgt, n_test,
+            err = one_step.normalized_test_error(k_test, None, tgt, n_test,
                                                 predictor=lambda z, kf=kf, x=x, c=fit.coef, lin=lin:
                                                 lin(z) + kf(z, x) @ c)
             assert float(out[f"{name}_lambda"][1, i]) == pytest.approx(float(lams[fit.best])), (name, n)
@@ -310,8 +310,8 @@ def test_kernel_baselines_match_direct_solves(key):
 def test_paper_profile_shapes():
     """The chapter's sweeps at the paper profile's sizes trace without a shape error (abstract evaluation:
     shapes only, nothing computed)."""
-    S = profiles.sizes(**onestep.SIZES, profile="paper")
-    assert set(onestep.SIZES["quick"]) == set(onestep.SIZES["paper"])
+    S = profiles.sizes(**one_step.SIZES, profile="paper")
+    assert set(one_step.SIZES["quick"]) == set(one_step.SIZES["paper"])
     key = jax.random.key(0)
 
     def over_seeds(f):  # what sweeps.sweep runs: f vmapped over the seed keys
@@ -319,24 +319,24 @@ def test_paper_profile_shapes():
 
     for d in S.path_d:
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
-        ns = onestep.doubling_checkpoints(d, S.path_max)
-        out = over_seeds(lambda k, tgt=tgt, ns=ns, d=d: onestep.gradient_path(
+        ns = one_step.doubling_checkpoints(d, S.path_max)
+        out = over_seeds(lambda k, tgt=tgt, ns=ns, d=d: one_step.gradient_path(
             k, tgt, S.path_m_per_d * d, ns, batch=S.batch))
         assert out["alignment"].shape == (S.seeds, len(ns))
     for d in (S.curve_d[0], S.curve_d[-1]):
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
         ns = tuple(int(r * d * d) for r in S.curve_ratios)
-        out = over_seeds(lambda k, tgt=tgt, ns=ns: onestep.learning_curve(k, tgt, S.m, ns, n_test=S.n_test,
+        out = over_seeds(lambda k, tgt=tgt, ns=ns: one_step.learning_curve(k, tgt, S.m, ns, n_test=S.n_test,
                                                                           batch=S.batch))
         assert out["network"].shape == (S.seeds, len(ns))
     for d in S.kernel_d:
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
         kn = tuple(int(r * d * d) for r in S.kernel_ratios if r * d * d <= S.kernel_n_max)
-        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: onestep.kernel_baselines_over_seeds(
+        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines_over_seeds(
             k, S.seeds, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk", "entk")), key)
         assert kn and out["ntk"].shape == (S.seeds, len(kn))
     src = targets.multi_index(jax.random.key(1), S.transfer_d[-1], SOURCE)
     head = targets.MultiIndexTarget(src.U, (((3, 0), 2**-0.5), ((1, 2), 2**-0.5)))
-    out = over_seeds(lambda k: onestep.transfer(k, src, head, S.m, S.source_ratio * S.transfer_d[-1] ** 2,
+    out = over_seeds(lambda k: one_step.transfer(k, src, head, S.m, S.source_ratio * S.transfer_d[-1] ** 2,
                                                 S.n_target, n_test=S.n_test, batch=S.batch))
     assert out["transfer"].shape == (S.seeds,)

@@ -49,7 +49,7 @@ DEFAULT_LAMBDAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 KERNEL_LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 KERNELS = ("ntk", "nngp", "entk")
 
-# The chapter's sizes (book/one-step.ipynb: ``S = fl.profiles.sizes(**onestep.SIZES)``): ``quick`` for a CPU,
+# The chapter's sizes (book/one-step.ipynb: ``S = fl.profiles.sizes(**one_step.SIZES)``): ``quick`` for a CPU,
 # ``paper`` for a GPU; the same keys in both. Kernel baselines run at ``kernel_ratios``·d² (a subset of
 # ``curve_ratios``) for ``d`` in ``kernel_d``, up to ``kernel_n_max`` samples (an n × n Gram matrix), scored on
 # the first ``kernel_n_test`` test rows; the empirical NTK runs beside the closed-form one for ``d`` in ``entk_d``.

@@ -5,7 +5,7 @@ import pytest
 
 import featlearn as fl
 from featlearn import data, models, targets, train
-from featlearn import gradfeatures as gf
+from featlearn import gradient_features as gf
 
 
 def _xor(key, n=400, d=12):

@@ -3,13 +3,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import models, profiles, quadntk, rng, sweeps, taylor, train
+from featlearn import good_directions as gd
+from featlearn import models, profiles, rng, sweeps, taylor, train
 
 
 @pytest.fixture(scope="module")
 def setup():
     kn, kx, kw = jax.random.split(jax.random.key(0), 3)
-    net = quadntk.initial_network(kn, 6, 40)
+    net = gd.initial_network(kn, 6, 40)
     x = rng.normal(kx, (30, 6))
     W = rng.normal(kw, (40, 6))
     return net, x, W
@@ -17,7 +18,7 @@ def setup():
 
 def test_symmetric_init_is_zero(setup):
     net, x, _ = setup
-    assert float(jnp.max(jnp.abs(quadntk.network(net, jnp.zeros_like(net["W0"]), x)))) < 1e-6
+    assert float(jnp.max(jnp.abs(gd.network(net, jnp.zeros_like(net["W0"]), x)))) < 1e-6
 
 
 def test_terms_match_generic_taylor(setup):
@@ -25,8 +26,8 @@ def test_terms_match_generic_taylor(setup):
     p0 = {"W": net["W0"], "b": jnp.zeros(40), "a": net["a"]}
     apply_fn = models.make_apply("sigmoid_shift")
     dlt = {"W": W, "b": jnp.zeros(40), "a": jnp.zeros(40)}
-    np.testing.assert_allclose(quadntk.f_L(net, W, x), taylor.linear_term(apply_fn, p0, dlt, x), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(quadntk.f_Q(net, W, x), taylor.quadratic_term(apply_fn, p0, dlt, x), rtol=1e-4,
+    np.testing.assert_allclose(gd.f_L(net, W, x), taylor.linear_term(apply_fn, p0, dlt, x), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gd.f_Q(net, W, x), taylor.quadratic_term(apply_fn, p0, dlt, x), rtol=1e-4,
                                atol=1e-5)
 
 
@@ -36,7 +37,7 @@ def test_taylor_remainder_is_cubic(setup):
     ts = np.array([0.4, 0.2, 0.1, 0.05])
     rem = []
     for t in ts:
-        r = quadntk.network(net, t * W, x) - quadntk.f_L(net, t * W, x) - quadntk.f_Q(net, t * W, x)
+        r = gd.network(net, t * W, x) - gd.f_L(net, t * W, x) - gd.f_Q(net, t * W, x)
         rem.append(float(jnp.linalg.norm(r)))
     slope = np.polyfit(np.log(ts), np.log(rem), 1)[0]
     assert 2.7 < slope < 3.3, slope
@@ -44,30 +45,30 @@ def test_taylor_remainder_is_cubic(setup):
 
 def test_gram_and_jacobian(setup):
     net, x, W = setup
-    J = quadntk.ntk_jacobian(net, x)
-    np.testing.assert_allclose(quadntk.ntk_gram(net, x), J @ J.T, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(J @ W.reshape(-1), quadntk.f_L(net, W, x), rtol=1e-4, atol=1e-5)
+    J = gd.ntk_jacobian(net, x)
+    np.testing.assert_allclose(gd.ntk_gram(net, x), J @ J.T, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(J @ W.reshape(-1), gd.f_L(net, W, x), rtol=1e-4, atol=1e-5)
     s = np.linalg.svd(np.asarray(J), compute_uv=False)
-    np.testing.assert_allclose(quadntk.singular_values(net, x), s, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(gd.singular_values(net, x), s, rtol=1e-3, atol=1e-4)
 
 
 def test_r1_and_projection(setup):
     net, x, W = setup
     k = 5
-    J = np.asarray(quadntk.ntk_jacobian(net, x), np.float64)
+    J = np.asarray(gd.ntk_jacobian(net, x), np.float64)
     U, s, Vt = np.linalg.svd(J, full_matrices=False)
     J_large = J - (U[:, :k] * s[:k]) @ Vt[:k]
     want = np.sum((J_large @ np.asarray(W).reshape(-1)) ** 2) / x.shape[0]
-    np.testing.assert_allclose(quadntk.regularizer_r1(net, x, k)({"W": W}), want, rtol=1e-3)
-    Wp = quadntk.project_off_top(net, x, W, k)
+    np.testing.assert_allclose(gd.regularizer_r1(net, x, k)({"W": W}), want, rtol=1e-3)
+    Wp = gd.project_off_top(net, x, W, k)
     np.testing.assert_allclose(Vt[:k] @ np.asarray(Wp).reshape(-1), 0.0, atol=1e-3 * np.linalg.norm(W))
 
 
 def test_fit_reaches_low_train_loss(setup):
     net, x, _ = setup
     beta = jnp.zeros(6).at[0].set(1.0)
-    y = quadntk.target(x, beta)
-    W, tr = quadntk.fit(net, x, y, model="LQ", lam=0.0, k=3, steps=400, lr=1.0, x_test=x, y_test=y, n_evals=4)
+    y = gd.target(x, beta)
+    W, tr = gd.fit(net, x, y, model="LQ", lam=0.0, k=3, steps=400, lr=1.0, x_test=x, y_test=y, n_evals=4)
     assert W.shape == (40, 6) and all(a.shape == (5,) for a in tr)
     assert float(tr.train_loss[-1]) < 0.5 * float(tr.train_loss[0])
     # the test set here is the training set; no validation set was given
@@ -77,9 +78,9 @@ def test_fit_reaches_low_train_loss(setup):
 
 def test_bad_input():
     with pytest.raises(ValueError, match="m"):
-        quadntk.initial_network(jax.random.key(0), 3, 5)
+        gd.initial_network(jax.random.key(0), 3, 5)
     with pytest.raises(ValueError, match="model"):
-        quadntk.model_fn({}, "X")
+        gd.model_fn({}, "X")
 
 
 # --- the chapter's experiments as library functions ------------------------------------------------------------
@@ -89,42 +90,42 @@ SMALL = dict(d=4, m=16, n=12, n_val=15, n_test=20, steps=20, n_evals=4)
 
 def test_regularized_run_shapes_determinism_and_r1_at_start():
     key = jax.random.key(3)
-    c = quadntk.regularized_run(key, 0.0, **SMALL)
+    c = gd.regularized_run(key, 0.0, **SMALL)
     assert all(a.shape == (5,) for a in c)
     np.testing.assert_array_equal(c.step, [0, 5, 10, 15, 20])
     # W starts at 0, so f_L = 0 and R1 = 0 there; training moves it off the top block
     assert float(c.r1[0]) == 0.0 and float(c.r1[-1]) > 0.0
-    c2 = quadntk.regularized_run(key, 0.0, **SMALL)
+    c2 = gd.regularized_run(key, 0.0, **SMALL)
     np.testing.assert_allclose(np.asarray(c.test_loss), np.asarray(c2.test_loss), rtol=1e-5)
     # the QuadNTK model starts from a small random W, so R1 > 0 at the start
-    assert float(quadntk.regularized_run(key, 0.0, model="Q", **SMALL).r1[0]) > 0.0
+    assert float(gd.regularized_run(key, 0.0, model="Q", **SMALL).r1[0]) > 0.0
 
 
 def test_regularized_run_lambda_shrinks_r1():
     key = jax.random.key(4)
     sizes = dict(SMALL, steps=200, n_evals=2)
-    free = quadntk.regularized_run(key, 0.0, **sizes)
-    reg = quadntk.regularized_run(key, 10.0, **sizes)
+    free = gd.regularized_run(key, 0.0, **sizes)
+    reg = gd.regularized_run(key, 10.0, **sizes)
     assert float(reg.r1[-1]) < 0.5 * float(free.r1[-1]), (reg.r1, free.r1)
 
 
 def test_regularized_run_matches_fit():
     # default k is d (the authors' n_k = d); validation and test inputs are separate fresh draws
     key = jax.random.key(5)
-    c = quadntk.regularized_run(key, 0.5, **SMALL)
+    c = gd.regularized_run(key, 0.5, **SMALL)
     kn, kx, kt, kb, _, kv = jax.random.split(key, 6)
-    net = quadntk.initial_network(kn, 4, 16)
+    net = gd.initial_network(kn, 4, 16)
     beta = rng.normal(kb, (4, 1))[:, 0]
     beta = beta / jnp.linalg.norm(beta)
     x, xv, xt = rng.normal(kx, (12, 4)), rng.normal(kv, (15, 4)), rng.normal(kt, (20, 4))
-    W, tr = quadntk.fit(net, x, quadntk.target(x, beta), lam=0.5, k=4, steps=20, x_val=xv,
-                        y_val=quadntk.target(xv, beta), x_test=xt, y_test=quadntk.target(xt, beta), n_evals=4)
+    W, tr = gd.fit(net, x, gd.target(x, beta), lam=0.5, k=4, steps=20, x_val=xv,
+                        y_val=gd.target(xv, beta), x_test=xt, y_test=gd.target(xt, beta), n_evals=4)
     for got, want in zip(c, tr, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-8)
     # the final losses are those of the returned W on each set
-    f = quadntk.model_fn(net, "LQ")
+    f = gd.model_fn(net, "LQ")
     for xs, loss in ((x, c.train_loss), (xv, c.val_loss), (xt, c.test_loss)):
-        np.testing.assert_allclose(loss[-1], train.loss_value(f({"W": W}, xs), quadntk.target(xs, beta)),
+        np.testing.assert_allclose(loss[-1], train.loss_value(f({"W": W}, xs), gd.target(xs, beta)),
                                    rtol=1e-4)
     # the validation set is not the test set (nor the training set)
     assert not np.allclose(c.val_loss[1:], c.test_loss[1:], rtol=1e-3)
@@ -133,35 +134,35 @@ def test_regularized_run_matches_fit():
 
 def test_validated_lambda():
     val = np.array([[0.30, 0.20, 0.25], [0.28, 0.26, 0.22]])  # mean 0.29, 0.23, 0.235
-    assert quadntk.validated_lambda(val) == 1
-    assert quadntk.validated_lambda(val[1]) == 2
+    assert gd.validated_lambda(val) == 1
+    assert gd.validated_lambda(val[1]) == 2
     with pytest.raises(ValueError, match="val_loss"):
-        quadntk.validated_lambda(np.full((2, 3), np.nan))
+        gd.validated_lambda(np.full((2, 3), np.nan))
     with pytest.raises(ValueError, match="val_loss"):
-        quadntk.validated_lambda(np.zeros((2, 3, 4)))
+        gd.validated_lambda(np.zeros((2, 3, 4)))
 
 
 def test_good_directions():
-    s = quadntk.good_directions(jax.random.key(0), d=5, m=40, n=30, n_test=50)
+    s = gd.spectrum(jax.random.key(0), d=5, m=40, n=30, n_test=50)
     assert s.singular_values.shape == (30,) and s.off_top_ratio.shape == ()
     assert np.all(np.diff(np.asarray(s.singular_values)) <= 1e-5)
     assert 0.0 < float(s.off_top_ratio) < 1.0
     with pytest.raises(ValueError, match="k"):
-        quadntk.good_directions(jax.random.key(0), d=5, m=40, n=4, n_test=5)
+        gd.spectrum(jax.random.key(0), d=5, m=40, n=4, n_test=5)
 
 
 def test_outlier_count():
     s = np.array([[10.0, 9.0, 8.0, 1.0, 0.9, 0.8], [5.0, 1.0, 0.9, 0.8, 0.7, 0.6]])
-    np.testing.assert_array_equal(quadntk.outlier_count(s, 4), [3, 1])
+    np.testing.assert_array_equal(gd.outlier_count(s, 4), [3, 1])
     # the search window limits where the gap may fall
-    assert int(quadntk.outlier_count(s[0], 2)) in (1, 2)
+    assert int(gd.outlier_count(s[0], 2)) in (1, 2)
     with pytest.raises(ValueError, match="search"):
-        quadntk.outlier_count(s, 0)
+        gd.outlier_count(s, 0)
 
 
 def test_dense_sparse_target_moments():
     d, n = 5, 200_000
-    f = quadntk.dense_sparse_target(jax.random.key(1), d)
+    f = gd.dense_sparse_target(jax.random.key(1), d)
     np.testing.assert_allclose(f.A, f.A.T)
     np.testing.assert_allclose(2 * float(jnp.sum(f.A * f.A)), 1.0, rtol=1e-5)
     x = rng.normal(jax.random.key(2), (n, d))
@@ -176,74 +177,74 @@ def test_dense_sparse_target_moments():
 
 
 def test_first_n_weights_and_fit_weighted_match_plain_fit():
-    w = quadntk.first_n_weights(3, 8)
+    w = gd.first_n_weights(3, 8)
     np.testing.assert_allclose(w, [8 / 3] * 3 + [0.0] * 5)
     with pytest.raises(ValueError, match="n"):
-        quadntk.first_n_weights(9, 8)
+        gd.first_n_weights(9, 8)
     kx, kp = jax.random.split(jax.random.key(7))
     x = rng.normal(kx, (8, 3))
     y = jnp.sin(x[:, 0])
     p = models.init_params(kp, 3, 10)
     f = models.make_apply("relu", 1 / np.sqrt(10))
-    pw, trw = quadntk.fit_weighted(p, f, x, y, w, steps=30, lr=0.5, n_evals=3, x_test=x, y_test=y)
+    pw, trw = gd.fit_weighted(p, f, x, y, w, steps=30, lr=0.5, n_evals=3, x_test=x, y_test=y)
     pp, trp = train.fit(p, f, x[:3], y[:3], steps=30, lr=0.5, n_evals=3, x_test=x, y_test=y)
     for k in pp:
         np.testing.assert_allclose(pw[k], pp[k], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(trw.train_loss, trp.train_loss, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(trw.test_loss, trp.test_loss, rtol=1e-4, atol=1e-7)
     with pytest.raises(ValueError, match="weights"):
-        quadntk.fit_weighted(p, f, x, y, w[:5], steps=2, lr=0.5, n_evals=1)
+        gd.fit_weighted(p, f, x, y, w[:5], steps=2, lr=0.5, n_evals=1)
 
 
 def test_ordinary_network_run():
     kw = dict(d=4, n_max=32, m=16, steps=20, lr=1.0, n_test=200, n_evals=2)
-    out = quadntk.ordinary_network_run(jax.random.key(0), 16, **kw)
+    out = gd.ordinary_network_run(jax.random.key(0), 16, **kw)
     assert out.test_error.shape == (3,) and out.train_loss.shape == (3,)
     # f = 0 at the symmetric initialisation: normalised error = E[y^2]/Var(y), about 1
     assert abs(float(out.test_error[0]) - 1.0) < 0.1
     # n as a traced value (a sweep axis) gives the same numbers as a static one
-    traced = jax.jit(lambda n: quadntk.ordinary_network_run(jax.random.key(0), n, **kw))(16)
+    traced = jax.jit(lambda n: gd.ordinary_network_run(jax.random.key(0), n, **kw))(16)
     np.testing.assert_allclose(traced.test_error, out.test_error, rtol=1e-4)
     with pytest.raises(ValueError, match="n_max"):
-        quadntk.ordinary_network_run(jax.random.key(0), 4, **dict(kw, n_max=0))
+        gd.ordinary_network_run(jax.random.key(0), 4, **dict(kw, n_max=0))
 
 
 def test_sample_threshold():
     ns = np.array([1.0, 2.0, 4.0, 8.0])
     errs = np.array([[1.0, 0.5, 0.25, 0.1], [1.0, 0.9, 0.8, 0.7]])
-    np.testing.assert_allclose(quadntk.sample_threshold(ns, errs[:1], 0.25), [4.0])
-    got = quadntk.sample_threshold(ns, errs, 0.35)
+    np.testing.assert_allclose(gd.sample_threshold(ns, errs[:1], 0.25), [4.0])
+    got = gd.sample_threshold(ns, errs, 0.35)
     np.testing.assert_allclose(got[0], 2 ** 1.6)
     assert np.isnan(got[1])
     with pytest.raises(ValueError, match="errors"):
-        quadntk.sample_threshold(ns, errs[:, :3], 0.3)
+        gd.sample_threshold(ns, errs[:, :3], 0.3)
     with pytest.raises(ValueError, match="level"):
-        quadntk.sample_threshold(ns, errs, 0.0)
+        gd.sample_threshold(ns, errs, 0.0)
 
 
 def test_experiment_bad_input():
     with pytest.raises(ValueError, match="lam"):
-        quadntk.regularized_run(jax.random.key(0), -1.0, **SMALL)
+        gd.regularized_run(jax.random.key(0), -1.0, **SMALL)
     with pytest.raises(ValueError, match="model"):
-        quadntk.regularized_run(jax.random.key(0), 0.0, model="X", **SMALL)
+        gd.regularized_run(jax.random.key(0), 0.0, model="X", **SMALL)
     with pytest.raises(ValueError, match="d"):
-        quadntk.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, d=0))
+        gd.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, d=0))
     with pytest.raises(ValueError, match="n_val"):
-        quadntk.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, n_val=0))
+        gd.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, n_val=0))
     with pytest.raises(ValueError, match="k must be at most n"):
-        quadntk.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, k=13))
+        gd.regularized_run(jax.random.key(0), 0.0, **dict(SMALL, k=13))
 
 
 def test_sample_grid():
-    np.testing.assert_array_equal(quadntk.sample_grid(10, (1.0, 1.004, 2.0)), [100, 200])
+    np.testing.assert_array_equal(gd.sample_grid(10, (1.0, 1.004, 2.0)), [100, 200])
     with pytest.raises(ValueError, match="n_over_d2"):
-        quadntk.sample_grid(10, (0.0, 1.0))
+        gd.sample_grid(10, (0.0, 1.0))
 
 
 def test_paper_profile_shapes():
     """The chapter's sweeps at the ``paper`` sizes, built as the chapter builds them and evaluated abstractly
     (``jax.eval_shape``: tracing only, no compute), so a shape bug in the paper profile fails here."""
-    S = profiles.sizes(**quadntk.SIZES, profile="paper")
+    S = profiles.sizes(**gd.SIZES, profile="paper")
     assert S.n == 1000 and S.d == 100  # the authors' n = d^1.5 at d = 100
     key = jax.random.key(0)
 
@@ -251,15 +252,15 @@ def test_paper_profile_shapes():
         prog = sweeps.program(fn, key=key, seeds=seeds, vary=vary, fixed=fixed)
         return jax.eval_shape(prog.fn, *prog.args)
 
-    spec = shapes(quadntk.good_directions, d=S.d, m=S.m, n=S.n, n_test=S.n_test)
+    spec = shapes(gd.spectrum, d=S.d, m=S.m, n=S.n, n_test=S.n_test)
     assert spec.singular_values.shape == (S.seeds, S.n) and spec.off_top_ratio.shape == (S.seeds,)
     sizes = dict(d=S.d, m=S.m, n=S.n, n_val=S.n_val, n_test=S.n_test, steps=S.steps, q_init=S.q_init, k=S.d)
-    curves = shapes(quadntk.regularized_run, vary=dict(lam=S.lams), **sizes)
+    curves = shapes(gd.regularized_run, vary=dict(lam=S.lams), **sizes)
     assert all(a.shape == (S.seeds * len(S.lams), 51) for a in curves)
     for model in ("L", "Q"):
-        assert shapes(quadntk.regularized_run, **sizes, lam=0.0, model=model).test_loss.shape == (S.seeds, 51)
+        assert shapes(gd.regularized_run, **sizes, lam=0.0, model=model).test_loss.shape == (S.seeds, 51)
     for d in S.plain_d:
-        grid = quadntk.sample_grid(d, S.plain_n_over_d2)
-        out = shapes(quadntk.ordinary_network_run, vary=dict(n=grid), seeds=S.plain_seeds, d=d,
+        grid = gd.sample_grid(d, S.plain_n_over_d2)
+        out = shapes(gd.ordinary_network_run, vary=dict(n=grid), seeds=S.plain_seeds, d=d,
                      n_max=int(grid[-1]), m=S.plain_m, steps=S.plain_steps, lr=2.0, n_test=S.n_test)
         assert out.test_error.shape == (S.plain_seeds * grid.size, 11)

@@ -6,24 +6,25 @@ import numpy as np
 import pytest
 from helpers import normal
 
-from featlearn import baselines, lazy, profiles, targets, train
+from featlearn import kernel_regime as kr
+from featlearn import kernels, profiles, targets, train
 
 
 def test_paper_profile_shapes():
     """The paper sizes build and every sweep function of the chapter traces at them (no compute)."""
-    S = profiles.sizes(**lazy.SIZES, profile="paper")
+    S = profiles.sizes(**kr.SIZES, profile="paper")
     key = jax.random.key(0)
     tgt = targets.single_index(jax.random.key(1), S.d_lazy, {1: 0.8, 2: 0.6})
-    out = jax.eval_shape(lambda k: lazy.lazy_training_run(k, tgt, S.d_lazy, S.widths[-1], n=S.n_lazy, steps=S.steps),
+    out = jax.eval_shape(lambda k: kr.lazy_training_run(k, tgt, S.d_lazy, S.widths[-1], n=S.n_lazy, steps=S.steps),
                          key)
     assert set(out) == {"move", "gap", "train_loss", "train_loss_lin"}
     X = jnp.zeros((S.ntk_points, S.d_lazy))
     for sb in S.bias_stds:
-        e = jax.eval_shape(lambda k, sb=sb: lazy.ntk_relative_error(k, X, S.ntk_widths[-1], bias_var=sb**2), key)
+        e = jax.eval_shape(lambda k, sb=sb: kr.ntk_relative_error(k, X, S.ntk_widths[-1], bias_var=sb**2), key)
         assert e.shape == ()
     d = S.stair_d[-1]
     stair = targets.hermite_sum(jax.random.key(1), d, {1: 1 / 3, 2: 1 / 3, 3: 1 / 3})
-    e = jax.eval_shape(lambda k: baselines.kernel_ridge_error(k, stair, d, S.stair_n_max, n_test=S.n_test), key)
+    e = jax.eval_shape(lambda k: kernels.kernel_ridge_error(k, stair, d, S.stair_n_max, n_test=S.n_test), key)
     assert e.shape == ()
 
 
@@ -58,8 +59,8 @@ def test_kernel_baseline_learns_a_linear_target_and_not_a_cubic_one():
     d, n = 8, 256
     lin = targets.hermite_sum(jax.random.key(1), d, {1: 1.0})
     cub = targets.hermite_sum(jax.random.key(1), d, {3: 1.0})
-    e_lin = float(baselines.kernel_ridge_error(jax.random.key(2), lin, d, n, n_test=2000))
-    e_cub = float(baselines.kernel_ridge_error(jax.random.key(2), cub, d, n, n_test=2000))
+    e_lin = float(kernels.kernel_ridge_error(jax.random.key(2), lin, d, n, n_test=2000))
+    e_cub = float(kernels.kernel_ridge_error(jax.random.key(2), cub, d, n, n_test=2000))
     assert e_lin < 0.05, f"the NTK should learn a linear target from {n} samples; error {e_lin:.3f}"
     assert e_cub > 0.6, f"the NTK should not learn a degree-3 target from {n} samples at d = {d}; error {e_cub:.3f}"
 
@@ -69,4 +70,4 @@ def test_kernel_ridge_error_bad_input(kw, msg):
     tgt = targets.hermite_sum(jax.random.key(1), 4, {1: 1.0})
     args = dict(d=4, n=16, n_test=16) | kw
     with pytest.raises(ValueError, match=msg):
-        baselines.kernel_ridge_error(jax.random.key(0), tgt, **args)
+        kernels.kernel_ridge_error(jax.random.key(0), tgt, **args)

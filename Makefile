@@ -50,7 +50,7 @@ site-paper: book-paper
 test: lint unit notebooks book site-tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests tools book/_ext benchmarks
+	$(BIN)/ruff check lib tests tools book benchmarks
 	$(BIN)/python tools/nbsetup.py --check
 	$(BIN)/python tools/mutants.py --check
 

@@ -30,7 +30,7 @@ def _fit_program(n: int, d: int, m: int, steps: int, dtype=jnp.float32):
     y = jnp.sin(x[:, 0]) + x[:, 1] * x[:, 2]
     p0 = models.init_params(jax.random.key(2), d, m, dtype=dtype)
     apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
-    run = jax.jit(lambda p, x, y: train.fit(p, apply_fn, x, y, steps=steps, lr=0.1, n_evals=1)[0])
+    run = jax.jit(lambda p, x, y: train.fit(p, train.supervised_loss(apply_fn, x, y), steps=steps, lr=0.1)[0])
     compiled = run.lower(p0, x, y).compile()
     jax.block_until_ready(compiled(p0, x, y))
     return lambda: compiled(p0, x, y)

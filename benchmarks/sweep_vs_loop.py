@@ -68,8 +68,8 @@ def gd_run(key, lr, *, d, n, m, m_star, steps, n_val, n_test):
     """Full-batch GD on all layers; final training loss and normalised test error."""
     (x, y, _, _, xt, yt), p0 = _problem(key, d, n, m, m_star, n_val, n_test)
     apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
-    p, tr = train.fit(p0, apply_fn, x, y, steps=steps, lr=lr, n_evals=1)
-    return {"train_loss": tr.train_loss[-1], "test_nmse": metrics.normalized_mse(apply_fn(p, xt), yt)}
+    p, tr = train.fit(p0, train.supervised_loss(apply_fn, x, y), steps=steps, lr=lr)
+    return {"train_loss": tr.loss[-1], "test_nmse": metrics.normalized_mse(apply_fn(p, xt), yt)}
 
 
 def onestep_run(key, eta, *, d, n, m, m_star, steps, n_val, n_test):
@@ -77,8 +77,8 @@ def onestep_run(key, eta, *, d, n, m, m_star, steps, n_val, n_test):
     del steps
     (x, y, xv, yv, xt, yt), p0 = _problem(key, d, n, m, m_star, n_val, n_test)
     apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
-    g = jax.grad(lambda W: train.loss_value(apply_fn({**p0, "W": W}, x), y))(p0["W"])
-    p1 = {**p0, "W": p0["W"] - eta * math.sqrt(m) * g}
+    g = models.first_layer_gradient(lambda p: train.loss_value(apply_fn(p, x), y), p0)
+    p1 = models.first_layer_step(p0, g, eta * math.sqrt(m), weight_decay=0.0)  # keeps W0, as this benchmark always did
     fit = train.ridge(models.features(p1, x), y, models.features(p1, xv), yv)
     return {"test_nmse": metrics.normalized_mse(models.features(p1, xt) @ fit.coef, yt)}
 

@@ -1,5 +1,6 @@
 """The book's sources: Colab set-up cells, launch configuration, citations. No build needed."""
 
+import ast
 import os
 import shutil
 import subprocess
@@ -200,3 +201,92 @@ def scorecard_claims(path: Path) -> list[str]:
                         first = kw.value.values[0] if kw.value.values else None
                         out.append((first.value if isinstance(first, ast.Constant) else "") + "*")
     return out
+
+
+# --- thin chapters: narrative, library calls and plots (issue 13)
+MAX_CELL_LINES = 25  # non-blank lines in any one code cell
+MAX_MEAN_CELL_LINES = 10  # mean over a chapter's code cells, the set-up cell included
+
+
+def _dotted(node) -> str:
+    """``jax.lax.scan`` for the expression ``jax.lax.scan``; '' for anything but names and attributes."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
+
+
+def hand_wired(source: str) -> list[str]:
+    """What a chapter's code cell must leave to the library: function definitions, and calls that compile or
+    batch a program by hand (``jax.jit``, ``jax.vmap``, anything from ``lax``), including through imports such as
+    ``from jax import jit``."""
+    found = []
+    for n in ast.walk(ast.parse(source)):
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append(f"def {n.name}")
+        elif isinstance(n, ast.Call):
+            name = _dotted(n.func)
+            if name in ("jax.jit", "jax.vmap", "jit", "vmap") or "lax" in name.split(".")[:-1]:
+                found.append(f"{name}(...)")
+        elif isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[0] == "jax":
+            found += [f"from {n.module} import {a.name}" for a in n.names
+                      if a.name in ("jit", "vmap", "lax") or n.module.endswith("lax")]
+        elif isinstance(n, ast.Import):
+            found += [f"import {a.name}" for a in n.names if a.name.startswith("jax.lax")]
+    return found
+
+
+def test_hand_wired_finds_definitions_and_hand_compiled_programs():
+    """The detector itself, on code that must be caught and code that must pass."""
+    caught = ["def f(x):\n    return x", "f = jax.jit(g)", "y = jax.vmap(g)(x)", "out = jax.lax.scan(f, 0, xs)",
+              "from jax import lax\nlax.map(f, xs)", "from jax import jit", "import jax.lax as L"]
+    for src in caught:
+        assert hand_wired(src), src
+    fine = ["out = fl.sweeps.sweep(fl.kernel_regime.lazy_training_run, key=key, seeds=3)",
+            "x = jax.random.key(0)\njax.config.update('jax_enable_x64', True)", "lax = 1\nrelax(2)"]
+    for src in fine:
+        assert not hand_wired(src), src
+
+
+def code_cell_lengths(path: Path) -> list[int]:
+    """Non-blank lines of each code cell of a notebook, in order."""
+    return [sum(1 for line in src.splitlines() if line.strip()) for src in _chapter_code(path)]
+
+
+def test_chapters_define_nothing_and_wire_no_programs():
+    """Logic lives in the library: a chapter defines no functions and compiles or batches nothing by hand (its
+    sweeps run through the library's `fl.sweeps.sweep`, cached and sharded)."""
+    for path in nbsetup.chapter_notebooks(ROOT):
+        bad = [(i, what) for i, src in enumerate(_chapter_code(path)) for what in hand_wired(src)]
+        assert not bad, f"{path.name}: move into the library (code cell index, what): {bad}"
+
+
+def test_chapter_code_cells_are_short():
+    """Notebooks hold narrative, library calls and plots: no code cell over 25 non-blank lines, and a chapter's
+    code cells (the set-up cell included) average at most 10."""
+    for path in nbsetup.chapter_notebooks(ROOT):
+        lengths = code_cell_lengths(path)
+        long = {i: n for i, n in enumerate(lengths) if n > MAX_CELL_LINES}
+        assert not long, f"{path.name}: code cells over {MAX_CELL_LINES} non-blank lines (index: lines): {long}"
+        mean = sum(lengths) / len(lengths)
+        assert mean <= MAX_MEAN_CELL_LINES, (
+            f"{path.name}: code cells average {mean:.1f} non-blank lines (at most {MAX_MEAN_CELL_LINES}): {lengths}")
+
+
+def test_each_chapter_runs_its_modules_sections():
+    """The chapter-experiment protocol: a chapter's module (`featlearn.<chapter with _>`) lists its experiments in
+    `SECTIONS`, each `section(S, key, ...)`, and the notebook calls every one of them with its sizes and key, so
+    that the book and a headless run execute the same code."""
+    import importlib
+    import inspect
+
+    for path in nbsetup.chapter_notebooks(ROOT):
+        module = importlib.import_module(f"featlearn.{path.stem.replace('-', '_')}")
+        sections = getattr(module, "SECTIONS", None)
+        assert sections, f"{module.__name__} has no SECTIONS registry"
+        code = "\n".join(_chapter_code(path))
+        for name, fn in sections.items():
+            assert fn.__name__ == name, f"{module.__name__}.SECTIONS[{name!r}] is {fn.__name__}"
+            assert list(inspect.signature(fn).parameters)[:2] == ["S", "key"], f"{name} must take (S, key, ...)"
+            assert f"{name}(S, key" in code, f"{path.name} does not run {module.__name__}.{name}(S, key, ...)"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import featlearn as fl
-from featlearn import data, models, targets, train
+from featlearn import data, models, targets
 from featlearn import gradient_features as gf
 
 
@@ -64,6 +64,32 @@ def test_first_step_with_weights_uses_only_the_weighted_samples(key):
     a = gf.train_second_layer(models.features(p0, x), y, steps=20, weights=w)
     np.testing.assert_allclose(a, gf.train_second_layer(models.features(p0, x[:70]), y[:70], steps=20),
                                rtol=1e-4, atol=1e-6)
+
+
+def test_second_layer_is_nesterov_on_the_stated_objective(x64):
+    """Stage 2 is Nesterov momentum from a = 0 on J(a) = sum_j w_j max(0, 1 - y_j Phi_j.a)/sum_j w_j
+    + (lambda_2/2) s ||a||^2 with step eta_2/s, s the weighted mean of ||Phi_j||^2. Written by hand in the textbook
+    form v <- mu v - (eta_2/s) grad J(a + mu v), a <- a + v, the returned coefficients are its look-ahead point
+    a_T + mu v_T (optax's Nesterov iterate)."""
+    r = np.random.default_rng(0)
+    n, m, steps, eta, lam, mu = 40, 6, 25, 0.7, 0.05, 0.8
+    Phi = np.abs(r.standard_normal((n, m)))
+    y = np.where(r.standard_normal(n) > 0, 1.0, -1.0)
+    w = r.integers(0, 3, n).astype(float)
+    s = np.sum(w * np.sum(Phi**2, axis=1)) / w.sum()
+
+    def grad(a):
+        active = (y * (Phi @ a) < 1).astype(float)
+        return -Phi.T @ (active * w * y) / w.sum() + lam * s * a
+
+    a, v = np.zeros(m), np.zeros(m)
+    for _ in range(steps):
+        v = mu * v - eta / s * grad(a + mu * v)
+        a = a + v
+    got = gf.train_second_layer(jnp.asarray(Phi), jnp.asarray(y), steps=steps, lr=eta, weight_decay=lam,
+                                weights=jnp.asarray(w), momentum=mu)
+    np.testing.assert_allclose(got, a + mu * v, rtol=1e-10, atol=1e-12)
+    assert float(np.linalg.norm(mu * v)) > 1e-3 * float(np.linalg.norm(a))  # the two iterates differ
 
 
 def test_second_layer_fits_separable_data_and_is_scale_free(key):
@@ -131,54 +157,6 @@ def test_random_features_init_has_m_distinct_neurons(key):
     assert p["W"].shape == (40, 6) and p["b"].shape == (40,)
     assert np.unique(np.asarray(p["W"]), axis=0).shape[0] == 40
     assert np.unique(np.asarray(p["b"])).size == 40
-
-
-def _ntk_numpy(X, Y, bias_var):
-    # Independent float64 closed form: kappa_1 + (x.y + 1) kappa_0, covariance x.y/d + s_b^2.
-    d = X.shape[1]
-    sxy = X @ Y.T / d + bias_var
-    nx = np.sqrt(np.sum(X * X, 1) / d + bias_var)
-    ny = np.sqrt(np.sum(Y * Y, 1) / d + bias_var)
-    cos = np.clip(sxy / np.outer(nx, ny), -1.0, 1.0)
-    th = np.arccos(cos)
-    k0 = (np.pi - th) / (2 * np.pi)
-    k1 = np.outer(nx, ny) * (np.sin(th) + (np.pi - th) * cos) / (2 * np.pi)
-    return k1 + (X @ Y.T + 1.0) * k0
-
-
-def test_ntk_classifier_matches_a_direct_solve_with_brute_force_leave_one_out(x64):
-    # The kernel baseline: the NTK with trained biases (weight 1, not s_b^2), lambda by leave-one-out over the
-    # default grid, predictions K(x_test, X) (K + n lam I)^-1 y. Leave-one-out is done by refitting n times.
-    rs = np.random.default_rng(0)
-    n, d, bias_var = 40, 4, 0.25
-    X = rs.standard_normal((n, d))
-    Xt = rs.standard_normal((30, d))
-    y = np.sign(X[:, 0] * X[:, 1] + 0.3 * X[:, 2] ** 3)
-    pred, fit = gf.ntk_classifier(jnp.asarray(X), jnp.asarray(y), jnp.asarray(Xt), bias_var=bias_var)
-    K = _ntk_numpy(X, X, bias_var)
-    scale = np.trace(K) / n / n  # mean eigenvalue of K/n
-    lams = np.asarray(train.log_grid(), np.float64) * scale
-    loo = []
-    for lam in lams:
-        res = []
-        for i in range(n):
-            keep = np.arange(n) != i
-            alpha = np.linalg.solve(K[np.ix_(keep, keep)] + n * lam * np.eye(n - 1), y[keep])
-            res.append(y[i] - K[i, keep] @ alpha)
-        loo.append(np.mean(np.square(res)))
-    # (each refit keeps the penalty n*lam on the RKHS norm: the exact leave-one-out of the full objective)
-    best = int(np.argmin(loo))
-    assert int(fit.best) == best
-    alpha = np.linalg.solve(K + n * lams[best] * np.eye(n), y)
-    np.testing.assert_allclose(np.asarray(pred), _ntk_numpy(Xt, X, bias_var) @ alpha, rtol=1e-6, atol=1e-8)
-
-
-def test_neuron_mass_counts_every_neuron_equally():
-    U = jnp.eye(1, 3)
-    W = jnp.array([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
-    np.testing.assert_allclose(gf.neuron_mass(W, U), [1.0, 0.5, 0.0, 0.0])
-    # the energy fraction weights neurons by their norm: here 5 / 31, the per-neuron mean is 1.5 / 4
-    np.testing.assert_allclose(gf.mass_on(W, U), 5.0 / 31.0, rtol=1e-6)
 
 
 def test_predicted_alignment_matches_monte_carlo_over_data_sets():
@@ -284,11 +262,8 @@ def test_xor_experiment_runs_and_learns_features(key):
     (lambda x, y, p: gf.simplified_gradient(p["W"][:, :2], p["b"], x, y), "W must have shape"),
     (lambda x, y, p: gf.linear_plus_xor(jax.random.key(0), 10, 2), "d must be an integer >= 3"),
     (lambda x, y, p: gf.linear_plus_xor(jax.random.key(0), 10, 5, linear_margin=-1.0), "linear_margin must lie in"),
-    (lambda x, y, p: gf.ntk_classifier(x, y, x[:, :2]), "x_test must have shape"),
-    (lambda x, y, p: gf.ntk_classifier(x, y, x, bias_var=-1.0), "bias_var must lie in"),
     (lambda x, y, p: gf.predicted_alignment(p, x, y, jnp.eye(1, 4), 0), "n must lie in"),
     (lambda x, y, p: gf.predicted_alignment(p, x, y, jnp.eye(1, 3), 10), "U must have shape"),
-    (lambda x, y, p: gf.neuron_mass(p["W"], jnp.eye(1, 3)), "U must have shape"),
     (lambda x, y, p: gf.linear_margin_data(jax.random.key(0), 10, 4, margin=-0.1), "margin must lie in"),
     (lambda x, y, p: gf.xor_kernel_experiment(jax.random.key(0), ns=(10, 30), d=4, n_max=20), "ns must be"),
 ])

@@ -93,6 +93,13 @@ def test_teacher_network_and_sampler_dtype(key):
     np.testing.assert_allclose(jnp.linalg.norm(t.W, axis=1), 1, atol=1e-5)
     x, y = targets.sample(key, t, 10, dtype=jnp.float32)
     assert x.shape == (10, 7) and y.shape == (10,) and y.dtype == jnp.float32
+    np.testing.assert_allclose(t.W @ t.W.T, np.eye(3), atol=1e-5)  # orthonormal directions
+    np.testing.assert_allclose(y, jax.nn.relu(x @ t.W.T) @ np.array([1.0, -1.0, 1.0]), rtol=1e-5, atol=1e-6)
+    ta = targets.teacher_network(key, 7, 2, a=[0.5, 2.0], activation="abs", orthogonal=False)
+    np.testing.assert_allclose(jnp.linalg.norm(ta.W, axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(ta(x), jnp.abs(x @ ta.W.T) @ jnp.array([0.5, 2.0]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        targets.teacher_network(key, 7, 3, activation="gelu")
 
 
 @pytest.mark.parametrize("kw, msg", [

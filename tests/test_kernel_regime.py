@@ -4,10 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import normal
 
 from featlearn import kernel_regime as kr
-from featlearn import kernels, profiles, targets, train
+from featlearn import kernels, profiles, targets
 
 
 def test_paper_profile_shapes():
@@ -28,31 +27,6 @@ def test_paper_profile_shapes():
     assert e.shape == ()
 
 
-def test_kernel_ridge_loo_matches_brute_force_leave_one_out():
-    n = 40
-    X = normal(0, (n, 3))
-    y = jnp.sin(X[:, 0]) + 0.1 * normal(1, (n,))
-    K = jnp.exp(-jnp.sum((X[:, None] - X[None]) ** 2, -1) / 4)
-    lams = jnp.array([1e-3, 1e-2, 1e-1])
-    fit = train.kernel_ridge_loo(K, y, lams)
-    s = jnp.linalg.eigvalsh(K / n)
-    scale = float(jnp.mean(jnp.clip(s, 0.0)))
-    brute = []
-    for lam in np.asarray(lams) * scale:
-        res = []
-        for i in range(n):
-            keep = np.arange(n) != i
-            Kk = K[np.ix_(keep, keep)]
-            # The same penalty per sample as the full fit: (K + n λ I) on the full set.
-            alpha = jnp.linalg.solve(Kk + n * lam * jnp.eye(n - 1), y[keep])
-            res.append(float(y[i] - K[i, keep] @ alpha))
-        brute.append(np.mean(np.square(res)))
-    np.testing.assert_allclose(fit.val_mse, brute, rtol=2e-3)
-    assert int(fit.best) == int(np.argmin(brute))
-    direct = jnp.linalg.solve(K / n + fit.lam * jnp.eye(n), y / n)
-    np.testing.assert_allclose(fit.coef, direct, rtol=1e-3, atol=1e-5)
-
-
 def test_kernel_baseline_learns_a_linear_target_and_not_a_cubic_one():
     """Positive and negative controls of the staircase at d = 8: with n = 256 the NTK learns a degree-1 target
     almost fully, and a pure degree-3 target (N_3 = 120 polynomials, n far below d^3) hardly at all."""
@@ -71,3 +45,88 @@ def test_kernel_ridge_error_bad_input(kw, msg):
     args = dict(d=4, n=16, n_test=16) | kw
     with pytest.raises(ValueError, match=msg):
         kernels.kernel_ridge_error(jax.random.key(0), tgt, **args)
+
+
+# --- the chapter's experiments (kernel_regime.SECTIONS)
+
+
+def test_monomial_count_counts_the_monomials():
+    import itertools
+
+    for d, k in [(1, 3), (3, 0), (4, 2), (5, 3), (8, 1)]:
+        brute = sum(1 for _ in itertools.combinations_with_replacement(range(d), k))
+        assert kr.monomial_count(d, k) == brute
+    with pytest.raises(ValueError, match="d must be an integer >= 1"):
+        kr.monomial_count(0, 1)
+
+
+def test_staircase_margins_by_hand():
+    """d = 2 (N_1, N_2, N_3 = 2, 3, 4), plateaus 1, 2/3, 1/3, 0: the worked example of the docstring."""
+    v = [0.0, 1 / 3, 1 / 3, 1 / 3]
+    mg = kr.staircase_margins(dict(d=[2] * 4, n=[1, 2, 8, 16], mean=[1.0, 0.7, 0.5, 0.2]), v)
+    early, late, mono = mg["early"], mg["late"], mg["monotone"]
+    # early: n <= N_1/2 = 1 at l = 0 gives 1.0 - 1 = 0, the smallest over (l=0, n=1), (l=1, n=1), (l=2, n=1 or 2).
+    assert early["degree"].tolist() == [0] and early["n"].tolist() == [1]
+    assert early["margin"][0] == pytest.approx(0.0) and early["bound"][0] == pytest.approx(1.0)
+    # late: n >= 4 N_1 = 8 at l = 1 (0.5 - 5/6, 0.2 - 5/6) and n >= 4 N_2 = 12 at l = 2 (0.2 - 1/2): the largest.
+    assert late["degree"].tolist() == [2] and late["n"].tolist() == [16]
+    assert late["excess"][0] == pytest.approx(-0.3) and late["error"][0] == pytest.approx(0.2)
+    assert mono["max_increase"][0] == pytest.approx(-0.2)
+
+
+def test_staircase_margins_match_a_brute_force_search():
+    import itertools
+
+    rng = np.random.default_rng(1)
+    v = np.array([0.0, 0.5, 0.3, 0.2])
+    curves = {"d": [], "n": [], "mean": []}
+    for d in (3, 5):
+        ns = np.unique(np.r_[1, 2, rng.integers(1, 400, 10)])  # some n below N_1/2 and some above 4 N_2
+        curves["d"] += [d] * ns.size
+        curves["n"] += ns.tolist()
+        curves["mean"] += rng.uniform(0, 1, ns.size).tolist()
+    mg = kr.staircase_margins(curves, v)
+    for j, d in enumerate((3, 5)):
+        sel = np.array(curves["d"]) == d
+        ns, mean = np.array(curves["n"])[sel], np.array(curves["mean"])[sel]
+
+        def count(k, d=d):
+            return sum(1 for _ in itertools.combinations_with_replacement(range(d), k))
+
+        early = [mean[i] - v[l + 1:].sum() for l in range(3) for i in range(ns.size) if ns[i] <= count(l + 1) / 2]
+        late = [mean[i] - v[l + 1:].sum() - v[l] / 2 for l in (1, 2) for i in range(ns.size) if ns[i] >= 4 * count(l)]
+        assert mg["early"]["margin"][j] == pytest.approx(min(early))
+        assert mg["late"]["excess"][j] == pytest.approx(max(late))
+        assert mg["monotone"]["max_increase"][j] == pytest.approx(max(np.diff(mean)))
+
+
+def test_staircase_margins_bad_input():
+    with pytest.raises(ValueError, match="degree_variances"):
+        kr.staircase_margins(dict(d=[2], n=[1], mean=[1.0]), [1.0])
+    with pytest.raises(ValueError, match="late"):
+        kr.staircase_margins(dict(d=[2], n=[1], mean=[1.0]), [0.0, 1.0], late=0.0)
+
+
+def test_sections_run_at_tiny_sizes():
+    """Every section runs end to end at toy sizes and returns what the chapter reads, consistently: the figure
+    table holds every run, the curves are its means, the control is the bias-free rows."""
+    from types import SimpleNamespace
+
+    S = SimpleNamespace(d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64], ntk_points=5,
+                        bias_stds=[1.0], stair_d=[3], stair_n_max=6, n_test=20)
+    key = jax.random.key(0)
+    assert list(kr.SECTIONS) == ["lazy_training", "ntk_closed_form", "staircase"]
+    lazy = kr.SECTIONS["lazy_training"](S, key)
+    assert lazy["move"].shape == lazy["gap"].shape == (2, 2) and np.isfinite(lazy["move_slope"])
+    ntk = kr.SECTIONS["ntk_closed_form"](S, key)
+    assert ntk["relative_error"].shape == (1, 2, 2) and ntk["slope"].shape == (1,)
+    assert ntk["error_widest"][0] == pytest.approx(ntk["relative_error"][0, :, -1].mean())
+    st = kr.SECTIONS["staircase"](S, key)
+    assert st["curves"]["n"].tolist() == kr.staircase_sizes(3, 6).tolist() == [2, 3, 4, 5]  # round(3^(k/4))
+    t = st["table"]
+    bias = t["kernel"] == "ntk-bias"
+    assert bias.sum() == 2 * 4 and (~bias).sum() == 2 * 2
+    np.testing.assert_allclose(t["nmse"][bias].reshape(2, 4).mean(0), st["curves"]["mean"], rtol=1e-6)
+    np.testing.assert_allclose(t["nmse"][~bias].reshape(2, 2).mean(0), st["nobias_mean"], rtol=1e-6)
+    assert st["nobias_n"].tolist() == [4, 5] and st["bias_error"] == pytest.approx(st["curves"]["mean"][-1])
+    assert st["plateaus"] == pytest.approx([2 / 3 + 1 / 3, 2 / 3, 1 / 3, 0.0], abs=1e-6)

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import kernels, metrics, models
+from featlearn import kernels, metrics, models, train
 
 
 @pytest.mark.parametrize("bias_var", [0.0, 1.0])
@@ -43,6 +43,54 @@ def test_arccos_gradient_finite_on_diagonal():
     assert bool(jnp.all(jnp.isfinite(g)))
 
 
+def _ntk_numpy(X, Y, bias_var):
+    # Independent float64 closed form: kappa_1 + (x.y + 1) kappa_0, covariance x.y/d + s_b^2.
+    d = X.shape[1]
+    sxy = X @ Y.T / d + bias_var
+    nx = np.sqrt(np.sum(X * X, 1) / d + bias_var)
+    ny = np.sqrt(np.sum(Y * Y, 1) / d + bias_var)
+    cos = np.clip(sxy / np.outer(nx, ny), -1.0, 1.0)
+    th = np.arccos(cos)
+    k0 = (np.pi - th) / (2 * np.pi)
+    k1 = np.outer(nx, ny) * (np.sin(th) + (np.pi - th) * cos) / (2 * np.pi)
+    return k1 + (X @ Y.T + 1.0) * k0
+
+
+def test_ntk_classifier_matches_a_direct_solve_with_brute_force_leave_one_out(x64):
+    # The kernel baseline: the NTK with trained biases (weight 1, not s_b^2), lambda by leave-one-out over the
+    # default grid, predictions K(x_test, X) (K + n lam I)^-1 y. Leave-one-out is done by refitting n times.
+    rs = np.random.default_rng(0)
+    n, d, bias_var = 40, 4, 0.25
+    X = rs.standard_normal((n, d))
+    Xt = rs.standard_normal((30, d))
+    y = np.sign(X[:, 0] * X[:, 1] + 0.3 * X[:, 2] ** 3)
+    pred, fit = kernels.ntk_classifier(jnp.asarray(X), jnp.asarray(y), jnp.asarray(Xt), bias_var=bias_var)
+    K = _ntk_numpy(X, X, bias_var)
+    scale = np.trace(K) / n / n  # mean eigenvalue of K/n
+    lams = np.asarray(train.log_grid(), np.float64) * scale
+    loo = []
+    for lam in lams:
+        res = []
+        for i in range(n):
+            keep = np.arange(n) != i
+            alpha = np.linalg.solve(K[np.ix_(keep, keep)] + n * lam * np.eye(n - 1), y[keep])
+            res.append(y[i] - K[i, keep] @ alpha)
+        loo.append(np.mean(np.square(res)))
+    # (each refit keeps the penalty n*lam on the RKHS norm: the exact leave-one-out of the full objective)
+    best = int(np.argmin(loo))
+    assert int(fit.best) == best
+    alpha = np.linalg.solve(K + n * lams[best] * np.eye(n), y)
+    np.testing.assert_allclose(np.asarray(pred), _ntk_numpy(Xt, X, bias_var) @ alpha, rtol=1e-6, atol=1e-8)
+
+
+def test_ntk_classifier_bad_input():
+    x, y = jnp.ones((5, 3)), jnp.ones(5)
+    with pytest.raises(ValueError, match="x_test must have shape"):
+        kernels.ntk_classifier(x, y, x[:, :2])
+    with pytest.raises(ValueError, match="bias_var must lie in"):
+        kernels.ntk_classifier(x, y, x, bias_var=-1.0)
+
+
 def test_random_features_deterministic(key):
     X = jnp.ones((3, 4))
     np.testing.assert_array_equal(kernels.random_features(key, X, 16), kernels.random_features(key, X, 16))
@@ -63,13 +111,41 @@ def test_principal_angles_known():
     np.testing.assert_allclose(metrics.principal_angles(A, B), [2 ** -0.5], rtol=1e-5)
 
 
-def test_neuron_teacher_angles():
+def test_neuron_alignment_counts_every_neuron_equally():
+    U = jnp.eye(1, 3)
+    W = jnp.array([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+    np.testing.assert_allclose(metrics.neuron_alignment(W, U, squared=True), [1.0, 0.5, 0.0, 0.0])
+    np.testing.assert_allclose(metrics.neuron_alignment(W, U), [1.0, 0.5**0.5, 0.0, 0.0], rtol=1e-6)
+    # the energy fraction weights neurons by their norm: here 5 / 31, the per-neuron mean is 1.5 / 4
+    np.testing.assert_allclose(metrics.subspace_alignment(W, U), 5.0 / 31.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="U must have shape"):
+        metrics.neuron_alignment(W, jnp.eye(1, 4))
+
+
+def test_nearest_teacher_angle_index_and_sign():
     Ws = jnp.eye(2, 3)
-    W = jnp.array([[2.0, 0, 0], [0, -1.0, 0], [1.0, 1.0, 0]])
-    ang, idx = metrics.neuron_teacher_angles(W, Ws)
-    np.testing.assert_allclose(ang, [0, np.pi / 2, np.pi / 4], atol=1e-3)
-    ang2, _ = metrics.neuron_teacher_angles(W, Ws, up_to_sign=True)
-    assert float(ang2[1]) < 1e-3 and int(idx[0]) == 0
+    W = jnp.array([[2.0, 0, 0], [0, -1.0, 0], [1.0, 1.0, 0], [-2.0, 0.1, 0.0], [0.0, 3.0, 0.0]])
+    ang, idx = metrics.nearest_teacher(W, Ws)
+    # neuron 1 (-e2) is at pi/2 from both teachers (a tie); neuron 3 is nearest e2, at pi/2 - arctan(0.05)
+    np.testing.assert_allclose(ang, [0, np.pi / 2, np.pi / 4, np.pi / 2 - np.arctan(0.05), 0], atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(idx)[[0, 2, 3, 4]], [0, 0, 1, 1])
+    # up to sign (an even activation): -e2 is e2, and (-2, 0.1, 0) is within arctan(0.05) of -e1
+    ang2, idx2 = metrics.nearest_teacher(W, Ws, up_to_sign=True)
+    np.testing.assert_allclose(ang2, [0, 0, np.pi / 4, np.arctan(0.05), 0], atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(idx2)[[0, 1, 3, 4]], [0, 1, 0, 1])
+    # unnormalised rows and teachers: only directions count
+    np.testing.assert_allclose(metrics.nearest_teacher(3.0 * W, 0.5 * Ws, up_to_sign=True)[0], ang2, atol=1e-6)
+    with pytest.raises(ValueError, match="W_star must have shape"):
+        metrics.nearest_teacher(W, jnp.eye(2, 4))
+
+
+@pytest.mark.parametrize("t", [1e-6, 1e-4, 1e-2, 1.0, 3.1])
+def test_nearest_teacher_is_accurate_at_small_angles(t):
+    # In float32 the cosine of an angle below ~3e-4 rounds to 1, so arccos(cos) (or arctan2 of sqrt(1 - cos^2))
+    # returns 0 or a few 1e-4; the angle must come out to float32 rounding, at 1e-6 as at 1.
+    W = jnp.array([[np.cos(t), np.sin(t), 0.0]], jnp.float32)
+    ang, _ = metrics.nearest_teacher(W, jnp.eye(1, 3))
+    np.testing.assert_allclose(float(ang[0]), t, rtol=1e-5)
 
 
 def test_errors():

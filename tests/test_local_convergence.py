@@ -7,7 +7,7 @@ import pytest
 from helpers import normal as _normal
 
 from featlearn import local_convergence as lc
-from featlearn import population
+from featlearn import metrics, models, population, targets
 from featlearn import rng as _rng
 
 
@@ -87,7 +87,10 @@ def test_balance_keeps_function_and_one_step_lands_in_teacher_subspace(x64):
     pb = lc.balance({"W": W, "a": 0.3 * a})
     np.testing.assert_allclose(population.population_loss(pb, W_star, a_star),
                                population.population_loss({"W": W, "a": 0.3 * a}, W_star, a_star), rtol=1e-10)
-    p1 = jax.jit(lambda p, x, y: lc.one_step_features(p, x, y, lr=1.0))(p0, x, y - y.mean())
+    # the early stage: one step on the empirical loss with the weight decay 1/eta that resets W (eta = 1)
+    early = jax.jit(lambda p, x, y: models.first_layer_step(p, models.first_layer_gradient(lc.sample_objective(x, y),
+                                                                                           p), 1.0))
+    p1 = early(p0, x, y - y.mean())
     frac = lambda M: float(jnp.mean(jnp.linalg.norm(M @ W_star.T, axis=1) / jnp.linalg.norm(M, axis=1)))  # noqa: E731
     assert frac(p1["W"]) > frac(p0["W"]) + 0.2
 
@@ -110,11 +113,22 @@ def test_teacher_coordinates_and_nearest_teacher_up_to_sign():
     W = jnp.array([[-2.0, 0.1, 0.0], [0.0, 3.0, 0.0]])
     c = lc.teacher_coordinates(W, W_star)
     assert float(c[0, 0]) > 0.99 and float(c[1, 1]) == pytest.approx(1.0)
-    ang, idx = lc.nearest_teacher(W, W_star, up_to_sign=True)
+    ang, idx = metrics.nearest_teacher(W, W_star, up_to_sign=True)
     np.testing.assert_array_equal(idx, [0, 1])
     np.testing.assert_allclose(ang, [np.arctan(0.05), 0.0], atol=1e-6)
-    ang_signed, _ = lc.nearest_teacher(W, W_star, up_to_sign=False)
+    ang_signed, _ = metrics.nearest_teacher(W, W_star, up_to_sign=False)
     assert float(ang_signed[0]) > 1.5
+
+
+def test_teacher_is_the_abs_teacher_network(x64):
+    key = jax.random.key(3)
+    W_star, a_star = lc.teacher(key, 6, [1.0, 0.8, -0.6])
+    t = targets.teacher_network(key, 6, 3, a=[1.0, 0.8, -0.6], activation="abs", dtype=jnp.float64)
+    np.testing.assert_array_equal(W_star, t.W)
+    np.testing.assert_array_equal(a_star, t.a)
+    np.testing.assert_allclose(W_star @ W_star.T, np.eye(3), atol=1e-6)
+    x = _normal(4, (5, 6))
+    np.testing.assert_allclose(t(x), jnp.abs(x @ W_star.T) @ a_star, rtol=1e-12)
 
 
 def test_halving_schedule_values_and_bad_input(x64):
@@ -232,3 +246,36 @@ def test_paper_profile_shapes(x64):
         xy = jax.eval_shape(jax.vmap(lambda w: lc.teacher_plane_coordinates(w, W_star)),
                             jax.ShapeDtypeStruct((W.shape[0] * int(np.prod(W.shape[1:-2])), S.m, S.d), W.dtype))
         assert xy.shape[-2:] == (S.m, 2)
+
+
+@pytest.mark.slow
+def test_sections_run_at_toy_sizes_and_can_be_stored(x64):
+    """The chapter's experiments (lc.SECTIONS) end to end at toy sizes: what each returns is what `featlearn
+    reproduce` can store, and the pieces agree with each other (the figure data with the runs they come from)."""
+    from types import SimpleNamespace
+
+    from featlearn import results
+
+    S = SimpleNamespace(profile="toy", d=4, m=6, a_star=[1.0, -0.6], seeds=2, init_scale=0.1, lr=0.2, lam0=1e-2,
+                        stages=3, steps=10, n_evals=2, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=1,
+                        cert_stages=2, n_random=20, n_circle=30, d_pipe=4, m_pipe=6, n_factor=2, local_n_factor=1.0,
+                        pipe_seeds=2, pipe_stages=2, pipe_steps=10, delta=0.1, alive=1e-3)
+    key = jax.random.key(lc.SEED)
+    assert list(lc.SECTIONS) == ["staged_convergence", "teacher_concentration", "certificate", "pipeline"]
+    st = lc.staged_convergence(S, key)
+    out = {"staged_convergence": st, "teacher_concentration": lc.teacher_concentration(S, key, st),
+           "certificate": lc.certificate(S, key), "pipeline": lc.pipeline(S, key)}
+    for name, o in out.items():
+        results.encode(name, o)  # raises if an entry is not an array, a scalar, a record or a table
+    co, pi = out["teacher_concentration"], out["pipeline"]
+    assert st["loss"].shape == (2, 3 * 2) and st["stage_end"].shape == (2, 3)
+    np.testing.assert_allclose(st["stage_end"][:, -1], st["staged"]["final_loss"])
+    assert co["far"] == np.max(st["staged"]["far_mass"]) and co["late_angles"].shape == (2, 2)
+    first = co["neurons"]["panel"] == 0  # the first seed's initialisation, in the teacher plane
+    np.testing.assert_allclose(co["neurons"]["mass"][first],
+                               np.abs(st["panel_a"][0]) * np.linalg.norm(st["panel_W"][0], axis=1))
+    assert np.bincount(co["neurons"]["panel"]).tolist() == [6] * 6
+    c = pi["curves"]
+    assert [(c["curve"] == i).sum() for i in range(3)] == [2 * (1 + 2 * 2)] * 2 + [2 * (1 + 2)]
+    np.testing.assert_allclose(c["loss"][(c["curve"] == 0) & (c["step"] == 0)], pi["pop"]["start_loss"])
+    assert pi["far_pipe"] == max(np.max(pi["pop"]["far_mass"]), np.max(pi["emp"]["far_mass"]))

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import kernels, models, one_step, profiles, sweeps, targets, train
+from featlearn import data, kernels, models, one_step, profiles, sweeps, targets, train
 
 
 def _quadratic_target(key, d):
@@ -15,17 +15,9 @@ def _quadratic_target(key, d):
     return targets.multi_index(key, d, {(2, 0): 0.5, (1, 1): 1 / math.sqrt(2), (0, 2): 0.5})
 
 
-def test_ghost_rows_do_not_depend_on_batching(key):
-    tgt = _quadratic_target(key, 5)
-    x, y = one_step.ghost_rows(key, 0, 100, 5, tgt, 0.3)
-    x2, y2 = one_step.ghost_rows(key, 37, 63, 5, tgt, 0.3)
-    # Same rows up to float rounding (XLA may fuse the transcendental functions differently per shape).
-    np.testing.assert_allclose(np.asarray(x[37:]), np.asarray(x2), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(y[37:]), np.asarray(y2), rtol=1e-5, atol=1e-6)
-    z = np.asarray(one_step.counter_normals(key, jnp.arange(40_000), 6))
-    se = 1 / math.sqrt(z.size)
-    assert abs(z.mean()) < 5 * se and abs(z.var() - 1) < 5 * math.sqrt(2) * se
-    assert np.abs(np.corrcoef(z.T)[np.triu_indices(6, 1)]).max() < 5 / math.sqrt(z.shape[0])
+def _first_gradient(params, x, y, scale=1.0):
+    """The first gradient by autodiff of the square loss on materialised data (the reference for the stream)."""
+    return models.first_layer_gradient(lambda p: 0.5 * jnp.mean((models.apply(p, x, scale=scale) - y) ** 2), params)
 
 
 def test_ghost_gradient_equals_full_batch_gradient(key):
@@ -33,9 +25,9 @@ def test_ghost_gradient_equals_full_batch_gradient(key):
     tgt = _quadratic_target(jax.random.key(1), d)
     params = models.init_params(jax.random.key(2), d, m)
     params = {**params, "a": params["a"].at[0].set(0.7)}  # f != 0: the residual term must be streamed too
-    x, y = one_step.ghost_rows(key, 0, n, d, tgt, 0.5)
+    x, y = data.ghost_rows(key, 0, n, d, tgt, 0.5)
     yc, lin = one_step.remove_linear_part(x, y)
-    full = one_step.first_gradient(params, x, yc, scale=0.3)
+    full = _first_gradient(params, x, yc, scale=0.3)
     for batch in (37, 4096):  # 37 does not divide n: the last batch is padded and masked
         ghost = one_step.ghost_gradient(key, params, tgt, n, noise_std=0.5, batch=batch, scale=0.3)
         np.testing.assert_allclose(np.asarray(ghost), np.asarray(full), rtol=2e-4, atol=2e-6)
@@ -50,7 +42,7 @@ def test_ghost_gradient_equals_full_batch_gradient(key):
 def test_linear_part_removal(key):
     d, n = 8, 4000
     tgt = targets.multi_index(jax.random.key(3), d, {(0, 0): 0.7, (1, 0): 0.8, (0, 1): -0.5, (2, 0): 0.6})
-    x, y = one_step.ghost_rows(key, 0, n, d, tgt, 0.1)
+    x, y = data.ghost_rows(key, 0, n, d, tgt, 0.1)
     Z = np.concatenate([np.ones((n, 1)), np.asarray(x)], axis=1)
     y_ls, _ = one_step.remove_linear_part(x, y, method="least_squares")
     np.testing.assert_allclose(Z.T @ np.asarray(y_ls) / n, 0.0, atol=1e-4)  # exactly orthogonal to 1 and x
@@ -92,7 +84,7 @@ def test_predicted_gradient_matches_empirical_at_large_n(key):
     exact = np.asarray(one_step.population_gradient_quadratic(params, H))
     pred = np.asarray(one_step.predicted_gradient(params, H))
     # Standard error of the empirical gradient from the per-row contributions on a materialised sub-sample.
-    x, y = one_step.ghost_rows(key, 0, 2**15, d, tgt)
+    x, y = data.ghost_rows(key, 0, 2**15, d, tgt)
     g_rows = np.asarray(one_step._relu_grad_rows(params, x, y, 1.0))  # (n', m)
     per_row = (g_rows**2).sum(1) * (np.asarray(x) ** 2).sum(1)  # ||contribution of row i||_F^2
     noise = per_row.mean() / n  # E||G - E G||_F^2
@@ -130,7 +122,9 @@ def test_errors_name_the_parameter(key):
     with pytest.raises(ValueError, match="H"):
         one_step.predicted_gradient(params, jnp.eye(3))
     with pytest.raises(ValueError, match="eta"):
-        one_step.one_step_features(key, jnp.ones((6, 4)), eta=0.0)
+        one_step.first_step(key, params, jnp.ones((6, 4)), eta=0.0)
+    with pytest.raises(ValueError, match="G must have shape"):
+        one_step.first_step(key, params, jnp.ones((6, 3)))
     with pytest.raises(ValueError, match="m must be"):
         one_step.one_step_fit(key, tgt, 1, 10)
     with pytest.raises(ValueError, match="key must be given"):
@@ -143,10 +137,6 @@ def test_errors_name_the_parameter(key):
         one_step.kernel_baselines(key, tgt, 6, (10,), kernel_names=("rbf",))
     with pytest.raises(ValueError, match="ns must"):
         one_step.kernel_baselines(key, tgt, 6, ())
-    with pytest.raises(ValueError, match="rank"):
-        train.kernel_ridge_cg(jnp.eye(4), jnp.ones(4), jnp.eye(4), jnp.ones(4), rank=0)
-    with pytest.raises(ValueError, match="max_residual"):
-        train.kernel_ridge_cg(jnp.eye(4), jnp.ones(4), jnp.eye(4), jnp.ones(4), max_residual=0.0)
     with pytest.raises(ValueError, match="seeds"):
         one_step.kernel_baselines_over_seeds(key, 0, tgt, 6, (10,))
 
@@ -171,16 +161,16 @@ def test_first_step_is_one_gradient_step_with_weight_decay(key):
     d, m, n, eta = 5, 8, 300, 0.3
     tgt = _quadratic_target(jax.random.key(11), d)
     params = models.init_params(jax.random.key(12), d, m)
-    x, y = one_step.ghost_rows(key, 0, n, d, tgt, 0.2)
+    x, y = data.ghost_rows(key, 0, n, d, tgt, 0.2)
     yc, _ = one_step.remove_linear_part(x, y)
-    W1, _ = one_step.one_step_features(jax.random.key(13), one_step.first_gradient(params, x, yc), eta=eta)
-    fitted, _ = train.fit(params, models.make_apply(), x, yc, steps=1, n_evals=1, lr=eta, weight_decay=1 / eta,
+    W1, _ = one_step.first_step(jax.random.key(13), params, _first_gradient(params, x, yc), eta=eta)
+    fitted, _ = train.fit(params, train.supervised_loss(models.make_apply(), x, yc), steps=1, lr=eta, lam=1 / eta,
                           trainable=("W",))
     np.testing.assert_allclose(np.asarray(W1), np.asarray(fitted["W"]), rtol=1e-4, atol=1e-6)
     assert float(jnp.abs(W1 - params["W"]).max()) > 1e-2  # the step moved W: the comparison has power
     # The default step size normalises the rows of W^1 to RMS norm 1, along -grad.
-    G = one_step.first_gradient(params, x, yc)
-    W1n, _ = one_step.one_step_features(jax.random.key(13), G)
+    G = _first_gradient(params, x, yc)
+    W1n, _ = one_step.first_step(jax.random.key(13), params, G)
     np.testing.assert_allclose(float(jnp.sqrt(jnp.mean(jnp.sum(W1n**2, axis=1)))), 1.0, rtol=1e-5)
     assert float(one_step.gradient_cosine(W1n, -G)) > 1 - 1e-5
 
@@ -190,8 +180,8 @@ def test_first_step_redraws_biases(key):
     d, m, n = 4, 4000, 64
     tgt = _quadratic_target(jax.random.key(14), d)
     p0 = models.init_params(jax.random.key(15), d, m, bias_std=1.0)
-    lin = one_step.streamed_linear_part(key, n, tgt)
-    W1, b1 = one_step.first_step(key, jax.random.key(16), p0, tgt, n, lin, bias_std=0.5)
+    G = one_step.ghost_gradient(key, p0, tgt, n)
+    W1, b1 = one_step.first_step(jax.random.key(16), p0, G, bias_std=0.5)
     assert W1.shape == (m, d) and b1.shape == (m,)
     b0, b1 = np.asarray(p0["b"]), np.asarray(b1)
     assert abs(np.corrcoef(b0, b1)[0, 1]) < 4 / math.sqrt(m), "re-drawn biases must not depend on the initial ones"
@@ -217,22 +207,24 @@ def test_random_features_have_m_distinct_neurons(key):
 
 
 def test_learning_curve_matches_direct_fits(key):
-    """learning_curve's network and random-features errors equal a direct materialised fit (fit_head on the
-    features) scored by normalized_test_error, with random features on rf_params' m distinct neurons."""
+    """learning_curve's network and random-features errors equal a direct materialised fit (train.ridge on the
+    features, validated on the same rows) scored by normalized_test_error, with random features on rf_params' m
+    distinct neurons."""
     d, m, n, n_val, n_test = 6, 16, 200, 300, 3000
     tgt = _quadratic_target(jax.random.key(18), d)
     out = one_step.learning_curve(key, tgt, m, (n,), n_val=n_val, n_test=n_test, batch=128)
     k_data, k_val, k_init, k_bias = jax.random.split(key, 4)
     k_test = jax.random.fold_in(key, 7)
-    x, y = one_step.ghost_rows(k_data, 0, n, d, tgt)
-    xv, yv = one_step.ghost_rows(k_val, 0, n_val, d, tgt)
+    x, y = data.ghost_rows(k_data, 0, n, d, tgt)
+    xv, yv = data.ghost_rows(k_val, 0, n_val, d, tgt)
     lin = one_step.linear_part(x, y)
     p0 = models.init_params(k_init, d, m, symmetric=True)
-    W1, b1 = one_step.one_step_features(k_bias, one_step.first_gradient(p0, x, y - lin(x)))
+    W1, b1 = one_step.first_step(k_bias, p0, _first_gradient(p0, x, y - lin(x)))
     prf = one_step.rf_params(k_init, d, m)
     for name, (W, b) in (("network", (W1, b1)), ("rf", (prf["W"], prf["b"]))):
-        head = one_step.fit_head(jax.nn.relu(x @ W.T + b), y - lin(x), jax.nn.relu(xv @ W.T + b), yv - lin(xv))
-        err = one_step.normalized_test_error(k_test, one_step.OneStepModel(W, b, head.a, lin, head.lam), tgt, n_test)
+        head = train.ridge(jax.nn.relu(x @ W.T + b), y - lin(x), jax.nn.relu(xv @ W.T + b), yv - lin(xv))
+        err = one_step.normalized_test_error(k_test, one_step.OneStepModel(W, b, head.coef, lin, head.lam), tgt,
+                                             n_test)
         np.testing.assert_allclose(float(out[name][0]), float(err), rtol=2e-3, err_msg=name)
     assert float(out["rf"][0]) > float(out["network"][0])
 
@@ -258,28 +250,42 @@ def test_entk_relu_matches_autodiff():
     np.testing.assert_allclose(np.asarray(one_step.entk_relu(p, X, Y)), np.asarray(ref), rtol=1e-4, atol=1e-5)
 
 
-def test_kernel_ridge_cg_matches_dense_solve():
-    """Conjugate gradients with a small Nystrom preconditioner reproduce the eigendecomposition solution for
-    every lambda of the grid, and pick the same lambda on the validation set."""
-    d, n = 10, 600
-    X = targets.gaussian_inputs(jax.random.key(23), n + 200, d)
-    y = jnp.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.3 * targets.gaussian_inputs(jax.random.key(24), n + 200, 1)[:, 0]
-    K, Kv = kernels.ntk_relu(X[:n], X[:n]), kernels.ntk_relu(X[n:], X[:n])
-    lams = jnp.asarray([1e-4, 1e-3, 1e-2, 1e-1, 1.0])
-    dense = train.kernel_ridge(K, y[:n], Kv, y[n:], lams)
-    cg = train.kernel_ridge_cg(K, y[:n], Kv, y[n:], lams, rank=32, tol=1e-5)
-    assert int(cg.iterations) > 3  # the preconditioner is not exact: CG really iterates
-    assert float(cg.residual.max()) < 1e-3
-    assert int(cg.best) == int(dense.best)
-    np.testing.assert_allclose(np.asarray(cg.val_mse), np.asarray(dense.val_mse), rtol=2e-3)
-    np.testing.assert_allclose(np.asarray(cg.coef), np.asarray(dense.coef), rtol=0,
-                               atol=2e-3 * float(jnp.abs(dense.coef).max()))
+@pytest.mark.parametrize("n", [200, 10])  # m < n, and m > n (a singular Gram matrix)
+def test_streamed_head_matches_direct_float64_solves(key, n):
+    """Step 4 from streamed statistics (the second layer's ridge): for every λ of the shared grid, the validation
+    error of a direct float64 solve on the materialised features; the λ that minimises it; the solution there."""
+    d, m, n_val = 6, 16, 300
+    tgt = _quadratic_target(jax.random.key(18), d)
+    k_data, k_val = jax.random.split(key)
+    p = one_step.rf_params(jax.random.key(3), d, m)
+    lin = one_step.streamed_linear_part(k_data, n, tgt, batch=64)
+    head = one_step.streamed_head(k_data, k_val, p["W"], p["b"], lin, tgt, n, n_val, batch=64)  # padded batches
+    x, y = data.ghost_rows(k_data, 0, n, d, tgt)
+    xv, yv = data.ghost_rows(k_val, 0, n_val, d, tgt)
+    feats = (jax.nn.relu(x @ p["W"].T + p["b"]), jax.nn.relu(xv @ p["W"].T + p["b"]), y - lin(x), yv - lin(xv))
+    F, Fv, yc, yvc = (np.asarray(a, np.float64) for a in feats)
+    G = F.T @ F / n
+    lams = np.asarray(train.RIDGE_LAMBDAS) * np.trace(G) / m
+    thetas = [np.linalg.solve(G + lam * np.eye(m), F.T @ yc / n) for lam in lams]
+    val = np.array([np.mean((Fv @ t - yvc) ** 2) for t in thetas])
+    # The float32 statistics fix the solution only where (Σ + λI) is conditioned well enough for float32: with a
+    # singular Σ (n < m) the smallest penalties are rounding-limited, so the per-λ comparison skips them.
+    s = np.clip(np.linalg.eigvalsh(G), 0.0, None)
+    sound = (s[-1] + lams) / (s[0] + lams) * np.finfo(np.float32).eps <= 0.1
+    assert sound.sum() >= 10, sound
+    np.testing.assert_allclose(np.asarray(head.val_mse)[sound], val[sound], rtol=2e-3)
+    k = int(head.best)
+    assert val[k] <= val.min() * (1 + 1e-3), (k, int(np.argmin(val)))
+    assert float(head.lam) == pytest.approx(lams[k], rel=1e-5)
+    np.testing.assert_allclose(np.asarray(head.coef), thetas[k], rtol=0, atol=5e-3 * np.abs(thetas[k]).max())
 
 
 def test_kernel_baselines_match_direct_solves(key):
-    """Every kernel baseline equals a dense kernel ridge (one eigendecomposition, same lambda grid and
-    validation rows) with the library's closed-form kernels and the autodiff empirical NTK of m distinct
-    neurons, scored on the same test rows; seed i of kernel_baselines_over_seeds is seed i of a sweep."""
+    """Every kernel baseline (conjugate gradients, float32) agrees with direct float64 solves of the same kernel
+    ridge per λ of the shared grid, with the library's closed-form kernels and the autodiff empirical NTK of m
+    distinct neurons: the λ chosen is one the direct solves rate as good as their own choice on the validation
+    rows, and the test error at that λ is the direct solution's (so the empirical NTK's primal predictor equals
+    the dual one, K(x, X)α); seed i of kernel_baselines_over_seeds is seed i of a sweep."""
     d, m, ns, n_val, n_test = 6, 12, (150, 300), 200, 3000
     tgt = _quadratic_target(jax.random.key(25), d)
     kw = dict(n_val=n_val, n_test=n_test, rank=16, tol=1e-5, maxiter=300)
@@ -291,17 +297,22 @@ def test_kernel_baselines_match_direct_solves(key):
     apply = models.make_apply(scale=1 / math.sqrt(m))
     kfns = {"ntk": kernels.ntk_relu, "nngp": kernels.nngp_relu,
             "entk": lambda a, b: kernels.empirical_ntk(apply, p, a, b)}
-    xv, yv = one_step.ghost_rows(k_val, 0, n_val, d, tgt)
-    lams = jnp.asarray(one_step.KERNEL_LAMBDAS)
+    xv, yv = data.ghost_rows(k_val, 0, n_val, d, tgt)
+    grid = np.asarray(train.RIDGE_LAMBDAS)
     for i, n in enumerate(ns):
-        x, y = one_step.ghost_rows(k_data, 0, n, d, tgt)
+        x, y = data.ghost_rows(k_data, 0, n, d, tgt)
         lin = one_step.linear_part(x, y)
+        yc, yvc = (np.asarray(v, np.float64) for v in (y - lin(x), yv - lin(xv)))
         for name, kf in kfns.items():
-            fit = train.kernel_ridge(kf(x, x), y - lin(x), kf(xv, x), yv - lin(xv), lams)
+            K, Kv = (np.asarray(kf(a, x), np.float64) for a in (x, xv))
+            alphas = [np.linalg.solve(K / n + lam * np.eye(n), yc / n) for lam in grid * np.trace(K) / n**2]
+            val = np.array([np.mean((Kv @ a - yvc) ** 2) for a in alphas])
+            k = int(np.argmin(np.abs(np.log(grid / float(out[f"{name}_lambda"][1, i])))))  # the library's choice
+            assert float(out[f"{name}_lambda"][1, i]) == pytest.approx(grid[k], rel=1e-6)
+            assert val[k] <= val.min() * (1 + 1e-4), (name, n, grid[k], grid[np.argmin(val)])
+            alpha = jnp.asarray(alphas[k], jnp.float32)
             err = one_step.normalized_test_error(k_test, None, tgt, n_test,
-                                                predictor=lambda z, kf=kf, x=x, c=fit.coef, lin=lin:
-                                                lin(z) + kf(z, x) @ c)
-            assert float(out[f"{name}_lambda"][1, i]) == pytest.approx(float(lams[fit.best])), (name, n)
+                                                predictor=lambda z, kf=kf, x=x, a=alpha, lin=lin: lin(z) + kf(z, x) @ a)
             np.testing.assert_allclose(float(out[name][1, i]), float(err), rtol=2e-3, err_msg=f"{name}, n={n}")
     assert float(out["cg_residual"].max()) < 1e-2
     assert np.all(np.asarray(out["ntk_se"]) > 0)

@@ -6,19 +6,19 @@ import numpy as np
 import pytest
 from helpers import normal as _normal
 
-from featlearn import population
+from featlearn import models, population
 
 
 def _net(seed, m, d, scale=1.0):
     return {"W": scale * _normal(seed, (m, d)), "a": _normal(seed + 100, (m,))}
 
 
-@pytest.mark.parametrize("activation", ["abs", "relu"])
+@pytest.mark.parametrize("activation", population.ACTIVATIONS)
 def test_second_moment_matches_monte_carlo(x64, activation):
     d, n = 5, 100_000
     U = _normal(1, (3, d))
     x = _normal(2, (n, d))
-    sig = jnp.abs if activation == "abs" else jax.nn.relu
+    sig = models.activation_fn(activation)  # the network's own sigma: population names the same functions
     h = sig(x @ U.T)  # (n, 3)
     prod = h[:, :, None] * h[:, None, :]
     mc, se = prod.mean(0), prod.std(0) / np.sqrt(n)
@@ -26,13 +26,13 @@ def test_second_moment_matches_monte_carlo(x64, activation):
     assert np.all(np.abs(exact - mc) < 5 * se + 1e-12), (exact, mc, se)
 
 
-@pytest.mark.parametrize("activation", ["abs", "relu"])
+@pytest.mark.parametrize("activation", population.ACTIVATIONS)
 def test_population_loss_matches_monte_carlo(x64, activation):
     d, n = 6, 100_000
     student = _net(3, 7, d)
     W_star = _normal(4, (2, d))
     a_star = jnp.array([1.0, -0.7])
-    sig = jnp.abs if activation == "abs" else jax.nn.relu
+    sig = models.activation_fn(activation)  # the network's own sigma: population names the same functions
     x = _normal(5, (n, d))
     r2 = jax.jit(lambda x: 0.5 * (sig(x @ student["W"].T) @ student["a"] - sig(x @ W_star.T) @ a_star) ** 2)(x)
     exact = jax.jit(population.population_loss, static_argnums=3)(student, W_star, a_star, activation)
@@ -54,7 +54,7 @@ def test_residual_correlation_is_derivative_in_new_output_weight(x64):
     np.testing.assert_allclose(population.residual_correlation(v, student, W_star, a_star)[0], g, rtol=1e-10)
 
 
-@pytest.mark.parametrize("activation", ["abs", "relu"])
+@pytest.mark.parametrize("activation", population.ACTIVATIONS)
 def test_kappa_jvp_finite_and_matches_finite_difference(x64, activation):
     rho = jnp.array([-1.0, -0.5, 0.0, 0.3, 0.999, 1.0])
     g = jax.vmap(jax.grad(lambda r: population.kappa(r, activation)))(rho)

@@ -67,3 +67,27 @@ def test_the_page_lists_every_row_in_book_order(tmp_path, monkeypatch):
     assert "network error" in page and "kernel gain" in page and 'href="one-step.html#thm-a"' in page
     assert "2 claims: 1 reproduced, 0 partly reproduced, 1 not reproduced." in page
     assert "<details" in book.scorecard_html(collapsed=True)
+
+
+def test_checks_on_stored_results_record_the_stored_scale(tmp_path):
+    """A chapter's one card records the live checks at its profile and, through `at_scale` (or `scale=`), the
+    checks on stored results at the stored profile; ids stay unique across both, and a failed stored check fails
+    like `assert` with its row saying so."""
+    c = card(tmp_path)
+    c.check(True, "m", claim="live", measured="e", value=1.0, threshold="< 2")
+    big = c.at_scale("cpu_large (stored)")
+    big.check(True, "m", claim="stored-live", measured="e", value=0.5, threshold="< 2", theorem="thm-x")
+    big.note(claim="stored-note", measured="gain", value=0.1, threshold="> 2", status="partly")
+    c.check(True, "m", claim="explicit", measured="e", value=1.0, threshold="< 2", scale="paper (stored)")
+    with pytest.raises(AssertionError, match="too large"):
+        big.check(False, "too large", claim="stored-fails", measured="e", value=3.0, threshold="< 2")
+    with pytest.raises(ValueError, match="already"):
+        big.check(True, "m", claim="live", measured="e", value=1.0, threshold="< 2")
+    rows = json.loads(c.path.read_text())["rows"]
+    assert [(r["claim"], r["scale"], r["status"]) for r in rows] == [
+        ("live", "quick", "reproduced"), ("stored-live", "cpu_large (stored)", "reproduced"),
+        ("stored-note", "cpu_large (stored)", "partly"), ("explicit", "paper (stored)", "reproduced"),
+        ("stored-fails", "cpu_large (stored)", "failed")]
+    assert rows[1]["theorem"] == "thm-x" and c.rows is big.card.rows
+    with pytest.raises(ValueError, match="scale"):
+        c.at_scale(" ")

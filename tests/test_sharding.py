@@ -27,8 +27,8 @@ SCRIPT = textwrap.dedent("""
         x, y = targets.sample(kx, teacher, n, d)
         p0 = models.init_params(kp, d, m)
         apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
-        p, tr = train.fit(p0, apply_fn, x, y, steps=steps, lr=lr, n_evals=5)
-        return {"loss": tr.train_loss, "W": p["W"][:2]}
+        p, tr = train.fit(p0, train.supervised_loss(apply_fn, x, y), steps=steps, lr=lr, n_evals=5)
+        return {"loss": tr.loss, "W": p["W"][:2]}
 
     kw = dict(key=jax.random.key(7), seeds=3, vary={"lr": [0.1, 0.5, 1.0]}, fixed=dict(d=8, n=64, m=32, steps=50))
     out = sweeps.sweep(run, cache=False, **kw)

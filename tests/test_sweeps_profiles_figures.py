@@ -76,12 +76,159 @@ def test_profiles(monkeypatch):
     assert s.d == 4 and s.profile == "quick"
     assert profiles.sizes(quick=dict(d=4), paper=dict(d=400), profile="paper").d == 400
     monkeypatch.setenv("FEATLEARN_PROFILE", "huge")
+    with pytest.raises(ValueError, match=r"environment variable FEATLEARN_PROFILE must be one of \('quick', 'paper'\)"):
+        profiles.sizes(quick=dict(d=4), paper=dict(d=400))
     with pytest.raises(ValueError, match="FEATLEARN_PROFILE must be one of"):
-        profiles.active()
+        profiles.active(allowed=profiles.PROFILES)
     with pytest.raises(ValueError, match="profile must be one of"):
-        profiles.active("fast")
+        profiles.active("fast", allowed=profiles.PROFILES)
+    with pytest.raises(ValueError, match="profile must be a lower-case name"):
+        profiles.active("Big Run")
     with pytest.raises(ValueError, match="same sizes"):
         profiles.sizes(quick=dict(d=1), paper=dict(n=2), profile="quick")
+
+
+def test_intermediate_profiles(monkeypatch):
+    table = dict(quick=dict(d=4, n=10), cpu_large=dict(d=40, n=100), paper=dict(d=400, n=1000))
+    monkeypatch.setenv("FEATLEARN_PROFILE", "cpu-large")  # the CLI spelling names the same profile
+    s = profiles.sizes(**table)
+    assert (s.profile, s.d, s.n) == ("cpu_large", 40, 100)
+    assert profiles.sizes(**table, profile="paper").d == 400
+    monkeypatch.delenv("FEATLEARN_PROFILE")
+    assert profiles.sizes(**table).profile == "quick"
+    with pytest.raises(ValueError, match=r"profile must be one of \('quick', 'cpu_large', 'paper'\), got 'huge'"):
+        profiles.sizes(**table, profile="huge")
+    with pytest.raises(ValueError, match=r"quick and gpu_small must name the same sizes; .*only in gpu_small: \['m'\]"):
+        profiles.sizes(**table, gpu_small=dict(d=8, n=20, m=3))
+    with pytest.raises(ValueError, match="gpu_small must be a dict of sizes"):
+        profiles.sizes(**table, gpu_small=[8, 20])
+    # Ordered by size: quick, the intermediate ones as the chapter lists them (unknown ones after), paper.
+    assert profiles.ordered(["paper", "b", "quick", "a", "z"], declared=["quick", "b", "a", "paper"]) == [
+        "quick", "b", "a", "z", "paper"]
+    assert profiles.ordered(["paper", "quick"]) == ["quick", "paper"]
+
+
+def _ids(key, lr, *, n):
+    """Which configuration ran: its key's data and its hyperparameter, exactly (checks the chunks' order)."""
+    return {"key": jax.random.key_data(key), "lr": lr * jnp.ones(n)}
+
+
+def _matmul(key, lr, *, n):
+    w = jax.random.normal(key, (n, n))
+    return {"y": jnp.tanh(w @ w.T * lr).sum(axis=0), "s": jnp.sum(w * lr)}
+
+
+def test_chunked_sweep_reassembles_the_configurations_in_order(key, tmp_path):
+    vary = {"lr": [0.5, 1.0, 2.0]}
+    whole = sweeps.sweep(_ids, key=key, seeds=3, vary=vary, fixed={"n": 2}, cache=False, chunk=0)
+    keys = np.asarray(jax.random.key_data(jax.random.split(key, 3)))
+    np.testing.assert_array_equal(whole["key"], np.broadcast_to(keys[:, None], (3, 3, *keys.shape[1:])))
+    for per in (1, 2, 4, 5, 8):  # 9 configurations: exact division or a padded last chunk
+        with sweeps.recording() as rec:
+            part = sweeps.sweep(_ids, key=key, seeds=3, vary=vary, fixed={"n": 2}, cache=tmp_path / str(per),
+                                chunk=per)
+        assert rec[0]["chunks"] == -(-9 // per) and rec[0]["source"] == "computed"
+        for k in whole:
+            np.testing.assert_array_equal(part[k], whole[k])
+
+
+def test_chunked_sweep_resumes_after_an_interruption(key, tmp_path, monkeypatch):
+    args = dict(key=key, seeds=4, vary={"lr": [0.5, 1.0, 2.0]}, fixed={"n": 16}, chunk=5)
+    # Reference: the same chunked sweep, uninterrupted, and the unchunked one.
+    ref = sweeps.sweep(_matmul, cache=tmp_path / "ref", **args)
+    whole = sweeps.sweep(_matmul, cache=False, **{**args, "chunk": 0})
+    np.testing.assert_allclose(ref["y"], whole["y"], rtol=1e-5)
+
+    saved = []
+    real_save = sweeps._save
+
+    def save_then_die(path, leaves, record):
+        real_save(path, leaves, record)
+        saved.append(path.name)
+        if len(saved) == 2:
+            raise KeyboardInterrupt("killed after the second chunk")
+
+    monkeypatch.setattr(sweeps, "_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        sweeps.sweep(_matmul, cache=tmp_path / "run", **args)
+    monkeypatch.setattr(sweeps, "_save", real_save)
+    assert len(list((tmp_path / "run").glob("*of00003.npz"))) == 2
+    with sweeps.recording() as rec:
+        out = sweeps.sweep(_matmul, cache=tmp_path / "run", **args)
+    assert (rec[0]["chunks"], rec[0]["chunks_cached"], rec[0]["source"]) == (3, 2, "resumed")
+    for k in ref:
+        np.testing.assert_array_equal(out[k], ref[k])  # bit-identical to the uninterrupted run
+    # Done: one entry for the whole sweep, the chunk entries gone; a rerun is a cache hit.
+    assert [p.name for p in (tmp_path / "run").glob("*.npz")] == [p.name for p in (tmp_path / "ref").glob("*.npz")]
+    assert not list((tmp_path / "run").glob("*of*"))
+    with sweeps.recording() as rec:
+        sweeps.sweep(_matmul, cache=tmp_path / "run", **args)
+    assert rec[0]["source"] == "cache"
+
+
+def test_chunks_of_another_library_source_are_recomputed(key, tmp_path, monkeypatch):
+    args = dict(key=key, seeds=3, vary={"lr": [0.5, 1.0]}, fixed={"n": 8}, chunk=2, cache=tmp_path)
+    calls = []
+    real_save = sweeps._save
+
+    def save_then_die(path, leaves, record):
+        real_save(path, leaves, record)
+        calls.append(path.name)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweeps, "_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        sweeps.sweep(_matmul, **args)
+    monkeypatch.setattr(sweeps, "_save", real_save)
+    monkeypatch.setattr(sweeps, "library_fingerprint", lambda: "an edited library")
+    with sweeps.recording() as rec:
+        sweeps.sweep(_matmul, **args)
+    assert (rec[0]["chunks"], rec[0]["chunks_cached"], rec[0]["source"]) == (3, 0, "computed")
+
+
+def test_chunking_context_environment_and_bad_values(key, tmp_path, monkeypatch):
+    args = dict(key=key, seeds=4, vary={"lr": [0.5, 1.0]}, fixed={"n": 2}, cache=False)
+    monkeypatch.delenv("FEATLEARN_CHUNK", raising=False)
+    with sweeps.recording() as rec:
+        sweeps.sweep(_ids, **args)
+        with sweeps.chunking(3):
+            sweeps.sweep(_ids, **args)
+            sweeps.sweep(_ids, **args, chunk=0)  # the sweep's own setting wins
+            with sweeps.chunking("auto"):
+                sweeps.sweep(_ids, **args)
+        monkeypatch.setenv("FEATLEARN_CHUNK", "4")
+        sweeps.sweep(_ids, **args)
+        sweeps.sweep(_ids, **args, chunk=100)  # a chunk that holds everything: the unchunked sweep
+    assert [r["chunks"] for r in rec] == [1, 3, 1, 8, 2, 1]
+    assert rec[0]["fn"].endswith("_ids") and rec[0]["grid"] == {"lr": 2} and rec[0]["fixed"] == {"n": 2}
+    assert rec[0]["configs"] == 8 and rec[0]["wall_s"] >= 0
+    monkeypatch.setenv("FEATLEARN_CHUNK", "many")
+    with pytest.raises(ValueError, match="environment variable FEATLEARN_CHUNK must be 'auto' or an integer >= 0"):
+        sweeps.sweep(_ids, **args)
+    with pytest.raises(ValueError, match="chunk must be 'auto' or an integer >= 0, got -1"):
+        sweeps.sweep(_ids, **args, chunk=-1)
+    with pytest.raises(ValueError, match="chunk must be"):
+        sweeps.chunking(1.5).__enter__()
+    with pytest.raises(ValueError, match=r"select must be a non-empty 1-d array of indices in \[0, 8\)"):
+        sweeps.program(_ids, key=key, seeds=4, vary={"lr": [0.5, 1.0]}, fixed={"n": 2}, select=np.array([8]))
+
+
+def test_progress_eta_and_plain_lines(monkeypatch, capsys):
+    from featlearn import progress
+
+    assert progress.status_line("run", 0, 4, 0.0) == "run 0/4 [0.0s]"
+    assert progress.status_line("run", 1, 4, 60.0) == "run 1/4 [60s, ETA 3:00]"
+    assert progress.status_line("run", 2, 5, 7200.0) == "run 2/5 [2:00:00, ETA 3:00:00]"
+    assert progress.status_line("run", 3, None, 1.0) == "run 3/? [1.0s]"
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("FEATLEARN_PROGRESS", "lines")
+    assert list(progress.progress(range(3), desc="chunks")) == [0, 1, 2]
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.splitlines()[0] == "chunks 0/3 [0.0s]" and err.splitlines()[-1].startswith(
+        "chunks 3/3 [")
+    monkeypatch.setenv("CI", "true")
+    list(progress.progress(range(3), desc="chunks"))
+    assert capsys.readouterr().err == ""
 
 
 def test_save_figure_fixed_names_and_byte_stable(tmp_path):
@@ -138,3 +285,32 @@ def test_listed_joins_items_for_a_sentence():
     assert figures.listed(["a", "b", "c"]) == "a, b and c"
     with pytest.raises(ValueError, match="items"):
         figures.listed([])
+
+
+def test_chunked_sweep_on_two_devices(tmp_path):
+    """On two (forced host) devices a chunk is rounded up to an even number of configurations and the last one is
+    padded; the reassembled result is the one-device unchunked result."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, jax, jax.numpy as jnp, numpy as np\n"
+        "from featlearn import sweeps\n"
+        "def ids(key, lr, *, n):\n"
+        "    return {'key': jax.random.key_data(key), 'lr': lr * jnp.ones(n)}\n"
+        "with sweeps.recording() as rec:\n"
+        "    out = sweeps.sweep(ids, key=jax.random.key(5), seeds=3, vary={'lr': [0.5, 1.0, 2.0]}, fixed={'n': 2},\n"
+        "                       chunk=1, cache=sys.argv[1])\n"
+        "assert len(sweeps.devices()) == 2 and rec[0]['chunks'] == 5, rec\n"  # chunks of 2 (the last padded)
+        "np.savez(sys.argv[2], **out)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
+    env.update(JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cache"), str(tmp_path / "out.npz")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    two = dict(np.load(tmp_path / "out.npz"))
+    one = sweeps.sweep(_ids, key=jax.random.key(5), seeds=3, vary={"lr": [0.5, 1.0, 2.0]}, fixed={"n": 2},
+                       cache=False, chunk=0)
+    for k in one:
+        np.testing.assert_array_equal(two[k], one[k])

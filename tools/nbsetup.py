@@ -34,17 +34,18 @@ def install_source(config: dict) -> str:
 
 
 def setup_cell_source(config: dict) -> str:
-    return f'''# Set-up. On Colab this installs featlearn and reports the accelerator; anywhere else it does nothing.
-import os, subprocess, sys
-FEATLEARN_SOURCE = os.environ.get("FEATLEARN_SOURCE", "{install_source(config)}")
+    return f'''# Set-up, on Colab only: install featlearn over Colab's own JAX, Flax and optax; show the device.
+import os
+import subprocess
+import sys
+
 if "google.colab" in sys.modules or os.environ.get("FEATLEARN_COLAB") == "1":
-    # --no-deps: keep the JAX, Flax and optax that Colab provides instead of re-pinning them.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", FEATLEARN_SOURCE], check=True)
+    source = os.environ.get("FEATLEARN_SOURCE", "{install_source(config)}")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", source], check=True)
     import jax
-    if any(d.platform == "gpu" for d in jax.devices()):
-        print("GPU attached:", jax.devices())
-    else:
-        print("No GPU attached; the quick profile runs on the CPU. For a GPU: Runtime > Change runtime type.")'''
+
+    print(f"GPU attached: {{jax.devices()}}" if jax.default_backend() == "gpu" else
+          "No GPU attached; the quick profile runs on the CPU. For a GPU: Runtime > Change runtime type.")'''
 
 
 def toc_notebooks(root: Path = ROOT) -> list[Path]:

@@ -3,10 +3,11 @@
 One concept per module:
 
 * :mod:`featlearn.hermite` – orthonormal Hermite polynomials;
-* :mod:`featlearn.targets` – multi-index Hermite targets, teacher networks, Gaussian samplers;
-* :mod:`featlearn.data` – sparse parity and Gaussian-mixture classification data;
-* :mod:`featlearn.models` – the two-layer network (Flax NNX) and its pure functional view;
-* :mod:`featlearn.train` – GD/SGD as one ``lax.scan``; ridge and kernel ridge with validated λ;
+* :mod:`featlearn.targets` – multi-index Hermite targets, the teacher network, Gaussian samplers;
+* :mod:`featlearn.data` – sparse parity and Gaussian mixtures, the first n of n_max samples, streamed ghost data;
+* :mod:`featlearn.models` – the two-layer network (Flax NNX), its pure view, the activations, the first step;
+* :mod:`featlearn.train` – the one training loop (one ``lax.scan``: any loss of the parameters, weights, λ schedules,
+  optax optimisers, metrics); the one ridge solver (one λ grid; validation set, statistics or leave-one-out);
 * :mod:`featlearn.taylor` – linearised (NTK) and quadratic (QuadNTK) Taylor terms around the init;
 * :mod:`featlearn.one_step` – Algorithm 1 of Damian, Lee & Soltanolkotabi: one gradient step, then ridge;
 * :mod:`featlearn.good_directions` – NTK + QuadNTK with the good-directions regulariser (Nichani, Bai & Lee);
@@ -19,12 +20,14 @@ One concept per module:
 * :mod:`featlearn.book` – the generated pages: figure gallery, citations, status, scorecard;
 * :mod:`featlearn.scorecard` – every check of every chapter, recorded by the check itself;
 * :mod:`featlearn.kernel_regime` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
-* :mod:`featlearn.metrics` – errors, alignments, principal angles, log-log fits;
+* :mod:`featlearn.metrics` – errors, alignments, principal angles, the nearest teacher, log-log fits;
 * :mod:`featlearn.sweeps` – seeds × hyperparameters as one compiled program, sharded and cached;
 * :mod:`featlearn.progress` – a progress bar that stays silent in CI and in the built book;
-* :mod:`featlearn.profiles` – the ``quick`` and ``paper`` sizes;
-* :mod:`featlearn.figures` – the plotting style and fixed-name figure files;
-* :mod:`featlearn.rng` – random draws that compile fast (drawn flat, then reshaped).
+* :mod:`featlearn.profiles` – the ``quick`` and ``paper`` sizes, and named profiles between them;
+* :mod:`featlearn.results` – the stored results of ``featlearn reproduce`` (``results/<chapter>/<profile>/``);
+* :mod:`featlearn.figures` – the plotting style, fixed-name figure files, sweep output as tables, glue from a dict
+  (matplotlib is imported on use: ``import featlearn`` does not load it);
+* :mod:`featlearn.rng` – random draws that compile fast (drawn flat, then reshaped; a counter-based stream).
 """
 
 __version__ = "0.1.0"
@@ -46,6 +49,7 @@ from . import (  # noqa: E402
     population,
     profiles,
     progress,
+    results,
     rng,
     scorecard,
     sweeps,
@@ -71,6 +75,7 @@ __all__ = [
     "population",
     "profiles",
     "progress",
+    "results",
     "rng",
     "scorecard",
     "sweeps",

@@ -119,7 +119,7 @@ def rfm(x: Array, y: Array, x_test: Array, y_test: Array, *, iterations: int = 5
     M = jnp.eye(d, dtype=x.dtype)
     errs = []
     for t in range(iterations + 1):
-        fit = train.kernel_ridge_loo(laplace_kernel(x, x, M, bandwidth=bandwidth), y, lambdas)
+        fit = train.kernel_ridge(laplace_kernel(x, x, M, bandwidth=bandwidth), y, lambdas=lambdas)  # by LOO
         pred = laplace_kernel(x_test, x, M, bandwidth=bandwidth) @ fit.coef
         errs.append(metrics.classification_error(pred, y_test))
         if t < iterations:

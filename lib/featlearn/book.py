@@ -7,16 +7,21 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import yaml
-
 from ._paths import figure_dir, project_root
 from .figures import book_bibtex, figure_bibtex, figure_records
 
 CHAPTERS_CAPTION = "Chapters"
 
 
+def _yaml(path: Path) -> dict:
+    import yaml  # on use: ``import featlearn`` does not need it (the chapters never call this module)
+
+    return yaml.safe_load(path.read_text())
+
+
 def config(root: Path | None = None) -> dict:
-    return yaml.safe_load(((root or project_root()) / "_config.yml").read_text())
+    """The book's ``_config.yml``."""
+    return _yaml((root or project_root()) / "_config.yml")
 
 
 def site_url(root: Path | None = None) -> str:
@@ -26,7 +31,7 @@ def site_url(root: Path | None = None) -> str:
 
 def chapters(root: Path | None = None) -> list[str]:
     """Chapter names (notebook stems) in reading order: the entries of the ``Chapters`` part of ``_toc.yml``."""
-    toc = yaml.safe_load(((root or project_root()) / "_toc.yml").read_text())
+    toc = _yaml((root or project_root()) / "_toc.yml")
     for part in toc.get("parts", []):
         if part.get("caption") == CHAPTERS_CAPTION:
             return [Path(c["file"]).name for c in part.get("chapters", [])]

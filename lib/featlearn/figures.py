@@ -4,6 +4,11 @@
 ``<chapter>-<name>.csv`` and a small ``.json`` record (caption, chapter, files) that the gallery page reads.
 Identical runs give identical bytes: no dates in PDF/SVG metadata, a fixed SVG hash salt, and numbers written
 with a fixed format.
+
+The chapters' plumbing: :func:`sweep_table` lays a sweep's output (leading axes: seeds, then the grid) out as
+the long-format table ``save_figure`` writes, :func:`concat_tables` stacks such tables, and
+:func:`glue_values` glues a dict of values for the prose in one call. matplotlib is imported only when a figure
+is styled or drawn (:func:`use_style`, :func:`plain_log_ticks`), so ``import featlearn`` does not load it.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib as mpl
 import numpy as np
+from cycler import cycler  # matplotlib's own colour-cycle type, without importing matplotlib
 
 from . import _checks
 from ._paths import figure_dir
@@ -36,8 +42,8 @@ STYLE = {
     "svg.hashsalt": "featlearn",
     "svg.fonttype": "path",
     "pdf.fonttype": 42,
-    "axes.prop_cycle": mpl.cycler(color=["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-                                         "#000000", "#F0E442"]),
+    "axes.prop_cycle": cycler(color=["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+                                     "#000000", "#F0E442"]),
 }
 FORMATS = ("pdf", "png", "svg")
 # Embedding a TrueType font in a PDF makes fontTools warn that the font's own 'created' date "seems very low";
@@ -49,7 +55,10 @@ _ORDER: dict[str, list[str]] = {}
 
 
 def use_style() -> None:
-    """Apply the book's plotting style to matplotlib's global settings."""
+    """Apply the book's plotting style to matplotlib's global settings (imports matplotlib: ``import featlearn``
+    alone does not)."""
+    import matplotlib as mpl
+
     mpl.rcParams.update(STYLE)
 
 
@@ -184,3 +193,101 @@ def glue(name: str, value, *, display: bool = False):
         return value
     _glue(name, _Text(value) if isinstance(value, str) else value, display=display)
     return value
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar or 0-d array as the Python scalar it holds (its text is then ``0.25``, which myst-nb can
+    format, not ``np.float64(0.25)``); anything else unchanged."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    if hasattr(value, "shape") and hasattr(value, "dtype") and value.shape == ():  # a 0-d jax.Array
+        return np.asarray(value).item()
+    return value
+
+
+def glue_values(values: Mapping[str, Any], *, prefix: str = "", fmt: str | None = None) -> dict[str, Any]:
+    """:func:`glue` each item of ``values`` as ``prefix + name``, in order: one call in place of a loop of
+    ``glue`` calls. NumPy scalars are glued as Python scalars; with ``fmt`` (a format spec such as ``".3f"``),
+    every number (not a string or a bool) is glued as ``format(value, fmt)`` instead. Returns what was glued,
+    by full name."""
+    if not isinstance(prefix, str):
+        raise ValueError(f"prefix must be a string, got {prefix!r}")
+    glued = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"values must be keyed by non-empty strings, got the key {name!r}")
+        v = _plain(value)
+        if fmt is not None and isinstance(v, int | float) and not isinstance(v, bool):
+            v = format(v, fmt)
+        glued[prefix + name] = glue(prefix + name, v)
+    return glued
+
+
+def _named_arrays(tree: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    """The arrays of a sweep's output by name: mapping keys and NamedTuple fields, nested names joined by ``_``."""
+    if hasattr(tree, "_asdict"):
+        tree = tree._asdict()
+    if isinstance(tree, Mapping):
+        out: dict[str, np.ndarray] = {}
+        for k, v in tree.items():
+            out.update(_named_arrays(v, f"{prefix}_{k}" if prefix else str(k)))
+        return out
+    return {prefix or "value": np.asarray(tree)}
+
+
+def sweep_table(out: Any, axes: Mapping[str, Sequence] | None = None, *, seed: str | None = "seed",
+                **constants: Any) -> dict[str, np.ndarray]:
+    r"""A sweep's output as a long-format table (equal-length 1-d columns) for :func:`save_figure`'s ``data``.
+
+    ``out``: an array, a mapping or a NamedTuple of arrays (nested mappings allowed; names joined by ``_``), each
+    of shape ``(S, G_1, …, G_k)`` as :func:`featlearn.sweeps.sweep` returns them: ``S`` seeds, then one axis per
+    entry of ``axes``, which maps the axis's column name to its ``G_i`` values, in axis order. With
+    ``seed=None`` there is no seed axis (e.g. means over seeds), and ``axes`` names every axis. ``constants``
+    become columns holding one value (``d=16``, ``kernel="ntk"``).
+
+    The table has one row per index :math:`(s, i_1, \dots, i_k)`, in C order (the seed slowest); its columns are
+    the constants, the seed, the axes and then the arrays. Raises ``ValueError`` if an array's shape is not
+    ``(S, G_1, …, G_k)`` with the same ``S`` throughout, or if two columns share a name."""
+    axes = {str(k): np.asarray(v) for k, v in (axes or {}).items()}
+    arrays = _named_arrays(out)
+    for k, v in axes.items():
+        if v.ndim != 1 or v.size == 0:
+            raise ValueError(f"axes[{k!r}] must be a non-empty 1-d sequence of values, got shape {v.shape}")
+    for k, v in constants.items():
+        if np.ndim(v) != 0:
+            raise ValueError(f"constant column {k!r} must hold one value, got shape {np.shape(v)}")
+    names = [*constants, *([seed] if seed else []), *axes, *arrays]
+    clash = sorted({k for k in names if names.count(k) > 1})
+    if clash:
+        raise ValueError(f"column names must be distinct; given twice: {clash}")
+    if not arrays:
+        raise ValueError("out must hold at least one array")
+    first = next(iter(arrays.values()))
+    if seed and first.ndim == 0:
+        raise ValueError("out's arrays must have a leading seed axis (or pass seed=None)")
+    n_seeds = first.shape[0] if seed else None
+    shape = ((n_seeds,) if seed else ()) + tuple(v.size for v in axes.values())
+    for k, a in arrays.items():
+        if a.shape != shape:
+            raise ValueError(f"out[{k!r}] must have shape {shape} ((seeds,) + the lengths of axes), got {a.shape}")
+    index = np.indices(shape).reshape(len(shape), -1) if shape else np.zeros((0, 1), int)
+    rows = index.shape[1]
+    table: dict[str, np.ndarray] = {k: np.repeat(np.asarray(v), rows) for k, v in constants.items()}
+    names = ([seed] if seed else []) + list(axes)
+    values = ([np.arange(n_seeds)] if seed else []) + list(axes.values())
+    for i, (name, vals) in enumerate(zip(names, values, strict=True)):
+        table[name] = vals[index[i]]
+    table.update({k: a.reshape(-1) for k, a in arrays.items()})
+    return table
+
+
+def concat_tables(*tables: Mapping[str, Sequence]) -> dict[str, np.ndarray]:
+    """Long-format tables with the same columns, one after the other (e.g. one :func:`sweep_table` per
+    dimension)."""
+    if not tables:
+        raise ValueError("tables must hold at least one table")
+    names = list(tables[0])
+    for t in tables[1:]:
+        if list(t) != names:
+            raise ValueError(f"tables must have the same columns in the same order, got {names} and {list(t)}")
+    return {k: np.concatenate([np.ravel(np.asarray(t[k])) for t in tables]) for k in names}

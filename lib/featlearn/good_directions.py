@@ -19,33 +19,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from featlearn import _checks, _linalg, metrics, models, rng, train
+from featlearn import _checks, _linalg, data, figures, metrics, models, rng, sweeps, train
+from featlearn.progress import progress
 
 MODELS = ("L", "Q", "LQ")
 
 
-def sigma(z: Array) -> Array:
-    r""":math:`\sigma(z) = \mathrm{sigmoid}(z-1)` (smooth, with non-zero Hermite coefficients at every degree)."""
-    return jax.nn.sigmoid(z - 1.0)
-
-
-def sigma_prime(z: Array) -> Array:
-    r""":math:`\sigma'(z) = s(1-s)`, :math:`s=\sigma(z)`."""
-    s = sigma(z)
-    return s * (1.0 - s)
-
-
-def sigma_second(z: Array) -> Array:
-    r""":math:`\sigma''(z) = s(1-s)(1-2s)`."""
-    s = sigma(z)
-    return s * (1.0 - s) * (1.0 - 2.0 * s)
+#: :math:`\sigma(z) = \mathrm{sigmoid}(z-1)` (smooth, with non-zero Hermite coefficients at every degree) and its
+#: derivatives :math:`\sigma' = s(1-s)`, :math:`\sigma'' = s(1-s)(1-2s)`: ``SIGMA.fn``, ``SIGMA.prime``,
+#: ``SIGMA.second`` (:data:`featlearn.models.ACTIVATIONS`).
+SIGMA = models.activation("sigmoid_shift")
 
 
 def initial_network(key: Array, d: int, m: int) -> dict[str, Array]:
@@ -64,17 +55,17 @@ def initial_network(key: Array, d: int, m: int) -> dict[str, Array]:
 
 def network(net: dict[str, Array], W: Array, x: Array) -> Array:
     r""":math:`f(x;W_0+W)`; ``W`` ``(m, d)``, ``x`` ``(n, d)`` → ``(n,)``."""
-    return sigma(x @ (net["W0"] + W).T) @ net["a"]
+    return SIGMA.fn(x @ (net["W0"] + W).T) @ net["a"]
 
 
 def f_L(net: dict[str, Array], W: Array, x: Array) -> Array:
     r"""Linear (NTK) term :math:`f_L(x;W)=\sum_r a_r\sigma'(w_{0,r}\cdot x)(w_r\cdot x)`, shape ``(n,)``."""
-    return (sigma_prime(x @ net["W0"].T) * (x @ W.T)) @ net["a"]
+    return (SIGMA.prime(x @ net["W0"].T) * (x @ W.T)) @ net["a"]
 
 
 def f_Q(net: dict[str, Array], W: Array, x: Array) -> Array:
     r"""Quadratic (QuadNTK) term :math:`f_Q(x;W)=\tfrac12\sum_r a_r\sigma''(w_{0,r}\cdot x)(w_r\cdot x)^2`."""
-    return 0.5 * (sigma_second(x @ net["W0"].T) * (x @ W.T) ** 2) @ net["a"]
+    return 0.5 * (SIGMA.second(x @ net["W0"].T) * (x @ W.T) ** 2) @ net["a"]
 
 
 def model_fn(net: dict[str, Array], model: str = "LQ") -> Callable[[dict, Array], Array]:
@@ -96,13 +87,13 @@ def model_fn(net: dict[str, Array], model: str = "LQ") -> Callable[[dict, Array]
 def ntk_gram(net: dict[str, Array], x: Array) -> Array:
     r""":math:`JJ^\top` ``(n, n)`` with :math:`(JJ^\top)_{ij}=(x_i\cdot x_j)\sum_r a_r^2\sigma'(w_{0,r}\cdot x_i)
     \sigma'(w_{0,r}\cdot x_j)`, never forming the ``(n, m d)`` matrix :math:`J`."""
-    s = sigma_prime(x @ net["W0"].T) * jnp.abs(net["a"])
+    s = SIGMA.prime(x @ net["W0"].T) * jnp.abs(net["a"])
     return (s @ s.T) * (x @ x.T)
 
 
 def ntk_jacobian(net: dict[str, Array], x: Array) -> Array:
     r"""The full :math:`J` ``(n, m d)``, :math:`J_{i,(r,k)} = a_r\sigma'(w_{0,r}\cdot x_i)x_{ik}` (small sizes)."""
-    s = sigma_prime(x @ net["W0"].T) * net["a"]
+    s = SIGMA.prime(x @ net["W0"].T) * net["a"]
     return (s[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
 
 
@@ -142,7 +133,7 @@ def project_off_top(net: dict[str, Array], x: Array, W: Array, k: int) -> Array:
     U, s = U[:, ::-1][:, :k], jnp.sqrt(jnp.clip(ev[::-1][:k], 1e-30))
     c = (U.T @ f_L(net, W, x)) / s  # coordinates of vec W on V_k, (k,)
     g = U @ (c / s)  # (n,): V_k c = J^T g
-    s_in = sigma_prime(x @ net["W0"].T) * net["a"]  # (n, m)
+    s_in = SIGMA.prime(x @ net["W0"].T) * net["a"]  # (n, m)
     return W - (s_in * g[:, None]).T @ x
 
 
@@ -170,40 +161,25 @@ def fit(net: dict[str, Array], x: Array, y: Array, *, model: str = "LQ", lam: fl
         y_val: Array | None = None, x_test: Array | None = None, y_test: Array | None = None,
         n_evals: int = 50) -> tuple[Array, Curves]:
     r"""Full-batch GD on the training MSE :math:`\tfrac1{2n}\sum_i(f(x_i;W)-y_i)^2+\lambda R_1(W)` for
-    ``model`` in ``"L"``, ``"Q"``, ``"LQ"``, from ``W_init`` (default 0), as one ``lax.scan`` through
-    :func:`featlearn.train.fit`. ``x`` ``(n, d)``, ``y`` ``(n,)``; the optional validation and test sets are
-    only evaluated, never trained on. Returns the final ``W`` ``(m, d)`` and :class:`Curves` with
+    ``model`` in ``"L"``, ``"Q"``, ``"LQ"``, from ``W_init`` (default 0): one call of
+    :func:`featlearn.train.fit` with :math:`R_1` as its penalty, the validation and test losses and :math:`R_1`
+    recorded by its metrics callback. ``x`` ``(n, d)``, ``y`` ``(n,)``; the optional validation and test sets
+    are only evaluated, never trained on. Returns the final ``W`` ``(m, d)`` and :class:`Curves` with
     ``n_evals + 1`` evaluations (``n_evals`` must divide ``steps``)."""
     _checks.one_of("model", model, MODELS)
-    steps = _checks.positive_int("steps", steps)
-    n_evals = _checks.positive_int("n_evals", n_evals)
-    if steps % n_evals:
-        raise ValueError(f"n_evals must divide steps = {steps}, got {n_evals}")
-    every = steps // n_evals
     r1 = regularizer_r1(net, x, k)
     W0 = jnp.zeros_like(net["W0"]) if W_init is None else W_init
     apply_fn = model_fn(net, model)
-
-    def reg(p):
-        return lam * r1(p)
 
     def held_out(p, xs, ys):
         return jnp.nan if xs is None or ys is None else train.loss_value(apply_fn(p, xs), ys)
 
     def record(p):
-        return (train.loss_value(apply_fn(p, x), y), held_out(p, x_val, y_val), held_out(p, x_test, y_test),
-                r1(p))
+        return held_out(p, x_val, y_val), held_out(p, x_test, y_test), r1(p)
 
-    # train in n_evals blocks of the same scan, reading W after each block
-    def block(W, _):
-        p, _ = train.fit({"W": W}, apply_fn, x, y, steps=every, lr=lr, regularizer=reg, n_evals=1)
-        return p["W"], record(p)
-
-    first = record({"W": W0})
-    W, rest = jax.lax.scan(block, W0, None, length=n_evals)
-    cat = [jnp.concatenate([jnp.atleast_1d(jnp.asarray(a0, jnp.result_type(a))), a])
-           for a0, a in zip(first, rest, strict=True)]
-    return W, Curves(jnp.arange(n_evals + 1) * every, *cat)
+    p, tr = train.fit({"W": W0}, train.supervised_loss(apply_fn, x, y), steps=steps, lr=lr, lam=lam, penalty=r1,
+                      n_evals=n_evals, metrics=record)
+    return p["W"], Curves(tr.step, tr.loss, *tr.metrics)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -336,41 +312,6 @@ def dense_sparse_target(key: Array, d: int) -> DenseSparseTarget:
     return DenseSparseTarget(A, beta / jnp.linalg.norm(beta))
 
 
-def first_n_weights(n: int | Array, n_max: int) -> Array:
-    r"""Per-sample weights ``(n_max,)`` :math:`w_i = (n_{\max}/n)\,\mathbb 1[i<n]`: the weighted mean over all
-    ``n_max`` samples equals the plain mean over the first ``n``. ``n`` may be traced (a sweep axis)."""
-    n_max = _checks.positive_int("n_max", n_max)
-    if not _checks._is_tracer(n) and not 1 <= int(n) <= n_max:
-        raise ValueError(f"n must lie in [1, n_max = {n_max}], got {n}")
-    return jnp.where(jnp.arange(n_max) < n, n_max / jnp.asarray(n, jnp.float32), 0.0)
-
-
-def fit_weighted(params: dict, apply_fn: Callable[[dict, Array], Array], x: Array, y: Array, weights: Array, *,
-                 x_test: Array | None = None, y_test: Array | None = None, **fit_kwargs) -> tuple[dict,
-                                                                                                   train.Trace]:
-    r""":func:`featlearn.train.fit` (square loss) on the weighted loss
-    :math:`\tfrac1{2n}\sum_i w_i\,(f(x_i)-y_i)^2` with ``weights`` :math:`w\ge0` ``(n,)``, without changing
-    ``train.fit``: the weight enters as an extra input column, the network's output and the label are both
-    multiplied by :math:`\sqrt{w_i}`, and test inputs get weight 1 (so the test loss is the plain one). With
-    :func:`first_n_weights` this trains on the first ``n`` samples only, with ``n`` a traced value: a whole grid
-    of sample sizes runs as one compiled program. ``train_loss`` in the trace is the weighted loss."""
-    n = x.shape[0]
-    _checks.shape("weights", weights, (n,))
-    if fit_kwargs.get("loss", "mse") != "mse":
-        raise ValueError(f"loss must be 'mse' for fit_weighted, got {fit_kwargs['loss']!r}")
-    if fit_kwargs.get("batch_size") is not None:
-        raise ValueError("batch_size must be None: fit_weighted runs full-batch GD")
-    sw = jnp.sqrt(weights).astype(x.dtype)
-
-    def weighted_apply(p: dict, xw: Array) -> Array:
-        return xw[:, -1] * apply_fn(p, xw[:, :-1])
-
-    xw = jnp.concatenate([x, sw[:, None]], axis=1)
-    if x_test is not None:
-        x_test = jnp.concatenate([x_test, jnp.ones((x_test.shape[0], 1), x_test.dtype)], axis=1)
-    return train.fit(params, weighted_apply, xw, sw * y, x_test=x_test, y_test=y_test, **fit_kwargs)
-
-
 class SampleCurve(NamedTuple):
     r"""One trained network: ``test_error`` ``(n_evals + 1,)``, the normalised test MSE
     :math:`\|f-f^*\|^2/\|f^*-\bar f^*\|^2` on fresh inputs (1 for the zero predictor), and ``train_loss``
@@ -389,8 +330,8 @@ def ordinary_network_run(key: Array, n: int | Array, *, d: int, n_max: int, m: i
     :func:`dense_sparse_target`.
 
     The seed (``key``) fixes the target, the ``n_max`` inputs and the initialisation, so within one seed the
-    training sets are nested and only ``n`` differs. ``n`` is a traced value (:func:`first_n_weights`): a sweep
-    over it is one compiled program per ``d``."""
+    training sets are nested and only ``n`` differs. ``n`` is a traced value
+    (:func:`featlearn.data.first_n_weights`): a sweep over it is one compiled program per ``d``."""
     _sizes(d=d, n_max=n_max, m=m, steps=steps, n_test=n_test)
     kt, kx, kxt, kp = jax.random.split(key, 4)
     f_star = dense_sparse_target(kt, d)
@@ -398,9 +339,10 @@ def ordinary_network_run(key: Array, n: int | Array, *, d: int, n_max: int, m: i
     y, yt = f_star(x), f_star(xt)
     params = models.init_params(kp, d, m, symmetric=True, bias_std=bias_std)
     apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
-    _, tr = fit_weighted(params, apply_fn, x, y, first_n_weights(n, n_max), x_test=xt, y_test=yt, steps=steps,
-                         lr=lr, n_evals=n_evals)
-    return SampleCurve(tr.test_loss / (0.5 * jnp.var(yt)), tr.train_loss)
+    loss = train.supervised_loss(apply_fn, x, y, weights=data.first_n_weights(n, n_max, rescale=True))
+    _, tr = train.fit(params, loss, steps=steps, lr=lr, n_evals=n_evals,
+                      metrics=lambda p: train.loss_value(apply_fn(p, xt), yt))
+    return SampleCurve(tr.metrics / (0.5 * jnp.var(yt)), tr.loss)
 
 
 def sample_threshold(ns: np.ndarray, errors: np.ndarray, level: float) -> np.ndarray:
@@ -453,3 +395,155 @@ SIZES: dict[str, dict[str, object]] = dict(
                          plain_n_over_d2=(0.5, 0.71, 1, 1.41, 2, 2.83, 4, 5.66, 8), plain_m=512,
                          plain_steps=5000, plain_seeds=8),
 )
+
+
+# --- the chapter's experiments
+# One function per section of the chapter, ``section(S, key) -> dict`` (S: the chapter's sizes, key: the key the
+# chapter passes), returning plain arrays and scalars, and under ``"glue"`` the values the chapter's prose shows
+# (by glue name, without the chapter's prefix); the notebook plots, glues and checks.
+
+#: The chapter's seed: every section gets ``jax.random.key(SEED)`` (the notebook's ``key``; ``featlearn reproduce``).
+SEED = 0
+
+
+def spectrum_outliers(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Section 1, good directions: :func:`spectrum` for ``S.seeds`` seeds and :func:`outlier_count` among the
+    top :math:`2d` singular values.
+
+    Returns ``singular_values`` ``(seeds, n)``, ``off_top_ratio`` ``(seeds,)``, ``outliers`` ``(seeds,)``, the
+    neighbour ratios ``gap`` :math:`s_i/s_{i+1}` ``(seeds, n - 1)``, and ``glue``."""
+    spec = sweeps.sweep(spectrum, key=key, seeds=S.seeds, fixed=dict(d=S.d, m=S.m, n=S.n, n_test=S.n_test))
+    sv, ratios = spec.singular_values, spec.off_top_ratio
+    n_out = outlier_count(sv, 2 * S.d)
+    gap = sv[:, :-1] / sv[:, 1:]
+    glue = {"n-out": int(np.round(n_out.mean())), "gap-d": float(gap[:, S.d - 1].mean()),
+            "gap-d1": float(gap[:, S.d].mean()), "gap-bulk": float(gap[:, S.d + 1:2 * S.d].max()),
+            "ratio": float(ratios.mean()), "d": S.d}
+    return {"singular_values": sv, "off_top_ratio": ratios, "outliers": n_out, "gap": gap, "glue": glue}
+
+
+def regularisation_strength(S: SimpleNamespace, key: Array, k: int | None = None, *, lr: float = 1.0
+                            ) -> dict[str, Any]:
+    r"""Section 2: :func:`regularized_run` (:math:`f_L + f_Q` from :math:`W = 0`, training loss
+    :math:`+\lambda R_1`) for every seed and every :math:`\lambda` in ``S.lams`` as one sweep, and the
+    :math:`\lambda` chosen on validation data (:func:`validated_lambda`). ``k``, the size of the top block, is the
+    measured outlier count of section 1 (computed, by :func:`spectrum_outliers`, when not given).
+
+    Returns the curves ``step``, ``train``, ``val``, ``test``, ``r1`` ``(seeds, L, evals)``, the grid ``lams``
+    ``(L,)``, ``log_d_t``
+    (:math:`\log_d` of the steps), the validated index ``best``, the final losses averaged over seeds
+    ``final_train``, ``final_val``, ``final_test``, ``final_r1`` ``(L,)``, the relative test-loss drop per seed
+    ``gain_seed`` :math:`1 - L_{\rm test}(\lambda^*)/L_{\rm test}(0)` ``(seeds,)``, ``sizes`` (the runs' static
+    arguments) and ``glue``."""
+    k = int(spectrum_outliers(S, key)["outliers"][0]) if k is None else _checks.positive_int("k", k)
+    sizes = dict(d=S.d, m=S.m, n=S.n, n_val=S.n_val, n_test=S.n_test, steps=S.steps, q_init=S.q_init, k=k, lr=lr)
+    step, train_l, val_l, test_l, r1 = sweeps.sweep(regularized_run, key=key, seeds=S.seeds, vary=dict(lam=S.lams),
+                                                    fixed=sizes)
+    best = validated_lambda(val_l[:, :, -1])  # chosen on validation data only
+    final = {name: a[:, :, -1].mean(0) for name, a in (("train", train_l), ("val", val_l), ("test", test_l),
+                                                       ("r1", r1))}
+    gain_seed = 1 - test_l[:, best, -1] / test_l[:, 0, -1]
+    ft = final["test"]
+    glue = {"lr": lr, "n-val": S.n_val, "n-test": S.n_test, "k": k, "zero-loss": float(test_l[:, :, 0].mean()),
+            "test-all": ", ".join(f"{v:.3f}" for v in ft), "val-all": ", ".join(f"{v:.3f}" for v in final["val"]),
+            "best-lam": S.lams[best], "test-lam0": float(ft[0]), "r1-lam0": float(final["r1"][0]),
+            "test-best": float(ft[best]), "r1-best": float(final["r1"][best]), "gain": float(1 - ft[best] / ft[0]),
+            "gain-min": float(gain_seed.min()), "gain-max": float(gain_seed.max()),
+            "max-train": float(final["train"].max()), "paper-d": SIZES["paper"]["d"],
+            "paper-lam-max": max(SIZES["paper"]["lams"]), "lams": ", ".join(f"{v:g}" for v in S.lams), "n": S.n,
+            "m": S.m, "steps": S.steps, "seeds": S.seeds}
+    return {"step": step, "train": train_l, "val": val_l, "test": test_l, "r1": r1, "lams": np.asarray(S.lams),
+            "log_d_t": np.log(np.maximum(step[0, 0], 1)) / np.log(S.d), "best": best,
+            **{f"final_{name}": v for name, v in final.items()}, "gain_seed": gain_seed, "sizes": sizes,
+            "glue": glue}
+
+
+def models_compared(S: SimpleNamespace, key: Array, regularised: dict[str, Any] | None = None) -> dict[str, Any]:
+    r"""Section 3, neither alone, both together: :math:`f_L` alone from :math:`W = 0` and :math:`f_Q` alone from a
+    small random :math:`W` (:func:`regularized_run` with ``model="L"``, ``"Q"``, :math:`\lambda = 0`), on the same
+    data and seeds as section 2, against :math:`f_L + f_Q` at the validated :math:`\lambda` (``regularised``:
+    the output of :func:`regularisation_strength`, computed when not given).
+
+    Returns the final test losses per seed ``L``, ``Q``, ``LQ`` ``(seeds,)`` and ``glue``."""
+    reg = regularisation_strength(S, key) if regularised is None else regularised
+    out = {m: sweeps.sweep(regularized_run, key=key, seeds=S.seeds,
+                           fixed=dict(reg["sizes"], lam=0.0, model=m)).test_loss[:, -1] for m in ("L", "Q")}
+    out["LQ"] = reg["test"][:, reg["best"], -1]
+    glue = {f"test-{m}": float(out[m].mean()) for m in ("L", "Q", "LQ")} | {"q-init": S.q_init}
+    return out | {"glue": glue}
+
+
+def sample_complexity(S: SimpleNamespace, key: Array, *, level: float = 0.3, lr: float = 2.0, ci: float = 0.95
+                      ) -> dict[str, Any]:
+    r"""Section 4, an ordinary network's sample complexity: for each ``d`` in ``S.plain_d``,
+    :func:`ordinary_network_run` over the :func:`sample_grid` (one sweep per ``d``, key ``fold_in(key, d)``),
+    the smallest :math:`n^*` whose final normalised test error reaches ``level`` (:func:`sample_threshold`),
+    and the log-log fit of :math:`n^*(d)` with a bootstrap interval at ``ci`` that resamples seeds within each
+    ``d``.
+
+    Returns ``d`` ``(D,)``; ``curves``, a table of the final error per ``d`` and ``n`` over seeds (``d``, ``n``,
+    ``error_mean``, ``error_sd``); ``n_star`` and ``error_smallest_n`` (the error at the grid's smallest ``n``)
+    ``(D, seeds)``; the fit's ``slope``, ``intercept``, ``ci_low``, ``ci_high``; ``level``, ``ci``; and
+    ``glue``."""
+    _checks.real_in("level", level, 0.0, low_open=True)
+    _checks.real_in("ci", ci, 0.0, 1.0, low_open=True, high_open=True)
+    curves: dict[str, list] = {"d": [], "n": [], "error_mean": [], "error_sd": []}
+    n_star, first = [], []
+    for d in progress(S.plain_d, desc="dimensions"):
+        grid = sample_grid(d, S.plain_n_over_d2)
+        out = sweeps.sweep(ordinary_network_run, key=jax.random.fold_in(key, d), seeds=S.plain_seeds,
+                           vary=dict(n=grid), fixed=dict(d=d, n_max=int(grid[-1]), m=S.plain_m,
+                                                         steps=S.plain_steps, lr=lr, n_test=S.n_test))
+        err = out.test_error[..., -1]  # (seeds, grid): the error at the end of training
+        n_star.append(sample_threshold(grid, err, level))
+        first.append(err[:, 0])
+        for name, v in (("d", [d] * len(grid)), ("n", list(grid)), ("error_mean", list(err.mean(0))),
+                        ("error_sd", list(err.std(0)))):
+            curves[name] += v
+    n_star = np.stack(n_star)
+    seeds = np.arange(S.plain_seeds)
+    fit = metrics.fit_loglog(np.repeat(S.plain_d, S.plain_seeds).astype(float), n_star.ravel(),
+                             groups=np.tile(seeds, len(S.plain_d)), level=ci)
+    d_max = max(S.plain_d)
+    glue = {"exponent": fit.slope, "exponent-lo": fit.ci_low, "exponent-hi": fit.ci_high, "ci": f"{ci:.0%}",
+            "level": level, "plain-lr": lr, "plain-dmax": d_max, "plain-d-span": d_max / min(S.plain_d),
+            "harmonics": math.comb(d_max + 2, 3) - d_max,  # degree-3 spherical harmonics in d_max dimensions
+            "plain-d-all": figures.listed(S.plain_d),
+            "nstar-all": figures.listed([f"{np.exp(np.log(t).mean()):.0f}" for t in n_star]),
+            "plain-dmin": min(S.plain_d), "plain-m": S.plain_m, "plain-steps": S.plain_steps,
+            "plain-seeds": S.plain_seeds}
+    return {"d": np.array(S.plain_d), "curves": {k: np.asarray(v) for k, v in curves.items()}, "n_star": n_star,
+            "error_smallest_n": np.stack(first),
+            "slope": fit.slope, "intercept": fit.intercept, "ci_low": fit.ci_low, "ci_high": fit.ci_high,
+            "level": level, "ci": ci, "glue": glue}
+
+
+#: The chapter's experiments, in its order (``fl.good_directions.SECTIONS[name](S, key)``).
+SECTIONS = {"spectrum_outliers": spectrum_outliers, "regularisation_strength": regularisation_strength,
+            "models_compared": models_compared, "sample_complexity": sample_complexity}
+
+
+# --- the chapter's figures
+# Drawn from what a section returns, so that the chapter draws the same figure from a live run and from stored
+# results (``featlearn.results``); matplotlib is imported inside, so ``import featlearn`` does not load it.
+
+
+def plot_regularisation_strength(out: dict[str, Any], fig: Any = None) -> Any:
+    r"""The λ figure from :func:`regularisation_strength`'s output ``out`` (live or stored): :math:`R_1`, the
+    train and the test loss against :math:`\log_d t` for every :math:`\lambda` of the grid (mean ± sd over
+    seeds; the validated one marked). Draws into ``fig`` (a new figure when ``None``) and returns it."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(12, 3.4)) if fig is None else fig
+    axs = fig.subplots(1, 3)
+    t, best = out["log_d_t"], int(out["best"])
+    for j, lam in enumerate(np.asarray(out["lams"]).tolist()):
+        for ax, name in zip(axs, ("r1", "train", "test"), strict=True):
+            mu, sd = out[name][:, j].mean(0), out[name][:, j].std(0)
+            ax.plot(t[1:], mu[1:], label=f"λ = {lam:g}" + (" (validated)" if j == best else ""))
+            ax.fill_between(t[1:], (mu - sd)[1:], (mu + sd)[1:], alpha=0.2)
+    for ax, title in zip(axs, ("$R_1(W)$", "train loss", "test loss"), strict=True):
+        ax.set(xlabel="$\\log_d t$", title=title)
+    axs[1].set_yscale("log")
+    axs[2].legend()
+    return fig

@@ -24,19 +24,23 @@ possible: data are drawn at ``n_max`` and the first ``n`` samples carry weight 1
 profiles are :data:`SIZES` (``featlearn.profiles.sizes(**SIZES)``).
 
 Baselines: **random features** (:func:`random_features_init`: :math:`m` distinct random neurons, the same stage 2)
-and the **NTK** (:func:`ntk_classifier`: closed-form kernel ridge with the NTK of the same architecture, trained
-biases included, :math:`\lambda` by exact leave-one-out; the class is the sign of the ridge prediction).
+and the **NTK** (:func:`featlearn.kernels.ntk_classifier`: closed-form kernel ridge with the NTK of the same
+architecture, trained biases included, :math:`\lambda` by exact leave-one-out; the class is the sign of the ridge
+prediction).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
-from . import _checks, agop, data, kernels, metrics, models, rng, targets, train
+from . import _checks, agop, data, figures, kernels, metrics, models, rng, sweeps, targets, train
 
 #: The chapter's sizes for ``featlearn.profiles.sizes(**SIZES)``: ``quick`` runs on 2 CPU cores in the chapter's
 #: budget, ``paper`` (ten times larger d, n and m, five seeds) is for a GPU. Same keys in both.
@@ -76,23 +80,22 @@ def simplified_gradient(W: Array, b: Array, x: Array, y: Array, weights: Array |
 
 def hinge_loss(params: models.Params, x: Array, y: Array, weights: Array | None = None) -> Array:
     r"""Weighted mean hinge loss :math:`\sum_j\omega_j\max(0, 1-y_jf(x_j))/\sum_j\omega_j` of the network."""
-    w = _weights(x.shape[0], weights, x.dtype)
-    return jnp.sum(w * jax.nn.relu(1.0 - y * models.apply(params, x))) / jnp.sum(w)
+    return train.loss_value(models.apply(params, x), y, "hinge", weights)
 
 
 def first_step(params: models.Params, x: Array, y: Array, eta1: float | Array, weights: Array | None = None,
                lambda1: float | Array | None = None) -> models.Params:
-    r"""Step 1 of the two-stage algorithm: :math:`W^{(1)} = W^{(0)} - \eta_1(\nabla_W L(W^{(0)}) + \lambda_1W^{(0)})`,
-    with :math:`\nabla_W L` by automatic differentiation of the hinge loss; ``b`` and ``a`` are unchanged.
+    r"""Step 1 of the two-stage algorithm: :math:`W^{(1)} = W^{(0)} - \eta_1(\nabla_W L(W^{(0)}) + \lambda_1W^{(0)})`
+    (:func:`featlearn.models.first_layer_step`), with :math:`\nabla_W L` by automatic differentiation of the
+    weighted hinge loss (:func:`hinge_loss`, per-sample ``weights``); ``b`` and ``a`` are unchanged.
     ``lambda1=None`` is the paper's choice :math:`\lambda_1 = 1/\eta_1`, for which the initial weights cancel
     exactly and :math:`W^{(1)} = -\eta_1\nabla_WL`; at a symmetric initialisation this is
     :math:`\eta_1 a_i\hat G(w_i,b_i)` row by row."""
     _checks.real_in("eta1", eta1, 0.0, low_open=True)
-    gW = jax.grad(lambda W: hinge_loss({**params, "W": W}, x, y, weights))(params["W"])
-    if lambda1 is None:
-        return {**params, "W": -eta1 * gW}
-    _checks.real_in("lambda1", lambda1, 0.0)
-    return {**params, "W": (1.0 - eta1 * lambda1) * params["W"] - eta1 * gW}
+    if lambda1 is not None:
+        _checks.real_in("lambda1", lambda1, 0.0)
+    gW = models.first_layer_gradient(lambda p: hinge_loss(p, x, y, weights), params)
+    return models.first_layer_step(params, gW, eta1, weight_decay=lambda1)
 
 
 def train_second_layer(Phi: Array, y: Array, *, steps: int = 300, lr: float | Array = 1.0,
@@ -104,7 +107,13 @@ def train_second_layer(Phi: Array, y: Array, *, steps: int = 300, lr: float | Ar
     :math:`\bar s = \sum_j\omega_j\|\Phi_j\|^2/\sum_j\omega_j` their mean squared norm. The step is
     :math:`\eta_2/\bar s` (``lr`` is :math:`\eta_2`), so the run does not depend on the scale of the features,
     with Nesterov momentum ``momentum`` (0 is plain gradient descent; the features of a trained first layer are
-    strongly correlated, and momentum reaches a small loss in far fewer steps). Returns :math:`a` ``(m,)``."""
+    strongly correlated, and momentum reaches a small loss in far fewer steps).
+
+    Run by :func:`featlearn.train.fit` (optax's Nesterov, ``"nesterov"``) on the objective divided by
+    :math:`\bar s`: the weighted hinge risk of :func:`featlearn.train.supervised_loss` over :math:`\bar s`, plus
+    :math:`\lambda_2` times :math:`\tfrac12\|a\|^2`. Returns its last iterate :math:`a` ``(m,)`` (optax's
+    Nesterov iterate: the look-ahead point :math:`a_T+\mu v_T` of the textbook recursion; see
+    :func:`featlearn.train.make_optimizer`)."""
     steps = _checks.positive_int("steps", steps)
     _checks.real_in("lr", lr, 0.0, low_open=True)
     _checks.real_in("weight_decay", weight_decay, 0.0)
@@ -112,22 +121,11 @@ def train_second_layer(Phi: Array, y: Array, *, steps: int = 300, lr: float | Ar
     n, m = Phi.shape
     _checks.shape("y", y, (n,))
     w = _weights(n, weights, Phi.dtype)
-    wsum = jnp.sum(w)
-    s = jnp.maximum(jnp.sum(w * jnp.sum(Phi * Phi, axis=1)) / wsum, jnp.finfo(Phi.dtype).tiny)
-    wy = w * y
-
-    def grad(a):
-        active = (y * (Phi @ a) < 1.0).astype(Phi.dtype)
-        return -(Phi.T @ (active * wy)) / wsum / s + weight_decay * a
-
-    def step(carry, _):
-        a, v = carry
-        v = momentum * v - lr * grad(a + momentum * v)
-        return (a + v, v), None
-
-    zero = jnp.zeros((m,), Phi.dtype)
-    (a, _), _ = jax.lax.scan(step, (zero, zero), None, length=steps)
-    return a
+    s = jnp.maximum(jnp.sum(w * jnp.sum(Phi * Phi, axis=1)) / jnp.sum(w), jnp.finfo(Phi.dtype).tiny)
+    hinge = train.supervised_loss(lambda p, F: F @ p["a"], Phi, y, loss="hinge", weights=w)
+    p, _ = train.fit({"a": jnp.zeros((m,), Phi.dtype)}, lambda p: hinge(p) / s, steps=steps, lr=lr,
+                     optimizer="nesterov", momentum=momentum, lam=weight_decay)
+    return p["a"]
 
 
 class TwoStage(NamedTuple):
@@ -169,24 +167,6 @@ def random_features_init(key: Array, d: int, m: int, *, bias_std: float = 1.0) -
     return models.init_params(key, d, m, symmetric=False, bias_std=bias_std)
 
 
-def ntk_classifier(x: Array, y: Array, x_test: Array, *, bias_var: float = 1.0,
-                   lambdas: Array | None = None) -> tuple[Array, train.RidgeFit]:
-    r"""The kernel baseline: kernel ridge regression of the labels :math:`y\in\{\pm1\}` with the closed-form
-    NTK of the same two-layer ReLU network, **biases trained** (:func:`featlearn.kernels.ntk_relu`,
-    :math:`\Theta = \kappa_1 + (x\cdot x'+1)\kappa_0` with pre-activation covariance :math:`x\cdot x'/d + s_b^2`,
-    ``bias_var`` :math:`=s_b^2`), :math:`\lambda` chosen by exact leave-one-out squared error on the training set
-    (:func:`featlearn.train.kernel_ridge_loo`; never on test data). The predicted class is the sign of the
-    returned prediction. The bias-free NTK would put no weight on odd Hermite degrees :math:`\ge3`, which parity
-    needs. Shapes: ``x`` ``(n, d)``, ``y`` ``(n,)``, ``x_test`` ``(n_test, d)`` → predictions ``(n_test,)`` and
-    the ridge fit (``coef`` ``(n,)``, the chosen ``lam``)."""
-    n, d = x.shape
-    _checks.shape("y", y, (n,))
-    _checks.shape("x_test", x_test, (None, d))
-    _checks.real_in("bias_var", bias_var, 0.0)
-    fit = train.kernel_ridge_loo(kernels.ntk_relu(x, x, bias_var=bias_var), y, lambdas)
-    return kernels.ntk_relu(x_test, x, bias_var=bias_var) @ fit.coef, fit
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Observables
 
@@ -217,23 +197,6 @@ def gradient_feature_fraction(params: models.Params, x: Array, y: Array, D: Arra
     return jnp.mean((Gn @ Dn.T > 1.0 - gamma) & big[:, None], axis=0)
 
 
-def mass_on(W: Array, U: Array) -> Array:
-    r"""Fraction of the first layer's energy in span(U): :math:`\|WU^\top\|_F^2/\|W\|_F^2` (``U`` ``(r, d)``
-    orthonormal rows); random rows give about :math:`r/d`."""
-    return metrics.subspace_alignment(W, U)
-
-
-def neuron_mass(W: Array, U: Array) -> Array:
-    r"""Per-neuron alignment: the fraction of each neuron's weight in span(U),
-    :math:`\|P_Uw_i\|^2/\|w_i\|^2` (``U`` ``(r, d)`` orthonormal rows, ``W`` ``(m, d)``) → ``(m,)``; random rows
-    give about :math:`r/d`. A zero row (a neuron that never fires on the data gets no gradient) counts as 0.
-    Unlike :func:`mass_on`, every neuron counts equally, whatever its norm."""
-    _checks.shape("U", U, (None, W.shape[1]))
-    num = jnp.sum((W @ U.T) ** 2, axis=1)
-    den = jnp.sum(W * W, axis=1)
-    return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 0.0)
-
-
 class StepOnePrediction(NamedTuple):
     r"""What the theory predicts for the rows :math:`w_i^{(1)} = \eta_1a_i\hat G_i` of step 1 on :math:`n`
     samples: ``in_span`` :math:`\mathbb E\|P_U\hat G_i\|^2` and ``total`` :math:`\mathbb E\|\hat G_i\|^2`,
@@ -245,13 +208,15 @@ class StepOnePrediction(NamedTuple):
 
     @property
     def mass(self) -> Array:
-        r"""Predicted :math:`\|W^{(1)}U^\top\|_F^2/\|W^{(1)}\|_F^2` (compare :func:`mass_on`)."""
+        r"""Predicted :math:`\|W^{(1)}U^\top\|_F^2/\|W^{(1)}\|_F^2` (compare
+        :func:`featlearn.metrics.subspace_alignment`)."""
         return jnp.sum(self.a2 * self.in_span) / jnp.sum(self.a2 * self.total)
 
     @property
     def neuron(self) -> Array:
         r"""Predicted per-neuron alignment, :math:`\mathbb E\|P_U\hat G_i\|^2/\mathbb E\|\hat G_i\|^2`
-        ``(m,)`` (compare :func:`neuron_mass`; a ratio of expectations, accurate to :math:`O(1/d)`)."""
+        ``(m,)`` (compare :func:`featlearn.metrics.neuron_alignment` with ``squared=True``; a ratio of
+        expectations, accurate to :math:`O(1/d)`)."""
         return jnp.where(self.total > 0, self.in_span / jnp.where(self.total > 0, self.total, 1.0), 0.0)
 
 
@@ -364,10 +329,6 @@ def shuffle_columns(key: Array, x: Array, cols: Array) -> Array:
 # One seed of each section
 
 
-def _mask(n_max: int, n: int | Array, dtype=jnp.float32) -> Array:
-    return (jnp.arange(n_max) < n).astype(dtype)
-
-
 def _xor_data(key: Array, n_max: int, d: int, mu_norm: float, n_test: int, n_pop: int):
     kd, kt, kp, kg = jax.random.split(key, 4)
     x, y, mus = data.xor_mixture(kd, n_max, d, mu_norm=mu_norm)
@@ -393,7 +354,7 @@ def xor_experiment(key: Array, n: int | Array, *, d: int, m: int, n_max: int, mu
       ``gfs_rows_step1``: the fraction of rows of :math:`W^{(1)}` (built from the ``n`` training samples) in
       those cones."""
     x, y, mus, xt, yt, xg, yg, kp = _xor_data(key, n_max, d, mu_norm, n_test, n_pop)
-    w = _mask(n_max, n, x.dtype)
+    w = data.first_n_weights(n, n_max, dtype=x.dtype)
     p0 = models.init_params(kp, d, m, symmetric=True)
     kw = dict(steps=steps, lr=lr, weight_decay=weight_decay, weights=w)
     net = two_stage(p0, x, y, eta1=eta1, **kw)
@@ -406,8 +367,8 @@ def xor_experiment(key: Array, n: int | Array, *, d: int, m: int, n_max: int, mu
         "hinge_net": jnp.mean(jax.nn.relu(1.0 - yt * pred)),
         "err_rf": metrics.classification_error(models.apply(rf.final, xt), yt),
         "err_linear": metrics.classification_error(linear_baseline(x, y, xt, **kw), yt),
-        "mass_init": mass_on(p0["W"], U),
-        "mass_step1": mass_on(net.step1["W"], U),
+        "mass_init": metrics.subspace_alignment(p0["W"], U),
+        "mass_step1": metrics.subspace_alignment(net.step1["W"], U),
         "mass_pred": predicted_alignment(p0, xg, yg, U, n).mass,
         "gfs": jnp.sum(gradient_feature_fraction(p0, xg, yg, D, gamma)),
         "gfs_rows_step1": jnp.sum(cone_fraction(net.step1["W"], D, gamma)),
@@ -416,9 +377,9 @@ def xor_experiment(key: Array, n: int | Array, *, d: int, m: int, n_max: int, mu
 
 def xor_kernel_experiment(key: Array, *, ns: tuple[int, ...], d: int, n_max: int, mu_norm: float = 3.0,
                           n_test: int = 2000, n_pop: int = 10000) -> dict:
-    r"""The NTK baseline (:func:`ntk_classifier`) on the same samples as :func:`xor_experiment` with the same
-    ``key``, ``n_max``, ``n_test`` and ``n_pop``: the first ``n`` training samples for each ``n`` in ``ns``
-    (static; one kernel solve each). Returns ``err_ntk`` ``(len(ns),)`` (test 0-1 error) and ``lam`` (the ridge
+    r"""The NTK baseline (:func:`featlearn.kernels.ntk_classifier`) on the same samples as :func:`xor_experiment`
+    with the same ``key``, ``n_max``, ``n_test`` and ``n_pop``: the first ``n`` training samples for each ``n`` in
+    ``ns`` (static; one kernel solve each). Returns ``err_ntk`` ``(len(ns),)`` (test 0-1 error) and ``lam`` (the ridge
     penalty chosen by leave-one-out, relative to the mean eigenvalue of :math:`K/n`)."""
     ns = tuple(_checks.positive_int("ns", int(v)) for v in ns)
     if not ns or max(ns) > n_max:
@@ -426,9 +387,9 @@ def xor_kernel_experiment(key: Array, *, ns: tuple[int, ...], d: int, n_max: int
     x, y, _, xt, yt, _, _, _ = _xor_data(key, n_max, d, mu_norm, n_test, n_pop)
     errs, lams = [], []
     for n in ns:
-        pred, fit = ntk_classifier(x[:n], y[:n], xt)
+        pred, fit = kernels.ntk_classifier(x[:n], y[:n], xt)
         errs.append(metrics.classification_error(pred, yt))
-        lams.append(train.log_grid()[fit.best])
+        lams.append(fit.rel_lam)
     return {"err_ntk": jnp.stack(errs), "lam": jnp.stack(lams)}
 
 
@@ -455,7 +416,7 @@ def _network_and_baselines(kp: Array, p0: dict, x: Array, y: Array, xt: Array, *
     net = two_stage(p0, x, y, eta1=eta1, **kw)
     rf = two_stage(random_features_init(jax.random.fold_in(kp, 1), d, m, bias_std=bias_std), x, y,
                    learn_features=False, **kw)
-    ntk, _ = ntk_classifier(x, y, xt, bias_var=bias_std**2)
+    ntk, _ = kernels.ntk_classifier(x, y, xt, bias_var=bias_std**2)
     return net, rf, ntk
 
 
@@ -468,7 +429,8 @@ def parity_experiment(key: Array, *, d: int, k: int, n: int, m: int, eta1: float
       ``mass_pred``: its prediction by :func:`predicted_alignment` (``n_pop`` fresh samples);
     * ``gfs_step1``: fraction of neurons whose step-1 direction is within the γ-cone of :math:`\pm 1_A/\sqrt k`;
     * ``err_net_uniform``, ``err_rf_uniform``, ``err_ntk_uniform``: test 0-1 error on the uniform half for the
-      two-stage network, random features (:func:`random_features_init`) and the NTK (:func:`ntk_classifier`);
+      two-stage network, random features (:func:`random_features_init`) and the NTK
+      (:func:`featlearn.kernels.ntk_classifier`);
       ``err_net``, ``err_ntk``: on the whole distribution."""
     kd, kt, kp = jax.random.split(key, 3)
     x, y, _, u = data.sparse_parity(kd, n, d, k)
@@ -480,8 +442,8 @@ def parity_experiment(key: Array, *, d: int, k: int, n: int, m: int, eta1: float
     A = jnp.eye(k, d, dtype=x.dtype)
     pred = models.apply(net.final, xt)
     return {
-        "mass_init": mass_on(p0["W"], A),
-        "mass_step1": mass_on(net.step1["W"], A),
+        "mass_init": metrics.subspace_alignment(p0["W"], A),
+        "mass_step1": metrics.subspace_alignment(net.step1["W"], A),
         "mass_pred": predicted_alignment(p0, xg, yg, A, n).mass,
         "gfs_step1": jnp.sum(gradient_feature_fraction(p0, x, y, jnp.stack([u, -u]), gamma)),
         "err_net_uniform": weighted_error(pred, yt, unif),
@@ -498,13 +460,13 @@ def multi_index_experiment(key: Array, *, d: int, n: int, m: int, eta1: float = 
     r"""Multi-index classification :math:`y=\mathrm{sign}(z_1z_2)`, :math:`z = Ux`, :math:`x\sim N(0,I_d)`, one
     seed. Returns
 
-    * ``neuron_step1`` ``(m,)``: the per-neuron alignment :func:`neuron_mass` of :math:`W^{(1)}` with span(U)
+    * ``neuron_step1`` ``(m,)``: the per-neuron alignment :math:`\|P_Uw_i\|^2/\|w_i\|^2` of :math:`W^{(1)}` with span(U)
       (random rows: 2/d), ``neuron_pred`` ``(m,)`` its prediction by :func:`predicted_alignment` and
       ``neuron_init`` ``(m,)`` at the initialisation;
     * ``overlap_init``, ``overlap_step1``: top-2 subspace overlap of :math:`W` with span(U) (1 when equal, about
       2/d at random), for contrast: a spectral property of the whole layer, not of each neuron;
     * the test 0-1 errors ``err_net``, ``err_rf`` (:func:`random_features_init`) and ``err_ntk``
-      (:func:`ntk_classifier`)."""
+      (:func:`featlearn.kernels.ntk_classifier`)."""
     ku, kd, kt, kp = jax.random.split(key, 4)
     tgt = targets.multi_index(ku, d, {(1, 1): 1.0})
     x = targets.gaussian_inputs(kd, n, d)
@@ -515,8 +477,8 @@ def multi_index_experiment(key: Array, *, d: int, n: int, m: int, eta1: float = 
     net, rf, ntk = _network_and_baselines(kp, p0, x, y, xt, eta1=eta1, steps=steps, lr=lr,
                                           weight_decay=weight_decay)
     return {
-        "neuron_init": neuron_mass(p0["W"], tgt.U),
-        "neuron_step1": neuron_mass(net.step1["W"], tgt.U),
+        "neuron_init": metrics.neuron_alignment(p0["W"], tgt.U, squared=True),
+        "neuron_step1": metrics.neuron_alignment(net.step1["W"], tgt.U, squared=True),
         "neuron_pred": predicted_alignment(p0, xg, yg, tgt.U, n).neuron,
         "overlap_init": metrics.top_subspace_overlap(p0["W"], tgt.U),
         "overlap_step1": metrics.top_subspace_overlap(net.step1["W"], tgt.U),
@@ -545,7 +507,7 @@ def linear_experiment(key: Array, *, d: int, n: int, m: int, margin: float = 0.5
                       steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000,
                       n_pop: int = 10000) -> dict:
     r"""Linear data with a margin (:func:`linear_margin_data`), one seed. Returns the per-neuron alignment
-    with :math:`w^*` after step 1 (``neuron_step1`` ``(m,)``, :func:`neuron_mass`), its prediction
+    with :math:`w^*` after step 1 (``neuron_step1`` ``(m,)``, :math:`\|P_{w^*}w_i\|^2/\|w_i\|^2`), its prediction
     (``neuron_pred``), and the test 0-1 errors of the network (``err_net``), random features (``err_rf``), the
     NTK (``err_ntk``) and a linear classifier (``err_linear``)."""
     kd, kt, kp = jax.random.split(key, 3)
@@ -556,7 +518,7 @@ def linear_experiment(key: Array, *, d: int, n: int, m: int, margin: float = 0.5
     kw = dict(steps=steps, lr=lr, weight_decay=weight_decay)
     net, rf, ntk = _network_and_baselines(kp, p0, x, y, xt, eta1=eta1, **kw)
     return {
-        "neuron_step1": neuron_mass(net.step1["W"], w_star),
+        "neuron_step1": metrics.neuron_alignment(net.step1["W"], w_star, squared=True),
         "neuron_pred": predicted_alignment(p0, xg, yg, w_star, n).neuron,
         "err_net": metrics.classification_error(models.apply(net.final, xt), yt),
         "err_rf": metrics.classification_error(models.apply(rf.final, xt), yt),
@@ -583,7 +545,7 @@ def lottery_experiment(key: Array, r: int | Array, *, d: int, n: int, m: int, mu
     pw = retrain_subset(net.step1, win, x, y, **kw)
     pr = retrain_subset(net.step1, rnd, x, y, **kw)
     W1 = net.step1["W"]  # dead neurons (never active on the data) have w = 0 and count as cosine 0
-    al = jnp.linalg.norm(W1 @ (mus / mu_norm).T, axis=1) / jnp.maximum(jnp.linalg.norm(W1, axis=1), 1e-30)
+    al = metrics.neuron_alignment(W1, mus / mu_norm)
     return {
         "err_winners": metrics.classification_error(models.apply(pw, xt), yt),
         "err_random": metrics.classification_error(models.apply(pr, xt), yt),
@@ -608,8 +570,8 @@ def simplicity_experiment(key: Array, linear_margin: float | Array, *, d: int, n
     col = jnp.arange(d)
     err = lambda xx: metrics.classification_error(models.apply(net.final, xx), yt)
     return {
-        "mass_linear": mass_on(net.step1["W"], u),
-        "mass_xor": mass_on(net.step1["W"], U),
+        "mass_linear": metrics.subspace_alignment(net.step1["W"], u),
+        "mass_xor": metrics.subspace_alignment(net.step1["W"], U),
         "err_clean": err(xt),
         "err_shuffle_linear": err(shuffle_columns(ks1, xt, col == 0)),
         "err_shuffle_xor": err(shuffle_columns(ks2, xt, (col == 1) | (col == 2))),
@@ -635,8 +597,8 @@ def nfa_experiment(key: Array, *, d: int, n: int, m: int, mu_norm: float = 3.0, 
     p0 = models.init_params(kp, d, m, symmetric=True)
     net = two_stage(p0, x, y, eta1=eta1, steps=steps, lr=lr, weight_decay=weight_decay)
     scale = 1.0 / m
-    pf, _ = train.fit(p0, models.make_apply("relu", scale), x, y, steps=full_steps, lr=full_lr * m, loss="hinge",
-                      n_evals=1)
+    pf, _ = train.fit(p0, train.supervised_loss(models.make_apply("relu", scale), x, y, loss="hinge"),
+                      steps=full_steps, lr=full_lr * m)
     pi = models.init_params(kq, d, m, symmetric=False, a_scale=m ** -0.5)
     out = {}
     for name, p, s in (("init", pi, 1.0), ("two_stage", net.final, 1.0), ("full", pf, scale)):
@@ -657,3 +619,285 @@ def rfm_experiment(key: Array, *, d: int, n: int, mu_norm: float = 3.0, iteratio
     x, y, _ = data.xor_mixture(kd, n, d, mu_norm=mu_norm)
     xt, yt, _ = data.xor_mixture(kt, n_test, d, mu_norm=mu_norm)
     return agop.rfm(x, y, xt, yt, iterations=iterations, bandwidth=bandwidth).test_error
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The chapter's experiments
+#
+# One function per section of book/gradient-features.ipynb, ``<section>(S, key)``: ``S`` the chapter's sizes
+# (``profiles.sizes(**SIZES)``), ``key`` the chapter's key. Each runs its sweeps through
+# :func:`featlearn.sweeps.sweep` (cached, sharded) and returns plain results: NumPy arrays, scalars and tables
+# (dicts of equal-length 1-d columns) holding the data behind the section's figure and the values its checks
+# test (averages over seeds taken on the sweeps' float32 arrays), and under ``glue`` the numbers the prose quotes,
+# by glue name (``gradient-features-<name>``; Python scalars).
+
+#: Cone widths γ of the gradient feature set measured in the XOR-mixture and parity sections.
+XOR_GAMMA = 0.2
+PARITY_GAMMA = 0.1
+#: The biases of the OPT estimate's neurons (Theorem 3.12 in numbers), and the clusters' norm there.
+OPT_BIASES = (-3.0, -2.0, -1.0, 0.0, 1.0)
+OPT_MU_NORM = 2.0
+#: The linear feature's margin in the simplicity-bias section (the control has none).
+SIMPLICITY_MARGIN = 1.5
+
+
+def _seed_mean(a) -> np.ndarray:
+    """The mean over the seed axis (axis 0) of a sweep's output."""
+    return np.asarray(a).mean(axis=0)
+
+
+def mixture_of_gaussians(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""The XOR-like mixture: :func:`xor_experiment` (network, random features, linear classifier, step-1 mass and
+    the gradient feature set) for every ``n`` in ``S.ns`` as prefixes of one sample, and
+    :func:`xor_kernel_experiment` (the NTK) on the same samples.
+
+    Returns ``table`` (columns ``seed, n, err_ntk, mass_init, mass_step1, mass_pred, gfs, err_net, err_rf,
+    err_linear``: every seed, the figure's data); ``n``; over ``n``, averaged over seeds: ``mass_init``,
+    ``mass_step1``, ``mass_pred``, ``gfs_rows_step1``, ``err_net``, ``err_rf``, ``err_linear``, ``err_ntk``;
+    ``gfs``, the gradient feature fraction at the initialisation (cones :math:`\cos > 1-\gamma`,
+    :data:`XOR_GAMMA`) averaged over seeds and ``n``; ``lam`` ``(seeds, len(ns))``, the NTK's ridge penalty chosen
+    by leave-one-out, and the ends of the grid it was chosen from, ``grid_low`` and ``grid_high``; ``glue``
+    (``xor-<name>``): the masses, the cone fractions and the errors at the largest ``n`` (``...-small``: at the
+    smallest), the cone's cosine, and the smallest and the largest ``n`` (the largest also over :math:`d^2`)."""
+    xor = sweeps.sweep(xor_experiment, key=key, seeds=S.seeds, vary=dict(n=S.ns),
+                       fixed=dict(d=S.d, m=S.m, n_max=max(S.ns), eta1=S.eta1, steps=S.steps, n_test=S.n_test,
+                                  n_pop=S.n_pop, gamma=XOR_GAMMA))
+    xor_k = sweeps.sweep(xor_kernel_experiment, key=key, seeds=S.seeds,
+                         fixed=dict(ns=tuple(S.ns), d=S.d, n_max=max(S.ns), n_test=S.n_test, n_pop=S.n_pop))
+    ns = np.array(S.ns)
+    cols = ["mass_init", "mass_step1", "mass_pred", "gfs", "err_net", "err_rf", "err_linear"]
+    grid = np.asarray(train.log_grid())
+    m = {c: _seed_mean(xor[c]) for c in ("mass_init", "mass_step1", "mass_pred", "gfs_rows_step1", "err_net", "err_rf",
+                                         "err_linear")} | {"err_ntk": _seed_mean(xor_k["err_ntk"])}
+    glue = {"mass-init": m["mass_init"][-1], "mass-step1": m["mass_step1"][-1], "mass-pred": m["mass_pred"][-1],
+            "mass-step1-small": m["mass_step1"][0], "mass-pred-small": m["mass_pred"][0],
+            "gfs": float(xor["gfs"].mean()), "gfs-rows-step1": m["gfs_rows_step1"][-1], "cone": 1 - XOR_GAMMA,
+            "net": m["err_net"][-1], "net-small": m["err_net"][0], "ntk": m["err_ntk"][-1],
+            "ntk-small": m["err_ntk"][0], "rf": m["err_rf"][-1], "linear": m["err_linear"][-1]}
+    return m | {
+        "table": figures.sweep_table({"err_ntk": xor_k["err_ntk"], **{c: xor[c] for c in cols}}, {"n": ns}),
+        "n": ns, "gfs": glue["gfs"], "lam": xor_k["lam"], "grid_low": float(grid[0]), "grid_high": float(grid[-1]),
+        "glue": {f"xor-{k}": float(v) for k, v in glue.items()} | {"xor-nmin": S.ns[0], "xor-nmax": S.ns[-1],
+                                                                 "xor-nmax-over-d2": S.ns[-1] / S.d**2},
+    }
+
+
+def sparse_parity(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Sparse parity on the Daniely–Malach distribution: :func:`parity_experiment` for ``k = 3`` (odd) and
+    ``k = 4`` (even).
+
+    Returns ``table`` (columns ``k, seed, mass_init, mass_step1, mass_pred, err_net_uniform, err_rf_uniform,
+    err_ntk_uniform, err_ntk``: every seed, the figure's data); ``k`` ``(3, 4)``; per ``k``, averaged over
+    seeds: those quantities and ``gfs_step1``; ``majority_error``, the fraction of the :math:`2^3` sign patterns
+    on which the majority vote of three coordinates disagrees with their parity; ``cone``, the cone's cosine;
+    ``glue``: ``parity<k>-<quantity>`` and those two."""
+    par = {k: sweeps.sweep(parity_experiment, key=key, seeds=S.seeds,
+                           fixed=dict(d=S.parity_d, k=k, n=S.parity_n, m=S.m, eta1=S.parity_eta1,
+                                      steps=S.parity_steps, n_test=S.n_test, n_pop=S.n_pop, gamma=PARITY_GAMMA))
+           for k in (3, 4)}
+    cols = ["mass_init", "mass_step1", "mass_pred", "err_net_uniform", "err_rf_uniform", "err_ntk_uniform", "err_ntk"]
+    # The majority vote of the k = 3 coordinates of A (what a degree-1 fit of the structured half learns) on
+    # uniform inputs: the fraction of the 2^3 sign patterns where it disagrees with the parity.
+    patterns = np.array(np.meshgrid(*[[-1, 1]] * 3)).reshape(3, -1).T
+    out = {c: np.array([_seed_mean(par[k][c]) for k in (3, 4)]) for c in [*cols, "gfs_step1"]}
+    out |= {"table": figures.concat_tables(*(figures.sweep_table({c: par[k][c] for c in cols}, k=k) for k in (3, 4))),
+            "k": np.array([3, 4]), "cone": 1 - PARITY_GAMMA,
+            "majority_error": float(np.mean(np.sign(patterns.sum(1)) != patterns.prod(1)))}
+    glue = {f"parity{k}-{c.replace('_', '-')}": float(out[c][j]) for j, k in enumerate((3, 4)) for c in
+            [*cols, "gfs_step1"]}
+    return out | {"glue": glue | {"parity3-majority-error": out["majority_error"], "parity-cone": out["cone"]}}
+
+
+def multi_index(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Multi-index classification :math:`y = \mathrm{sign}(z_1z_2)`: :func:`multi_index_experiment`.
+
+    Returns ``table`` (columns ``seed`` and every output of the experiment, per-neuron arrays averaged over the
+    neurons: the figure's data); ``neuron_init`` and ``neuron_step1``, the per-neuron alignments of every neuron
+    of every seed (flat); their means ``neuron_init_mean``, ``neuron_step1_mean`` and the predicted mean
+    ``neuron_pred_mean``; ``neuron_median`` and ``neuron_half`` (the median alignment after step 1 and the
+    fraction of neurons above 1/2); averaged over seeds: ``overlap_init``, ``overlap_step1``, ``err_net``,
+    ``err_rf``, ``err_ntk``; ``glue`` (``mi-<name>``): those, and the alignment of random rows ``mi-random``
+    (:math:`2/d`) and :math:`n/d^2`."""
+    mi = sweeps.sweep(multi_index_experiment, key=key, seeds=S.seeds,
+                      fixed=dict(d=S.mi_d, n=S.mi_n, m=S.m, eta1=S.eta1, steps=S.steps, n_test=S.n_test,
+                                 n_pop=S.n_pop))
+    per_seed = {k: (v.mean(axis=1) if v.ndim == 2 else v) for k, v in mi.items()}  # per-neuron: mean over neurons
+    out = {
+        "table": figures.sweep_table(per_seed),
+        "neuron_init": mi["neuron_init"].ravel(), "neuron_step1": mi["neuron_step1"].ravel(),
+        "neuron_init_mean": float(mi["neuron_init"].mean()), "neuron_step1_mean": float(mi["neuron_step1"].mean()),
+        "neuron_pred_mean": float(mi["neuron_pred"].mean()),
+        "neuron_median": float(np.median(mi["neuron_step1"])), "neuron_half": float(np.mean(mi["neuron_step1"] > 0.5)),
+        **{c: _seed_mean(mi[c]) for c in ("overlap_init", "overlap_step1", "err_net", "err_rf", "err_ntk")},
+    }
+    glue = {k.replace("_", "-"): float(out[k]) for k in ("overlap_init", "overlap_step1", "err_net", "err_rf",
+                                                         "err_ntk", "neuron_median", "neuron_half")}
+    glue |= {f"neuron-{k}": out[f"neuron_{k}_mean"] for k in ("init", "step1", "pred")}
+    glue |= {"random": 2 / S.mi_d, "n-over-d2": S.mi_n / S.mi_d**2}
+    return out | {"glue": {f"mi-{k}": v for k, v in glue.items()}}
+
+
+def linear_data(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Linear data with a margin: :func:`linear_experiment`.
+
+    Returns ``table`` (columns ``seed, neuron_step1, neuron_pred, err_net, err_ntk, err_linear, err_rf``, the
+    alignments averaged over neurons: the figure's data); ``neuron_step1``, the per-neuron alignment with
+    :math:`w^*` of every neuron of every seed (flat); ``neuron_step1_mean`` and the predicted ``neuron_pred_mean``;
+    averaged over seeds: ``err_net``, ``err_ntk``, ``err_linear``, ``err_rf``; ``glue`` (``lin-<name>``): those,
+    the margin, ``n`` and the alignment of random rows with :math:`w^*`, :math:`1/d`."""
+    lin = sweeps.sweep(linear_experiment, key=key, seeds=S.seeds,
+                       fixed=dict(d=S.d, n=S.lin_n, m=S.m, margin=S.lin_margin, eta1=S.eta1, steps=S.steps,
+                                  n_test=S.n_test, n_pop=S.n_pop))
+    errs = ("err_net", "err_ntk", "err_linear", "err_rf")
+    out = {
+        "table": figures.sweep_table({"neuron_step1": lin["neuron_step1"].mean(axis=1),
+                                      "neuron_pred": lin["neuron_pred"].mean(axis=1), **{k: lin[k] for k in errs}}),
+        "neuron_step1": lin["neuron_step1"].ravel(), "neuron_step1_mean": float(lin["neuron_step1"].mean()),
+        "neuron_pred_mean": float(lin["neuron_pred"].mean()), **{k: _seed_mean(lin[k]) for k in errs},
+    }
+    glue = {k.replace("_", "-"): float(out[k]) for k in errs} | {
+        "neuron-step1": out["neuron_step1_mean"], "neuron-pred": out["neuron_pred_mean"], "margin": S.lin_margin,
+        "n": S.lin_n, "random": 1 / S.d}
+    return out | {"glue": {f"lin-{k}": v for k, v in glue.items()}}
+
+
+def theorem_in_numbers(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Theorem 3.12 in numbers: an estimate of OPT (:func:`xor_opt_experiment`: the best network on the ground-truth
+    directions with the biases :data:`OPT_BIASES`, on ``S.opt_n`` samples) and the two-stage network
+    (:func:`xor_experiment`) for every ``n`` in ``S.opt_ns``, on the XOR mixture with :math:`\|\mu\|` =
+    :data:`OPT_MU_NORM`.
+
+    Returns ``table`` (columns ``seed, n, err_net, hinge_net, err_rf, opt_err, opt_hinge``: the figure's data);
+    ``n``; ``opt_err`` and ``opt_hinge``, the OPT estimate's test 0-1 error and hinge loss averaged over seeds;
+    over ``n``, averaged over seeds: ``err_net``, ``hinge_net``, ``err_rf`` and ``gap`` (``err_net`` −
+    ``opt_err``); ``glue`` (``opt-<name>``): the OPT estimate, the network at the smallest and the largest ``n``
+    and the gap there."""
+    opt = sweeps.sweep(xor_opt_experiment, key=key, seeds=S.seeds,
+                       fixed=dict(d=S.d, n=S.opt_n, mu_norm=OPT_MU_NORM, biases=jnp.array(OPT_BIASES), steps=S.steps,
+                                  n_test=S.n_test))
+    hard = sweeps.sweep(xor_experiment, key=key, seeds=S.seeds, vary=dict(n=S.opt_ns),
+                        fixed=dict(d=S.d, m=S.m, n_max=max(S.opt_ns), mu_norm=OPT_MU_NORM, eta1=S.eta1,
+                                   steps=S.steps, n_test=S.n_test, n_pop=S.n_test))
+    on = np.array(S.opt_ns)
+    opt_err = float(_seed_mean(opt["err"]))
+    net_err = _seed_mean(hard["err_net"])
+    out = {
+        "table": figures.sweep_table({**{k: hard[k] for k in ("err_net", "hinge_net", "err_rf")},
+                                      **{f"opt_{k}": np.repeat(opt[k][:, None], len(on), 1) for k in ("err", "hinge")}},
+                                     {"n": on}),
+        "n": on, "opt_err": opt_err, "opt_hinge": float(_seed_mean(opt["hinge"])), "err_net": net_err,
+        "hinge_net": _seed_mean(hard["hinge_net"]), "err_rf": _seed_mean(hard["err_rf"]), "gap": net_err - opt_err,
+    }
+    glue = {"err": opt_err, "hinge": out["opt_hinge"], "net-small": net_err[0], "net-large": net_err[-1],
+            "hinge-large": out["hinge_net"][-1], "gap": out["gap"][-1], "nmin": S.opt_ns[0], "nmax": S.opt_ns[-1]}
+    return out | {"glue": {f"opt-{k}": (v if isinstance(v, int) else float(v)) for k, v in glue.items()}}
+
+
+def lottery_tickets(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Lottery tickets on the XOR mixture: :func:`lottery_experiment` for every number of kept neurons in
+    ``S.ranks``.
+
+    Returns ``table`` (columns ``seed, r, err_winners, err_random, align_winners``: the figure's data); ``r``;
+    over ``r``, averaged over seeds: ``err_winners``, ``err_random``, ``align_winners``; ``err_full`` and
+    ``align_all`` (the full network's error and its neurons' mean cosine to span(μ), averaged over seeds and
+    ``r``); ``glue`` (``lottery-<name>``): the errors with 4 and 8 neurons kept, the full network's, the winners'
+    alignment at 8 and that of all neurons."""
+    lot = sweeps.sweep(lottery_experiment, key=key, seeds=S.seeds, vary=dict(r=S.ranks),
+                       fixed=dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1, steps=S.steps, n_test=S.n_test))
+    rr = np.array(S.ranks)
+    out = {
+        "table": figures.sweep_table({k: lot[k] for k in ("err_winners", "err_random", "align_winners")}, {"r": rr}),
+        "r": rr, "err_full": float(lot["err_full"].mean()), "align_all": float(lot["align_all"].mean()),
+        **{k: _seed_mean(lot[k]) for k in ("err_winners", "err_random", "align_winners")},
+    }
+    i4, i8 = S.ranks.index(4), S.ranks.index(8)
+    win, rnd = out["err_winners"], out["err_random"]
+    glue = {"win4": float(win[i4]), "rnd4": float(rnd[i4]), "win8": float(win[i8]), "rnd8": float(rnd[i8]),
+            "full": out["err_full"], "align-win": float(out["align_winners"][i8]), "align-all": out["align_all"],
+            "r4": S.ranks[i4], "r8": S.ranks[i8]}
+    return out | {"glue": {f"lottery-{k}": v for k, v in glue.items()}}
+
+
+def simplicity_bias(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Simplicity bias: :func:`simplicity_experiment` with the linear feature's margin
+    :data:`SIMPLICITY_MARGIN` and without it (the control).
+
+    Returns ``table`` (columns ``seed, linear_margin`` and every output of the experiment: the figure's data);
+    ``linear_margin`` ``(2,)``; per margin, averaged over seeds: ``mass_linear``, ``mass_xor``, ``err_clean``,
+    ``err_shuffle_linear``, ``err_shuffle_xor`` (index 0: with the linear feature, 1: the control); ``margin``
+    and ``linear_bayes``, the Bayes error of the linear feature alone, :math:`P(N(0,1) > c)`; ``glue``
+    (``simp-<both|control>-<quantity>``, ``simp-margin``, ``simp-linear-bayes``)."""
+    margins = [SIMPLICITY_MARGIN, 0.0]
+    simp = sweeps.sweep(simplicity_experiment, key=key, seeds=S.seeds, vary=dict(linear_margin=margins),
+                        fixed=dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1, steps=S.steps, n_test=S.n_test))
+    out = {k: _seed_mean(v) for k, v in simp.items()}
+    glue = {f"{tag}-{k.replace('_', '-')}": float(v[j]) for k, v in out.items() for j, tag in enumerate(("both",
+                                                                                                      "control"))}
+    out |= {"table": figures.sweep_table(simp, {"linear_margin": margins}), "linear_margin": np.array(margins),
+            "margin": SIMPLICITY_MARGIN, "linear_bayes": 0.5 * math.erfc(SIMPLICITY_MARGIN / math.sqrt(2))}
+    glue |= {"margin": out["margin"], "linear-bayes": out["linear_bayes"]}
+    return out | {"glue": {f"simp-{k}": v for k, v in glue.items()}}
+
+
+def neural_feature_ansatz(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""The Neural Feature Ansatz and a Recursive Feature Machine on the XOR mixture: :func:`nfa_experiment` and
+    :func:`rfm_experiment`.
+
+    Returns ``table`` (columns ``seed, iteration, rfm_error`` and every output of :func:`nfa_experiment`, repeated
+    over the iterations: the figure's data); averaged over seeds: every output of :func:`nfa_experiment`
+    (``corr_<init|two_stage|full>``, ``corr_sqrt_<...>``, ``err_two_stage``, ``err_full``) and ``rfm_error``
+    (the RFM's test error by iteration, 0 the Laplace kernel); ``iteration``; ``glue``: ``nfa-<output>`` and the
+    RFM's error at the first and the last iteration, ``rfm-0`` and ``rfm-last``, and the number of iterations."""
+    nfa = sweeps.sweep(nfa_experiment, key=key, seeds=S.seeds,
+                       fixed=dict(d=S.nfa_d, n=S.nfa_n, m=S.m, eta1=S.eta1, steps=S.steps, full_steps=S.full_steps,
+                                  full_lr=0.5, n_agop=S.n_test))
+    rfm = sweeps.sweep(rfm_experiment, key=key, seeds=S.seeds,
+                       fixed=dict(d=S.rfm_d, n=S.rfm_n, iterations=S.rfm_iterations, n_test=S.n_test))
+    it = np.arange(S.rfm_iterations + 1)
+    out = {
+        "table": figures.sweep_table({"rfm_error": rfm, **{k: np.repeat(v[:, None], len(it), 1)
+                                                           for k, v in nfa.items()}}, {"iteration": it}),
+        "iteration": it, "rfm_error": _seed_mean(rfm), **{k: _seed_mean(v) for k, v in nfa.items()},
+    }
+    glue = {f"nfa-{k.replace('_', '-')}": float(out[k]) for k in nfa}
+    return out | {"glue": glue | {"rfm-0": float(out["rfm_error"][0]), "rfm-last": float(out["rfm_error"][-1]),
+                                  "rfm-iters": S.rfm_iterations}}
+
+
+#: The chapter's experiments in its order (``featlearn reproduce gradient-features``).
+#: The chapter's seed: every section receives ``jax.random.key(SEED)`` (the notebook and ``featlearn reproduce``).
+SEED = 2023
+
+SECTIONS = {"mixture_of_gaussians": mixture_of_gaussians, "sparse_parity": sparse_parity, "multi_index": multi_index,
+            "linear_data": linear_data, "theorem_in_numbers": theorem_in_numbers,
+            "lottery_tickets": lottery_tickets, "simplicity_bias": simplicity_bias,
+            "neural_feature_ansatz": neural_feature_ansatz}
+
+
+# --- the chapter's figures
+# Drawn from what a section returns, so that the chapter draws the same figure from a live run and from stored
+# results (``featlearn.results``); matplotlib is imported inside, so ``import featlearn`` does not load it.
+
+
+def plot_mixture_of_gaussians(out: dict[str, Any], fig: Any = None) -> Any:
+    r"""The XOR-mixture figure from :func:`mixture_of_gaussians`'s output ``out`` (live or stored): the first
+    layer's mass in span(μ) at initialisation and after step 1 with the lemma's prediction, and the test error of
+    the two-stage network, the NTK, random features and a linear classifier, against ``n``. Draws into ``fig`` (a
+    new figure when ``None``) and returns it."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(8.5, 3.3)) if fig is None else fig
+    ax = fig.subplots(1, 2)
+    ns = out["n"]
+    ax[0].semilogx(ns, out["mass_step1"], "o-", label="after step 1")
+    ax[0].semilogx(ns, out["mass_pred"], "k:", label="predicted (lemma)")
+    ax[0].semilogx(ns, out["mass_init"], "s--", label="initialisation")
+    ax[0].set(xlabel="$n$", ylabel=r"$\|W P_\mu\|_F^2/\|W\|_F^2$", title=r"first-layer mass in span$(\mu_1,\mu_2)$")
+    ax[0].legend()
+    for k, lab in [("err_net", "two-stage network"), ("err_ntk", "NTK (kernel ridge)"),
+                   ("err_rf", "random features"), ("err_linear", "linear")]:
+        ax[1].semilogx(ns, out[k], "o-", label=lab)
+    ax[1].set(xlabel="$n$", ylabel="test 0-1 error", ylim=(0, 0.6))
+    ax[1].legend()
+    fig.tight_layout()
+    return fig

@@ -7,13 +7,18 @@ trained network stays within :math:`O(m^{-1/2})` of the linearised model trained
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
-from . import _checks, kernels, models, targets, taylor, train
+from . import _checks, figures, kernels, metrics, models, sweeps, targets, taylor, train
+from .progress import progress
 
 #: The kernel-regime chapter's sizes, for :func:`featlearn.profiles.sizes` (``fl.profiles.sizes(**SIZES)``).
 SIZES = dict(
@@ -24,6 +29,8 @@ SIZES = dict(
                ntk_widths=[256, 1024, 4096, 16384, 65536, 262144], ntk_points=100, bias_stds=[0.5, 1.0, 2.0],
                stair_d=[8, 16, 32, 64], stair_n_max=32768, n_test=50000),
 )
+#: The chapter's seed: every section gets ``jax.random.key(SEED)`` (the notebook's ``key``; ``featlearn reproduce``).
+SEED = 2022
 
 
 def lazy_training_run(key: Array, target: Callable[[Array], Array], d: int, m: int, *, n: int = 100,
@@ -44,12 +51,12 @@ def lazy_training_run(key: Array, target: Callable[[Array], Array], d: int, m: i
     p0 = models.init_params(kp, d, m, symmetric=True, bias_std=bias_std)
     apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
     lin = taylor.linearize(apply_fn, p0)
-    p, tr = train.fit(p0, apply_fn, x, y, steps=steps, lr=lr, n_evals=1)
-    pl, trl = train.fit(p0, lin, x, y, steps=steps, lr=lr, n_evals=1)
+    p, tr = train.fit(p0, train.supervised_loss(apply_fn, x, y), steps=steps, lr=lr)
+    pl, trl = train.fit(p0, train.supervised_loss(lin, x, y), steps=steps, lr=lr)
     ft, fl = apply_fn(p, xt), lin(pl, xt)
     return {"move": taylor.relative_change(p, p0, "W"),
             "gap": jnp.linalg.norm(ft - fl) / jnp.linalg.norm(fl),
-            "train_loss": tr.train_loss[-1], "train_loss_lin": trl.train_loss[-1]}
+            "train_loss": tr.loss[-1], "train_loss_lin": trl.loss[-1]}
 
 
 def ntk_relative_error(key: Array, X: Array, m: int, *, bias_var: float = 1.0) -> Array:
@@ -60,3 +67,181 @@ def ntk_relative_error(key: Array, X: Array, m: int, *, bias_var: float = 1.0) -
     F = kernels.relu_ntk_features(p, X, scale=models.output_scale(m, "ntk"))
     ana = kernels.ntk_relu(X, X, bias_var=bias_var)
     return jnp.linalg.norm(F @ F.T - ana) / jnp.linalg.norm(ana)
+
+
+# --- the chapter's experiments
+# One function per section of the chapter, ``section(S, key) -> dict`` (S: the chapter's sizes, key: the key the
+# chapter passes), returning plain arrays, scalars and long-format tables, and under ``"glue"`` the values the
+# chapter's prose shows (by glue name, without the chapter's prefix); the notebook plots, glues and checks.
+
+
+def _loglog(name: str, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    fit = metrics.fit_loglog(x, y)
+    return {f"{name}_slope": fit.slope, f"{name}_ci_low": fit.ci_low, f"{name}_ci_high": fit.ci_high}
+
+
+def lazy_training(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Lazy training against the width: :func:`lazy_training_run` for each ``m`` in ``S.widths`` (``S.seeds``
+    seeds each) on a single-index target :math:`0.8\,h_1 + 0.6\,h_2` in dimension ``S.d_lazy``.
+
+    Returns ``width`` ``(W,)``; ``move``, ``gap``, ``train_loss`` ``(seeds, W)``; and the log-log fits of
+    ``move`` and ``gap`` against ``m`` over all seeds: ``move_slope``, ``move_ci_low``, ``move_ci_high`` (and the
+    same for ``gap``); and ``glue``."""
+    target = targets.single_index(jax.random.key(1), S.d_lazy, {1: 0.8, 2: 0.6})
+    runs = [sweeps.sweep(lazy_training_run, key=key, seeds=S.seeds,
+                         fixed=dict(target=target, d=S.d_lazy, m=m, n=S.n_lazy, steps=S.steps, lr=1.0))
+            for m in progress(S.widths, desc="widths")]
+    widths = np.array(S.widths)
+    out = {"width": widths, **{k: np.stack([r[k] for r in runs], axis=1) for k in ("move", "gap", "train_loss")}}
+    per_seed = np.repeat(widths, S.seeds)
+    out |= _loglog("move", per_seed, out["move"].T.ravel()) | _loglog("gap", per_seed, out["gap"].T.ravel())
+    return out | {"glue": {"move-slope": out["move_slope"], "gap-slope": out["gap_slope"]}}
+
+
+def ntk_closed_form(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""The empirical NTK against the closed form: :func:`ntk_relative_error` on ``S.ntk_points`` Gaussian inputs
+    in dimension ``S.d_lazy``, for each bias scale :math:`s_b` in ``S.bias_stds`` and width in ``S.ntk_widths``.
+
+    Returns ``bias_std`` ``(B,)``, ``width`` ``(W,)``, ``relative_error`` ``(B, seeds, W)``, its mean over seeds
+    at the largest width ``error_widest`` ``(B,)``, and per bias scale the log-log fit of the error against
+    ``m``: ``slope``, ``ci_low``, ``ci_high`` ``(B,)``; and ``glue``."""
+    X = targets.gaussian_inputs(jax.random.key(3), S.ntk_points, S.d_lazy)
+    err = np.stack([np.stack([sweeps.sweep(ntk_relative_error, key=key, seeds=S.seeds,
+                                           fixed=dict(X=X, m=m, bias_var=sb**2)) for m in S.ntk_widths], axis=1)
+                    for sb in S.bias_stds])
+    widths = np.array(S.ntk_widths)
+    fits = [_loglog("f", np.repeat(widths, S.seeds), e.T.ravel()) for e in err]
+    widest = err.mean(axis=1)[:, -1]
+    glue = {"ntk-err": float(widest.max()), "ntk-width": int(widths[-1]),
+            "ntk-bias-stds": ", ".join(f"{sb:g}" for sb in S.bias_stds)}
+    return {"bias_std": np.array(S.bias_stds), "width": widths, "relative_error": err, "error_widest": widest,
+            **{k: np.array([f[f"f_{k}"] for f in fits]) for k in ("slope", "ci_low", "ci_high")}, "glue": glue}
+
+
+def staircase_sizes(d: int, n_max: int) -> np.ndarray:
+    r"""The sample sizes of the staircase in dimension ``d``: :math:`n = \mathrm{round}(d^{e})` for
+    :math:`e = 0.5, 0.75, \dots, 3`, distinct, at most ``n_max``."""
+    ns = np.unique(np.round(d ** np.arange(0.5, 3.01, 0.25)).astype(int))
+    return ns[ns <= n_max]
+
+
+def staircase(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Kernel ridge regression (:func:`featlearn.kernels.kernel_ridge_error`, NTK with biases, λ by exact
+    leave-one-out) on :math:`f^* = \sum_{k=1}^3 \sqrt{1/3}\,h_k(u_k\cdot x)` for each ``d`` in ``S.stair_d`` at
+    :func:`staircase_sizes`, and the bias-free NTK on the smallest ``d`` at its two largest ``n`` (the control).
+
+    Returns ``table``: every run (columns ``d``, ``n``, ``seed``, ``nmse``, ``kernel``); ``curves``: the NTK's
+    error per ``d`` and ``n`` over the seeds (``d``, ``n``, ``mean``, ``min``, ``max``); the target's exact
+    ``degree_variances`` :math:`v_0..v_3` and ``plateaus`` :math:`\sum_{k>\ell} v_k` for :math:`\ell = 0..3`;
+    the control's ``nobias_d``, ``nobias_n`` ``(2,)`` and mean errors ``nobias_mean`` ``(2,)``; and
+    ``bias_error``, the NTK with biases at the same ``d`` and the largest of those ``n``; and ``glue``."""
+    runs, tables, curves = {}, [], []
+    for d in progress(S.stair_d, desc="dimensions"):
+        tgt = targets.hermite_sum(jax.random.key(1), d, {1: 1 / 3, 2: 1 / 3, 3: 1 / 3})
+        ns = staircase_sizes(d, S.stair_n_max)
+        errs = np.stack([sweeps.sweep(kernels.kernel_ridge_error, key=key, seeds=S.seeds,
+                                      fixed=dict(target=tgt, d=d, n=int(n), n_test=S.n_test)) for n in ns], axis=1)
+        runs[d] = (ns, errs, tgt)
+        tables.append(figures.sweep_table({"nmse": errs}, dict(n=ns), d=d, kernel="ntk-bias"))
+        curves.append(dict(d=np.full(ns.size, d), n=ns, mean=errs.mean(0), min=errs.min(0), max=errs.max(0)))
+    d0 = S.stair_d[0]
+    ns0, errs0, tgt0 = runs[d0]
+    nobias_n = ns0[-2:]
+    nobias = np.stack([sweeps.sweep(kernels.kernel_ridge_error, key=key, seeds=S.seeds,
+                                    fixed=dict(target=tgt0, d=d0, n=int(n), n_test=S.n_test, bias_var=0.0,
+                                               train_bias=False))
+                       for n in nobias_n], axis=1)
+    tables.append(figures.sweep_table({"nmse": nobias}, dict(n=nobias_n), d=d0, kernel="ntk-nobias"))
+    table = figures.concat_tables(*tables)
+    return {"table": {k: table[k] for k in ("d", "n", "seed", "nmse", "kernel")},
+            "curves": figures.concat_tables(*curves),
+            "degree_variances": tgt.degree_variances(), "plateaus": np.array([tgt.plateau(l) for l in range(4)]),
+            "nobias_d": d0, "nobias_n": nobias_n, "nobias_mean": nobias.mean(0), "bias_error": errs0.mean(0)[-1],
+            "glue": {"nobias": float(nobias.mean(0)[-1]), "bias-same-n": float(errs0.mean(0)[-1]),
+                     "nobias-n": int(nobias_n[-1]), "nobias-d": int(d0)}}
+
+
+def monomial_count(d: int, k: int) -> int:
+    r""":math:`N_k = \binom{d+k-1}{k}`, the number of monomials of degree exactly ``k`` in ``d`` variables (the
+    dimension of the degree-``k`` block a rotation-invariant kernel must fill, :math:`\asymp d^k/k!`)."""
+    return math.comb(_checks.positive_int("d", d) + _checks.nonneg_int("k", k) - 1, k)
+
+
+def staircase_margins(curves: Mapping[str, Sequence], degree_variances: Sequence[float], *, early: float = 0.5,
+                      late: float = 4.0) -> dict[str, dict[str, np.ndarray]]:
+    r"""The staircase theorem's two halves, measured on mean error curves (``curves``: columns ``d``, ``n``,
+    ``mean``, as :func:`staircase` returns them), with the exact counts
+    :math:`N_k = \binom{d+k-1}{k}` of degree-:math:`k` monomials, the target's per-degree variances
+    :math:`v_0, \dots, v_L` and the plateaus :math:`P_\ell = \sum_{k>\ell} v_k`:
+
+    * ``early``, one row per ``d`` (if any ``n`` qualifies): over :math:`\ell < L` and every ``n`` with
+      :math:`n \le` ``early``:math:`\cdot N_{\ell+1}`, the smallest ``margin`` :math:`= \mathrm{err}(n) - P_\ell`,
+      with its ``degree`` :math:`\ell`, ``n``, ``error`` and ``bound`` :math:`P_\ell` (a kernel learns nothing of
+      degree :math:`> \ell` before it has of order :math:`N_{\ell+1}` samples: the margin is not much below 0);
+    * ``late``: over :math:`1 \le \ell < L` and every ``n`` with :math:`n \ge` ``late``:math:`\cdot N_\ell`, the
+      largest ``excess`` :math:`= \mathrm{err}(n) - (P_\ell + v_\ell/2)` with its ``degree``, ``n``, ``error``,
+      ``bound`` (degree :math:`\ell` is mostly learned by then: the excess is at most 0);
+    * ``monotone``: per ``d``, ``max_increase``, the largest rise of the error from one ``n`` to the next.
+
+    Ties go to the smaller (early) or larger (late) degree and ``n``."""
+    v = np.asarray(degree_variances, dtype=float)
+    L = v.size - 1
+    if v.ndim != 1 or L < 1:
+        raise ValueError(f"degree_variances must be 1-d with at least two entries (v_0, v_1, ...), got {v.shape}")
+    _checks.real_in("early", early, 0.0, math.inf, low_open=True)
+    _checks.real_in("late", late, 0.0, math.inf, low_open=True)
+    plateau = [float(v[l + 1:].sum()) for l in range(L + 1)]
+    d_col, n_col, mean_col = (np.asarray(curves[k]) for k in ("d", "n", "mean"))
+    cols = ("d", "degree", "n", "error", "bound")
+    rows: dict[str, list] = {"early": [], "late": [], "monotone": []}
+    for d in dict.fromkeys(d_col.tolist()):
+        ns, mean = n_col[d_col == d], mean_col[d_col == d]
+        lo = [(float(mean[i] - plateau[l]), l, int(ns[i]), float(mean[i])) for l in range(L)
+              for i in np.flatnonzero(ns <= early * monomial_count(d, l + 1))]
+        hi = [(float(mean[i] - plateau[l] - v[l] / 2), l, int(ns[i]), float(mean[i])) for l in range(1, L)
+              for i in np.flatnonzero(ns >= late * monomial_count(d, l))]
+        if lo:
+            m, l, n, e = min(lo)
+            rows["early"].append((d, l, n, e, plateau[l], m))
+        if hi:
+            m, l, n, e = max(hi)
+            rows["late"].append((d, l, n, e, plateau[l] + float(v[l]) / 2, m))
+        rows["monotone"].append((d, float(np.diff(mean).max()) if mean.size > 1 else -math.inf))
+    names = {"early": (*cols, "margin"), "late": (*cols, "excess"), "monotone": ("d", "max_increase")}
+    return {part: {k: np.array([r[j] for r in rows[part]]) for j, k in enumerate(names[part])} for part in names}
+
+
+#: The chapter's experiments, in its order (``fl.kernel_regime.SECTIONS[name](S, key)``).
+SECTIONS = {"lazy_training": lazy_training, "ntk_closed_form": ntk_closed_form, "staircase": staircase}
+
+
+# --- the chapter's figures
+# Drawn from what a section returns, so that the chapter draws the same figure from a live run and from stored
+# results (``featlearn.results``); matplotlib is imported inside, so ``import featlearn`` does not load it.
+
+
+def plot_staircase(out: Mapping[str, Any], fig: Any = None) -> Any:
+    r"""The staircase figure from :func:`staircase`'s output ``out`` (live or stored): the NTK's mean error (band:
+    min to max over seeds) against :math:`\log n/\log d` for every ``d``, the bias-free control, and the exact
+    plateaus. Draws into ``fig`` (a new figure when ``None``) and returns it."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(8.5, 3.8)) if fig is None else fig
+    ax = fig.subplots()
+    curves, d0 = out["curves"], int(out["nobias_d"])
+    dims = list(dict.fromkeys(np.asarray(curves["d"]).tolist()))  # in the order the section ran them
+    for i, d in enumerate(dims):
+        at_d = curves["d"] == d
+        x = np.log(curves["n"][at_d]) / np.log(d)
+        ax.plot(x, curves["mean"][at_d], "o-", color=f"C{i}", label=f"NTK with biases, d = {d}")
+        ax.fill_between(x, curves["min"][at_d], curves["max"][at_d], color=f"C{i}", alpha=0.15)
+    ax.plot(np.log(out["nobias_n"]) / np.log(d0), out["nobias_mean"], "x", color=f"C{len(dims)}", ms=8, mew=2,
+            label=f"bias-free NTK, d = {d0}")
+    for l, p in enumerate(out["plateaus"]):
+        ax.axhline(p, color="k", lw=0.8, ls="--")
+        # Labels where no curve passes: the null error on the right, the plateaus on the left.
+        ax.text(0.98 if l == 0 else 0.02, p + 0.015, f"variance above degree {l}" if l else "null error",
+                fontsize=8, ha="right" if l == 0 else "left", transform=ax.get_yaxis_transform())
+    ax.set(xlabel=r"$\log n / \log d$", ylabel="normalised test MSE", ylim=(0, 1.1))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return fig

@@ -13,12 +13,18 @@ Initialisation (:func:`init_params`): rows :math:`w_j\sim N(0, \tfrac{s_w^2}{d}I
 
 The NNX class :class:`TwoLayer` holds the parameters; :func:`functional` returns the pure view
 ``(apply_fn, params)`` used by every training kernel under ``jit``/``vmap``.
+
+The activations (:data:`ACTIVATIONS`) carry their first two derivatives, for the Taylor terms and closed-form
+gradients of the papers. :func:`first_layer_step` is the papers' first gradient step on :math:`W` alone, with
+the weight decay :math:`\lambda = 1/\eta` that forgets the initialisation (:func:`first_layer_gradient`
+computes :math:`\nabla_W\hat L` of any loss of the parameters).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,21 +35,71 @@ from . import _checks, rng
 
 Params = dict[str, Array]
 
-ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
-    "relu": jax.nn.relu,
-    "abs": jnp.abs,
-    "tanh": jnp.tanh,
-    "sigmoid_shift": lambda z: jax.nn.sigmoid(z - 1.0),
-    "quadratic": lambda z: z * z,
-    "linear": lambda z: z,
+class Activation(NamedTuple):
+    r"""An activation :math:`\sigma` (``fn``) with its derivatives :math:`\sigma'` (``prime``) and
+    :math:`\sigma''` (``second``), each elementwise. ``second`` is ``None`` where :math:`\sigma''` is not a
+    function: ReLU and :math:`|z|` have a Dirac mass at the kink (its Gaussian expectation is a density, as in
+    :func:`featlearn.one_step.predicted_gradient`); ``prime`` is their derivative away from 0."""
+
+    fn: Callable[[Array], Array]
+    prime: Callable[[Array], Array]
+    second: Callable[[Array], Array] | None
+
+
+def _step(z: Array) -> Array:
+    return (z > 0).astype(z.dtype)
+
+
+def _tanh_prime(z: Array) -> Array:
+    t = jnp.tanh(z)
+    return 1.0 - t * t
+
+
+def _tanh_second(z: Array) -> Array:
+    t = jnp.tanh(z)
+    return -2.0 * t * (1.0 - t * t)
+
+
+def _sigmoid_shift(z: Array) -> Array:
+    r""":math:`\sigma(z) = \mathrm{sigmoid}(z-1)`: smooth, with non-zero Hermite coefficients at every degree."""
+    return jax.nn.sigmoid(z - 1.0)
+
+
+def _sigmoid_shift_prime(z: Array) -> Array:
+    r""":math:`\sigma'(z) = s(1-s)`, :math:`s=\sigma(z)`."""
+    s = _sigmoid_shift(z)
+    return s * (1.0 - s)
+
+
+def _sigmoid_shift_second(z: Array) -> Array:
+    r""":math:`\sigma''(z) = s(1-s)(1-2s)`, :math:`s=\sigma(z)`."""
+    s = _sigmoid_shift(z)
+    return s * (1.0 - s) * (1.0 - 2.0 * s)
+
+
+#: Every activation of the papers, by name: ``relu`` (one step, gradient features, the kernel regime), ``abs``
+#: (:math:`|z|`, local convergence), ``sigmoid_shift`` (:math:`\mathrm{sigmoid}(z-1)`, good directions),
+#: ``tanh``, ``quadratic`` (:math:`z^2`) and ``linear``.
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation(jax.nn.relu, _step, None),
+    "abs": Activation(jnp.abs, jnp.sign, None),
+    "tanh": Activation(jnp.tanh, _tanh_prime, _tanh_second),
+    "sigmoid_shift": Activation(_sigmoid_shift, _sigmoid_shift_prime, _sigmoid_shift_second),
+    "quadratic": Activation(lambda z: z * z, lambda z: 2.0 * z, lambda z: jnp.full_like(z, 2.0)),
+    "linear": Activation(lambda z: z, jnp.ones_like, jnp.zeros_like),
 }
 SCALINGS = ("ntk", "mean_field", "standard")
 
 
-def activation_fn(name: str) -> Callable[[Array], Array]:
-    """The activation called ``name`` (one of :data:`ACTIVATIONS`)."""
+def activation(name: str) -> Activation:
+    """The activation called ``name`` (one of :data:`ACTIVATIONS`) with its derivatives."""
     _checks.one_of("activation", name, ACTIVATIONS)
     return ACTIVATIONS[name]
+
+
+def activation_fn(name: str) -> Callable[[Array], Array]:
+    r""":math:`\sigma` itself for the activation called ``name`` (one of :data:`ACTIVATIONS`)."""
+    return activation(name).fn
 
 
 def output_scale(m: int, scaling: str) -> float:
@@ -137,6 +193,32 @@ class TwoLayer(nnx.Module):
 
     def params(self) -> Params:
         return {"W": self.W[...], "b": self.b[...], "a": self.a[...]}
+
+
+def first_layer_gradient(loss_fn: Callable[[Params], Array], params: Params) -> Array:
+    r""":math:`\nabla_W\hat L(\theta)`: the gradient of a scalar loss of the parameters (any dict with a ``"W"``
+    entry, e.g. :func:`featlearn.train.supervised_loss` of a model) with respect to the first layer alone, by
+    automatic differentiation. Shape ``(m, d)``, like ``params["W"]``."""
+    return jax.grad(lambda W: loss_fn({**params, "W": W}))(params["W"])
+
+
+def first_layer_step(params: Params, G: Array, eta: float | Array, *, weight_decay: float | Array | None = None
+                     ) -> Params:
+    r"""One gradient step on the first layer alone, every other parameter unchanged:
+
+    .. math:: W^1 = W^0 - \eta\,(G + \lambda W^0),\qquad G = \nabla_W\hat L(\theta^0).
+
+    ``weight_decay=None`` is :math:`\lambda = 1/\eta`, for which the initialisation is forgotten exactly:
+    :math:`W^1 = -\eta G` (Algorithm 1 of Damian, Lee & Soltanolkotabi; step 1 of Shi, Wei & Liang; the early
+    stage of Zhou & Ge). ``G`` ``(m, d)`` is the gradient, from :func:`first_layer_gradient` or a closed form
+    (e.g. the streamed one of :func:`featlearn.one_step.ghost_gradient`). ``eta`` and ``weight_decay`` may be
+    traced. Returns ``params`` with ``"W"`` replaced."""
+    _checks.shape("G", G, params["W"].shape)
+    _checks.real_in("eta", eta, 0.0, low_open=True)
+    if weight_decay is None:
+        return {**params, "W": -eta * G}
+    _checks.real_in("weight_decay", weight_decay, 0.0)
+    return {**params, "W": (1.0 - eta * weight_decay) * params["W"] - eta * G}
 
 
 def functional(model: TwoLayer) -> tuple[Callable[[Params, Array], Array], Params]:

@@ -11,10 +11,11 @@ Algorithm 1, as implemented by :func:`one_step_fit`:
 1. remove the constant and linear part of the labels, :math:`y\leftarrow y-\hat\alpha-\hat\beta\cdot x` with
    :math:`\hat\alpha = \frac1n\sum y_i`, :math:`\hat\beta = \frac1n\sum y_i x_i` (:func:`remove_linear_part`);
 2. one full-batch gradient step on :math:`W` with weight decay :math:`\lambda_1 = 1/\eta_1`, so the
-   initialisation is forgotten: :math:`W^1 = -\eta_1\nabla_W L(\theta^0)` (:func:`one_step_features`);
-3. biases re-drawn, :math:`b\sim N(0,1)`;
+   initialisation is forgotten: :math:`W^1 = -\eta_1\nabla_W L(\theta^0)` (:func:`ghost_gradient`,
+   :func:`first_step`);
+3. biases re-drawn, :math:`b\sim N(0,1)` (:func:`first_step`);
 4. ridge regression on the second layer :math:`a` over the features :math:`\sigma(W^1x+b)`, with
-   :math:`\lambda` chosen on a validation set (:func:`fit_head`).
+   :math:`\lambda` chosen on a validation set (:func:`streamed_head`, :func:`featlearn.train.ridge_from_stats`).
 
 The key lemma (:func:`predicted_gradient`): at the symmetric initialisation
 :math:`\nabla_{w_j}L \approx -s\,a_j\,\mathbb E[\sigma''(w_j\cdot x+b_j)]\,Hw_j
@@ -23,9 +24,10 @@ sampling noise, of size :math:`\sqrt{d/n}` per neuron against a signal of size :
 :math:`n\gtrsim d^2`.
 
 **Ghost batches.** Every row of a data set is a function of the key and its index alone
-(:func:`ghost_rows`), so a data set of any size is defined by ``(key, n)`` alone and can be streamed in batches
-(``lax.fori_loop``; no ``(n, d)`` array is ever resident) or materialised, with identical rows either way.
-``n`` may be a traced integer, so several sample sizes run as prefixes of one stream in one compiled program.
+(:func:`featlearn.data.ghost_rows`), so a data set of any size is defined by ``(key, n)`` alone and can be
+streamed in batches (:func:`featlearn.data.stream`; no ``(n, d)`` array is ever resident) or materialised, with
+identical rows either way. ``n`` may be a traced integer, so several sample sizes run as prefixes of one stream in
+one compiled program.
 Every function is a pure function of its keys and can be ``vmap``-ed over seeds.
 """
 
@@ -33,26 +35,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array, lax
 
-from . import _checks, metrics, rng, targets, train
-from ._linalg import eigh as _eigh
+from . import _checks, data, figures, metrics, models, progress, rng, sweeps, targets, train
 from .models import Params, init_params
 
 Target = Callable[[Array], Array]
 LINEAR_METHODS = ("stein", "least_squares")
-DEFAULT_LAMBDAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-KERNEL_LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 KERNELS = ("ntk", "nngp", "entk")
 
 # The chapter's sizes (book/one-step.ipynb: ``S = fl.profiles.sizes(**one_step.SIZES)``): ``quick`` for a CPU,
 # ``paper`` for a GPU; the same keys in both. Kernel baselines run at ``kernel_ratios``·d² (a subset of
 # ``curve_ratios``) for ``d`` in ``kernel_d``, up to ``kernel_n_max`` samples (an n × n Gram matrix), scored on
 # the first ``kernel_n_test`` test rows; the empirical NTK runs beside the closed-form one for ``d`` in ``entk_d``.
+#: Validation rows that choose every ridge penalty of the chapter (network, random features, kernels). The target
+#: has degree-4 Hermite terms, whose squares are heavy-tailed: on 2048 rows one seed's label variance came out
+#: 0.70 for a unit-variance target, and validation then preferred the largest penalty of the grid.
+N_VAL = 8192
+
 SIZES = dict(
     quick=dict(seeds=3, path_d=[16, 24, 32, 48, 64], path_m_per_d=2, path_max=64, control_d=[16, 32, 64],
                control_max=16, curve_d=[16, 32, 64], curve_ratios=[0.5, 1, 2, 4, 8], m=256, kernel_d=[16, 32],
@@ -64,64 +70,6 @@ SIZES = dict(
                entk_d=[64], transfer_d=[64, 128, 256, 512], source_ratio=16, n_target=8192, n_test=200_000,
                batch=16384),
 )
-
-
-# ----------------------------------------------------------------------------------------------- data streams
-def _mix32(x: Array) -> Array:
-    """A bijective 32-bit integer mixer (the "lowbias32" hash): consecutive inputs give unrelated outputs."""
-    x = x ^ (x >> 16)
-    x = x * jnp.uint32(0x7FEB352D)
-    x = x ^ (x >> 15)
-    x = x * jnp.uint32(0x846CA68B)
-    return x ^ (x >> 16)
-
-
-def counter_normals(key: Array, rows: Array, ncol: int) -> Array:
-    r"""Standard normal draws indexed by (row, column): ``(len(rows), ncol)``, a pure function of ``key``, the row
-    index and the column index, so any subset of rows can be drawn alone.
-
-    A counter-based generator: the key's data and the indices go through the 32-bit mixer ``lowbias32``, then
-    Box–Muller. It compiles in milliseconds, where a ``jax.random`` draw costs about a second of XLA compilation
-    per call site on a CPU (and a ghost-batch program has one call site per streamed pass). The 32-bit state
-    means two of the :math:`N` draws coincide with probability about :math:`N^2/2^{33}`: harmless for the Monte
-    Carlo here."""
-    kd = jax.random.key_data(key) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else key
-    s = jnp.ravel(kd).astype(jnp.uint32)
-    r = _mix32(rows.astype(jnp.uint32) ^ s[0])
-    c = _mix32(jnp.arange(ncol, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9) ^ s[-1])
-    h = _mix32(r[:, None] ^ c[None, :])
-    h1 = _mix32(h ^ jnp.uint32(0x68E31DA4))
-    h2 = _mix32(h + jnp.uint32(0xB5297A4D))
-    u1 = ((h1 >> 8).astype(jnp.float32) + 0.5) * 2.0**-24
-    u2 = (h2 >> 8).astype(jnp.float32) * 2.0**-24
-    return jnp.sqrt(-2.0 * jnp.log(u1)) * jnp.cos(2.0 * jnp.pi * u2)
-
-
-def ghost_rows(key: Array, start: Array | int, size: int, d: int, target: Target, noise_std: float = 0.0
-               ) -> tuple[Array, Array]:
-    r"""Rows ``start .. start+size-1`` of the data set ``(key, ·)``: ``x`` ``(size, d)`` and
-    ``y = target(x) + noise_std·ξ`` ``(size,)``. Row ``i`` is a function of ``(key, i)`` alone
-    (:func:`counter_normals`), so the same rows come out whatever the batching. ``start`` may be traced;
-    ``size`` and ``d`` are static."""
-    z = counter_normals(key, start + jnp.arange(size), d + 1)
-    x = z[:, :d]
-    return x, target(x) + noise_std * z[:, d]
-
-
-def _stream(body: Callable, init, key: Array, n: Array | int, *, batch: int, d: int, target: Target,
-            noise_std: float):
-    """Fold ``body(acc, x, y, mask)`` over the first ``n`` rows of ``(key, ·)`` in batches of ``batch`` rows;
-    ``mask`` ``(batch,)`` is 1 on rows ``< n`` and 0 on the padding of the last batch."""
-    if isinstance(n, int):
-        batch = min(batch, n)
-    nb = (n + batch - 1) // batch
-
-    def step(i, acc):
-        x, y = ghost_rows(key, i * batch, batch, d, target, noise_std)
-        mask = (i * batch + jnp.arange(batch) < n).astype(x.dtype)
-        return body(acc, x, y, mask)
-
-    return lax.fori_loop(0, nb, step, init)
 
 
 def _dim(target: Target, d: int | None) -> int:
@@ -181,7 +129,7 @@ def streamed_linear_part(key: Array, n: Array | int, target: Target, *, d: int |
         s, v = acc
         return s + jnp.sum(mask * y), v + (mask * y) @ x
 
-    s, v = _stream(body, (jnp.zeros(()), jnp.zeros((d,))), key, n, batch=batch, d=d, target=target,
+    s, v = data.stream(body, (jnp.zeros(()), jnp.zeros((d,))), key, n, batch=batch, d=d, target=target,
                    noise_std=noise_std)
     return LinearPart(s / n, v / n)
 
@@ -194,26 +142,13 @@ def _relu_grad_rows(params: Params, x: Array, y: Array, scale: float) -> Array:
     return (f - y)[:, None] * (scale * params["a"])[None, :] * (u > 0).astype(x.dtype)
 
 
-def first_gradient(params: Params, x: Array, y: Array, *, scale: float = 1.0) -> Array:
-    r""":math:`\nabla_W L(\theta)` for :math:`L = \frac1{2n}\sum_i (f(x_i)-y_i)^2`, computed by autodiff on the
-    materialised data ``x`` ``(n, d)``, ``y`` ``(n,)``: shape ``(m, d)``. (The reference for
-    :func:`ghost_gradient`.)"""
-    n = x.shape[0]
-    _checks.shape("y", y, (n,))
-
-    def loss(W):
-        u = x @ W.T + params["b"]
-        return 0.5 * jnp.mean((scale * jax.nn.relu(u) @ params["a"] - y) ** 2)
-
-    return jax.grad(loss)(params["W"])
-
-
 def ghost_gradient(key: Array, params: Params, target: Target, n: Array | int, *, d: int | None = None,
                    noise_std: float = 0.0, batch: int = 4096, linear: LinearPart | None = None,
                    scale: float = 1.0) -> Array:
     r""":math:`\nabla_W L(\theta)` on the first ``n`` rows of the ghost data set ``(key, ·)``, with the labels'
     linear part removed (``linear``; by default estimated in a first streamed pass over the same rows), streamed
-    in batches: memory :math:`O(\text{batch}\cdot(d+m) + md)` whatever ``n``. Shape ``(m, d)``.
+    in batches: memory :math:`O(\text{batch}\cdot(d+m) + md)` whatever ``n``. Shape ``(m, d)``. (On materialised
+    data it equals :func:`featlearn.models.first_layer_gradient` of the square loss, up to rounding.)
 
     :math:`\nabla_{w_j}L = \frac1n\sum_i (f(x_i)-y_i)\,s\,a_j\,\sigma'(w_j\cdot x_i+b_j)\,x_i`."""
     d = _dim(target, d)
@@ -226,7 +161,7 @@ def ghost_gradient(key: Array, params: Params, target: Target, n: Array | int, *
         g = _relu_grad_rows(params, x, y - linear(x), scale) * mask[:, None]
         return G + g.T @ x
 
-    G = _stream(body, jnp.zeros_like(params["W"]), key, n, batch=batch, d=d, target=target,
+    G = data.stream(body, jnp.zeros_like(params["W"]), key, n, batch=batch, d=d, target=target,
                 noise_std=noise_std)
     return G / n
 
@@ -290,28 +225,21 @@ def gradient_cosine(G: Array, P: Array) -> Array:
 
 
 # ------------------------------------------------------------------------------- step 2-3: the new features
-def one_step_features(key: Array, G: Array, *, eta: float | None = None, bias_std: float = 1.0
-                      ) -> tuple[Array, Array]:
-    r"""Steps 2-3: :math:`W^1 = -\eta_1 G` (weight decay :math:`\lambda_1 = 1/\eta_1` forgets :math:`W^0`) and
-    re-drawn biases :math:`b\sim N(0, s_b^2)` from ``key``. ``eta=None`` picks :math:`\eta_1` so that the rows
-    of :math:`W^1` have RMS norm 1 (the scale of the initialisation). Returns ``W1`` ``(m, d)``, ``b`` ``(m,)``."""
-    if eta is not None:
-        _checks.real_in("eta", eta, 0.0, low_open=True)
+def first_step(key_bias: Array, params: Params, G: Array, *, eta: float | Array | None = None,
+               bias_std: float = 1.0) -> tuple[Array, Array]:
+    r"""Steps 2-3 of Algorithm 1 from the first gradient :math:`G = \nabla_W L(\theta^0)` ``(m, d)`` at
+    ``params`` (:func:`ghost_gradient`, streamed; or :func:`featlearn.models.first_layer_gradient` on
+    materialised data): one step on :math:`W` with weight decay :math:`\lambda_1 = 1/\eta_1`, which forgets
+    :math:`W^0`, :math:`W^1 = -\eta_1 G` (:func:`featlearn.models.first_layer_step`), and biases re-drawn,
+    :math:`b\sim N(0, s_b^2)` from ``key_bias``, independent of the initial ones. ``eta=None`` picks
+    :math:`\eta_1` so that the rows of :math:`W^1` have RMS norm 1 (the scale of the initialisation). Returns
+    ``W1`` ``(m, d)``, ``b`` ``(m,)``."""
     _checks.real_in("bias_std", bias_std, 0.0)
     m = G.shape[0]
     if eta is None:
         eta = jnp.sqrt(m / jnp.maximum(jnp.sum(G * G), jnp.finfo(G.dtype).tiny))
-    return -eta * G, bias_std * rng.normal(key, (m,), G.dtype)
-
-
-def first_step(key: Array, key_bias: Array, params: Params, target: Target, n: Array | int, linear: LinearPart,
-               *, d: int | None = None, noise_std: float = 0.0, batch: int = 4096, eta: float | None = None,
-               bias_std: float = 1.0) -> tuple[Array, Array]:
-    r"""Steps 2-3 of Algorithm 1 on the first ``n`` rows of ``(key, ·)``: the first gradient at ``params`` (labels
-    with ``linear`` removed), :math:`W^1 = -\eta_1\nabla_WL` and biases re-drawn from ``key_bias``, independent of
-    the initial ones (:func:`one_step_features`). Returns ``W1`` ``(m, d)``, ``b`` ``(m,)``."""
-    G = ghost_gradient(key, params, target, n, d=d, noise_std=noise_std, batch=batch, linear=linear)
-    return one_step_features(key_bias, G, eta=eta, bias_std=bias_std)
+    W1 = models.first_layer_step(params, G, eta)["W"]
+    return W1, bias_std * rng.normal(key_bias, (m,), G.dtype)
 
 
 def rf_params(key: Array, d: int, m: int, *, bias_std: float = 1.0) -> Params:
@@ -322,48 +250,6 @@ def rf_params(key: Array, d: int, m: int, *, bias_std: float = 1.0) -> Params:
 
 
 # ------------------------------------------------------------------------------- step 4: the second layer
-class HeadFit(NamedTuple):
-    """Ridge fit of the second layer: ``a`` ``(m,)``, the selected ``lam`` and ``val_mse`` over the grid."""
-
-    a: Array
-    lam: Array
-    val_mse: Array
-
-
-def _gram_ridge(gram: Array, v: Array, gram_val: Array, v_val: Array, q_val: Array,
-                lambdas: Sequence[float]) -> HeadFit:
-    r"""Ridge :math:`(\hat\Sigma + \lambda\bar s I)^{-1}\hat v` from sufficient statistics (:math:`\bar s` the
-    mean eigenvalue :math:`\mathrm{tr}\hat\Sigma/m`) for every :math:`\lambda` from one eigendecomposition;
-    validation MSE :math:`c^\top\Sigma_v c - 2c^\top v_v + q_v`.
-
-    Not a Cholesky solve per :math:`\lambda`: with jaxlib 0.10.2 on a CPU, the batched triangular solve behind
-    ``cho_solve`` can deadlock XLA's intra-op thread pool (every pool thread waits inside the solver for work that
-    only a pool thread could run); seen here on 2 cores in this module's sweeps."""
-    m = gram.shape[0]
-    scale = jnp.maximum(jnp.trace(gram) / m, jnp.finfo(gram.dtype).tiny)
-    lams = jnp.asarray(lambdas, gram.dtype) * scale
-    s, V = _eigh(gram)
-    C = (V.T @ v / (jnp.maximum(s, 0.0) + lams[:, None])) @ V.T  # (L, m): one coefficient vector per lambda
-    val = jnp.einsum("li,ij,lj->l", C, gram_val, C) - 2 * C @ v_val + q_val
-    val = jnp.where(jnp.isfinite(val), val, jnp.inf)
-    best = jnp.argmin(val)
-    return HeadFit(C[best], lams[best], val)
-
-
-def fit_head(F: Array, y: Array, F_val: Array, y_val: Array, lambdas: Sequence[float] = DEFAULT_LAMBDAS
-             ) -> HeadFit:
-    r"""Step 4: ridge regression of the second layer, :math:`\min_a\frac1n\|Fa-y\|^2+\lambda\|a\|^2`, with
-    :math:`\lambda` (relative to the mean eigenvalue of :math:`F^\top F/n`) chosen on the validation set.
-    Shapes: ``F`` ``(n, m)``, ``y`` ``(n,)``, ``F_val`` ``(n_val, m)``."""
-    n, m = F.shape
-    _checks.shape("y", y, (n,))
-    _checks.shape("F_val", F_val, (None, m))
-    _checks.shape("y_val", y_val, (F_val.shape[0],))
-    nv = F_val.shape[0]
-    return _gram_ridge(F.T @ F / n, F.T @ y / n, F_val.T @ F_val / nv, F_val.T @ y_val / nv,
-                       jnp.mean(y_val**2), lambdas)
-
-
 class OneStepModel(NamedTuple):
     r"""The trained predictor :math:`\hat f(x) = \hat\alpha + \hat\beta\cdot x + \sum_j a_j\sigma(w^1_j\cdot x+b_j)`:
     ``W`` ``(m, d)``, ``b`` ``(m,)``, ``a`` ``(m,)``, the removed ``linear`` part and the ridge ``lam``."""
@@ -380,21 +266,11 @@ def predict(model: OneStepModel, x: Array) -> Array:
     return model.linear(x) + jax.nn.relu(x @ model.W.T + model.b) @ model.a
 
 
-class HeadStats(NamedTuple):
-    r"""Sufficient statistics of the second-layer ridge: :math:`F^\top F/n` ``(m, m)``, :math:`F^\top y/n` ``(m,)``
-    on the training rows and the same plus :math:`\overline{y^2}` on the validation rows."""
-
-    gram: Array
-    v: Array
-    gram_val: Array
-    v_val: Array
-    q_val: Array
-
-
 def head_stats(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPart, target: Target,
-               n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096) -> HeadStats:
-    r"""Stream the :class:`HeadStats` of the features :math:`\sigma(Wx+b)` over the first ``n`` rows of
-    ``(key, ·)`` and ``n_val`` rows of ``(key_val, ·)``, labels with ``linear`` removed (memory :math:`O(m^2)`)."""
+               n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096) -> train.RidgeStats:
+    r"""Stream the sufficient statistics (:class:`featlearn.train.RidgeStats`) of the second-layer ridge on the
+    features :math:`\sigma(Wx+b)` over the first ``n`` rows of ``(key, ·)`` and ``n_val`` rows of
+    ``(key_val, ·)``, labels with ``linear`` removed (memory :math:`O(m^2)`)."""
     d = W.shape[1]
     m = W.shape[0]
 
@@ -405,23 +281,21 @@ def head_stats(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPar
         return gram + F.T @ F, v + F.T @ yc, q + jnp.sum(yc * yc)
 
     z = (jnp.zeros((m, m)), jnp.zeros((m,)), jnp.zeros(()))
-    gram, v, _ = _stream(body, z, key, n, batch=batch, d=d, target=target, noise_std=noise_std)
-    gv, vv, qv = _stream(body, z, key_val, n_val, batch=batch, d=d, target=target, noise_std=noise_std)
-    return HeadStats(gram / n, v / n, gv / n_val, vv / n_val, qv / n_val)
-
-
-def solve_head(stats: HeadStats, lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> HeadFit:
-    """The ridge fit of the second layer from its :class:`HeadStats`."""
-    return _gram_ridge(*stats, lambdas)
+    gram, v, _ = data.stream(body, z, key, n, batch=batch, d=d, target=target, noise_std=noise_std)
+    gv, vv, qv = data.stream(body, z, key_val, n_val, batch=batch, d=d, target=target, noise_std=noise_std)
+    return train.RidgeStats(gram / n, v / n, gv / n_val, vv / n_val, qv / n_val)
 
 
 def streamed_head(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPart, target: Target,
                   n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096,
-                  lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> HeadFit:
-    r""":func:`fit_head` on the features :math:`\sigma(Wx+b)` of the first ``n`` rows of ``(key, ·)``, validated
-    on ``n_val`` rows of ``(key_val, ·)``, from streamed sufficient statistics (:func:`head_stats`)."""
-    return solve_head(head_stats(key, key_val, W, b, linear, target, n, n_val, noise_std=noise_std,
-                                 batch=batch), lambdas)
+                  lambdas: Sequence[float] | None = None) -> train.RidgeFit:
+    r"""Step 4: ridge regression of the second layer, :math:`\min_a\frac1n\|Fa-y\|^2+\lambda\|a\|^2` on the
+    features :math:`F = \sigma(Wx+b)` of the first ``n`` rows of ``(key, ·)``, :math:`\lambda` chosen on ``n_val``
+    rows of ``(key_val, ·)`` from the grid ``lambdas`` (default :data:`featlearn.train.RIDGE_LAMBDAS`, relative to
+    the mean eigenvalue of :math:`F^\top F/n`): :func:`featlearn.train.ridge_from_stats` on the streamed
+    statistics of :func:`head_stats`. ``coef`` ``(m,)`` is the second layer :math:`a`."""
+    return train.ridge_from_stats(*head_stats(key, key_val, W, b, linear, target, n, n_val, noise_std=noise_std,
+                                              batch=batch), lambdas=lambdas)
 
 
 def normalized_test_error(key: Array, model: OneStepModel, target: Target, n_test: int, *, batch: int = 4096,
@@ -448,7 +322,7 @@ def normalized_test_error(key: Array, model: OneStepModel, target: Target, n_tes
                 s1 + jnp.sum(mask * y), s2 + jnp.sum(mask * y * y), y4 + jnp.sum(mask * y**4))
 
     init = (jnp.zeros(shape),) * 3 + (jnp.zeros(()),) * 3
-    se, e4, e2y2, s1, s2, y4 = _stream(body, init, key, n_test, batch=batch, d=d, target=target, noise_std=0.0)
+    se, e4, e2y2, s1, s2, y4 = data.stream(body, init, key, n_test, batch=batch, d=d, target=target, noise_std=0.0)
     risk = (se / n_test) / (s2 / n_test - (s1 / n_test) ** 2)
     if not with_se:
         return risk
@@ -459,9 +333,9 @@ def normalized_test_error(key: Array, model: OneStepModel, target: Target, n_tes
     return risk, jnp.sqrt(jnp.maximum(mom2 - mean**2, 0.0) / n_test) / (s2 / n_test)
 
 
-def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: int = 2048, noise_std: float = 0.0,
+def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: int = N_VAL, noise_std: float = 0.0,
                  batch: int = 4096, step: bool = True, eta: float | None = None, bias_std: float = 1.0,
-                 params: Params | None = None, lambdas: Sequence[float] = DEFAULT_LAMBDAS) -> OneStepModel:
+                 params: Params | None = None, lambdas: Sequence[float] | None = None) -> OneStepModel:
     r"""Algorithm 1 end to end on ``n`` streamed samples of ``target`` (any callable with a ``.d``), width ``m``.
 
     The same ``n`` rows serve the gradient step and the ridge fit of :math:`a`; ``n_val`` fresh rows choose
@@ -486,13 +360,13 @@ def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: i
         p0 = rf_params(k_init, d, m, bias_std=bias_std)
     lin = streamed_linear_part(k_data, n, target, d=d, noise_std=noise_std, batch=batch)
     if step:
-        W, b = first_step(k_data, k_bias, p0, target, n, lin, d=d, noise_std=noise_std, batch=batch, eta=eta,
-                          bias_std=bias_std)
+        G = ghost_gradient(k_data, p0, target, n, d=d, noise_std=noise_std, batch=batch, linear=lin)
+        W, b = first_step(k_bias, p0, G, eta=eta, bias_std=bias_std)
     else:
         W, b = p0["W"], p0["b"]
     head = streamed_head(k_data, k_val, W, b, lin, target, n, n_val, noise_std=noise_std, batch=batch,
                          lambdas=lambdas)
-    return OneStepModel(W, b, head.a, lin, head.lam)
+    return OneStepModel(W, b, head.coef, lin, head.lam)
 
 
 # -------------------------------------------------------------------------------------- kernel baselines
@@ -510,9 +384,9 @@ def entk_relu(params: Params, X: Array, Y: Array) -> Array:
     return (jax.nn.relu(u) @ jax.nn.relu(v).T + (gate_x @ gate_y.T) * (X @ Y.T + 1.0)) / m
 
 
-def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n_val: int = 2048,
+def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n_val: int = N_VAL,
                      n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0,
-                     lambdas: Sequence[float] = KERNEL_LAMBDAS, kernel_names: Sequence[str] = KERNELS,
+                     lambdas: Sequence[float] | None = None, kernel_names: Sequence[str] = KERNELS,
                      rank: int = 256, tol: float = 1e-4, maxiter: int = 40) -> dict[str, Array]:
     r"""Normalised test MSE, for each ``n`` in ``ns``, of kernel ridge regression with
 
@@ -525,10 +399,11 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
 
     Same training rows (linear part removed, as for the network), validation rows, test rows and key splitting
     as :func:`one_step_fit` and :func:`learning_curve` with the same ``key``. Every kernel is solved by
-    :func:`featlearn.train.kernel_ridge_cg` (preconditioned conjugate gradients, ``rank`` Nyström landmarks,
-    relative residual ``tol`` or ``maxiter`` iterations per pass) for every :math:`\lambda` in ``lambdas``
-    (relative to the mean eigenvalue of :math:`K/n`), and :math:`\lambda` is chosen on the ``n_val`` validation
-    rows. Test predictions are streamed in batches of at most 2048 rows.
+    :func:`featlearn.train.kernel_ridge` with ``solver="cg"`` (preconditioned conjugate gradients, ``rank``
+    Nyström landmarks, relative residual ``tol`` or ``maxiter`` iterations per pass) for every :math:`\lambda` in
+    ``lambdas`` (default :data:`featlearn.train.RIDGE_LAMBDAS`, relative to the mean eigenvalue of :math:`K/n`),
+    and :math:`\lambda` is chosen on the ``n_val`` validation rows. Test predictions are streamed in batches of at
+    most 2048 rows.
 
     Returns ``(K,)`` arrays: the error of each kernel in ``kernel_names``, ``<name>_se`` its standard error over
     the test rows, ``<name>_lambda`` the selected relative :math:`\lambda`; and ``cg_residual`` and
@@ -553,7 +428,7 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
     k_test = jax.random.fold_in(key, 7)
     p = rf_params(k_init, d, m, bias_std=bias_std)
     bias_var = bias_std**2
-    xv, yv = ghost_rows(k_val, 0, n_val, d, target, noise_std)
+    xv, yv = data.ghost_rows(k_val, 0, n_val, d, target, noise_std)
     closed = {"ntk": lambda a, b: kernels.ntk_relu(a, b, bias_var=bias_var),
               "nngp": lambda a, b: kernels.nngp_relu(a, b, bias_var=bias_var)}
 
@@ -564,17 +439,17 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
     out = {k: [] for k in (*kernel_names, *(f"{k}_{s}" for k in kernel_names for s in ("se", "lambda")),
                            "cg_residual", "cg_iterations")}
     for n in ns:  # a Python loop: each n has its own kernel shape
-        x, y = ghost_rows(k_data, 0, n, d, target, noise_std)
+        x, y = data.ghost_rows(k_data, 0, n, d, target, noise_std)
         lin = linear_part(x, y)
         yc, yvc = y - lin(x), yv - lin(xv)
         kfns = [closed[name] if name in closed else (lambda a, b: entk_relu(p, a, b)) for name in kernel_names]
         # One solver for all kernels (vmapped over the stacked Gram matrices): one copy to compile per n.
-        fits = jax.vmap(lambda K, Kv, yc=yc, yvc=yvc: train.kernel_ridge_cg(K, yc, Kv, yvc, lambdas, rank=rank,
-                                                                           tol=tol, maxiter=maxiter))(
+        fits = jax.vmap(lambda K, Kv, yc=yc, yvc=yvc: train.kernel_ridge(K, yc, Kv, yvc, lambdas=lambdas, solver="cg",
+                                                                        rank=rank, tol=tol, maxiter=maxiter))(
             jnp.stack([kf(x, x) for kf in kfns]), jnp.stack([kf(xv, x) for kf in kfns]))
         coef = {name: fits.coef[i] for i, name in enumerate(kernel_names)}
         for i, name in enumerate(kernel_names):
-            out[f"{name}_lambda"].append(jnp.asarray(lambdas)[fits.best[i]])
+            out[f"{name}_lambda"].append(fits.rel_lam[i])
         out["cg_residual"].append(jnp.max(jnp.take_along_axis(fits.residual, fits.best[:, None], axis=1)))
         out["cg_iterations"].append(jnp.max(fits.iterations))
         theta = None
@@ -661,7 +536,7 @@ def gradient_path(key: Array, target: targets.MultiIndexTarget, m: int, checkpoi
     return {"cosine": cos, "alignment": align, "top_overlap": top}
 
 
-def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Sequence[int], *, n_val: int = 2048,
+def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Sequence[int], *, n_val: int = N_VAL,
                    n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096) -> dict[str, Array]:
     r"""Normalised test MSE of Algorithm 1 (``network``, width ``m`` at the symmetric initialisation) and of random
     features (``rf``: the same pipeline without the step, on ``m`` distinct neurons from :func:`rf_params`; same
@@ -679,10 +554,11 @@ def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Seq
 
     def one(n):
         lin = streamed_linear_part(k_data, n, target, noise_std=noise_std, batch=batch)
-        W, b = first_step(k_data, k_bias, p0, target, n, lin, noise_std=noise_std, batch=batch)
+        W, b = first_step(k_bias, p0, ghost_gradient(k_data, p0, target, n, noise_std=noise_std, batch=batch,
+                                                     linear=lin))
         feats = [(W, b), (prf["W"], prf["b"])]
-        heads = [solve_head(head_stats(k_data, k_val, Wf, bf, lin, target, n, n_val, noise_std=noise_std,
-                                       batch=batch)).a for Wf, bf in feats]
+        heads = [streamed_head(k_data, k_val, Wf, bf, lin, target, n, n_val, noise_std=noise_std, batch=batch).coef
+                 for Wf, bf in feats]
 
         def predictor(z):  # both models on the same test rows, one pass
             return lin(z)[:, None] + jnp.stack([jax.nn.relu(z @ Wf.T + bf) @ a
@@ -698,7 +574,7 @@ def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Seq
 
 
 def transfer(key: Array, source: targets.MultiIndexTarget, target: targets.MultiIndexTarget, m: int,
-             n_source: int, n_target: int, *, n_val: int = 2048, n_test: int = 50_000, batch: int = 4096
+             n_source: int, n_target: int, *, n_val: int = N_VAL, n_test: int = 50_000, batch: int = 4096
              ) -> dict[str, Array]:
     r"""Transfer learning. Learn :math:`W^1, b` by Algorithm 1's step on ``n_source`` samples of ``source``;
     then fit only the second layer (and the linear part) on ``n_target`` samples of ``target`` (which must share
@@ -713,14 +589,345 @@ def transfer(key: Array, source: targets.MultiIndexTarget, target: targets.Multi
     k_test = jax.random.fold_in(key, 7)
     p0 = init_params(k_init, d, m, symmetric=True)
     lin_s = streamed_linear_part(k_src, n_source, source, batch=batch)
-    W, b = first_step(k_src, k_bias, p0, source, n_source, lin_s, batch=batch)
+    W, b = first_step(k_bias, p0, ghost_gradient(k_src, p0, source, n_source, batch=batch, linear=lin_s))
     # The target rows and validation rows are those one_step_fit(k_tgt, ...) uses for the baselines below.
     kt_data, kt_val, _, _ = jax.random.split(k_tgt, 4)
     lin = streamed_linear_part(kt_data, n_target, target, batch=batch)
     head = streamed_head(kt_data, kt_val, W, b, lin, target, n_target, n_val, batch=batch)
-    fits = (OneStepModel(W, b, head.a, lin, head.lam),
+    fits = (OneStepModel(W, b, head.coef, lin, head.lam),
             one_step_fit(k_tgt, target, m, n_target, n_val=n_val, batch=batch, params=p0),
             one_step_fit(k_tgt, target, m, n_target, n_val=n_val, batch=batch, step=False))  # m distinct neurons
     err = normalized_test_error(k_test, None, target, n_test, batch=batch,
                                 predictor=lambda z: jnp.stack([predict(f, z) for f in fits], axis=1))
     return {"transfer": err[0], "scratch": err[1], "rf": err[2], "alignment": metrics.subspace_alignment(W, source.U)}
+
+
+# ----------------------------------------------------------------------------- the chapter's experiments
+# One function per section of book/one-step.ipynb, ``<section>(S, key)``: ``S`` the chapter's sizes
+# (``profiles.sizes(**SIZES)``), ``key`` the chapter's key. Each runs its sweeps through
+# :func:`featlearn.sweeps.sweep` (cached, sharded) and returns plain results: NumPy arrays, scalars and tables
+# (dicts of equal-length 1-d columns) holding the data behind the section's figure and the values its checks
+# test, and under ``glue`` the numbers the prose quotes, by glue name (``one-step-<name>``; Python scalars). The
+# same code runs in the notebook and headless (``SECTIONS``).
+
+#: The source target of every section, :math:`g(z) = \tfrac12[h_2(z_1) + h_2(z_2) + h_4(z_1) + h_2(z_1)h_2(z_2)]`
+#: (unit variance, :math:`\kappa = 1`, half of its variance in degree 4), as Hermite coefficients by multi-index.
+SOURCE = {(2, 0): .5, (0, 2): .5, (4, 0): .5, (2, 2): .5}
+#: The new head of the transfer section, :math:`g_t(z) = [h_3(z_1) + h_1(z_1)h_2(z_2)]/\sqrt2` (no degree-2 part).
+TARGET_HEAD = {(3, 0): 2**-0.5, (1, 2): 2**-0.5}
+#: The degenerate control of the sample-complexity section, :math:`h_3(u\cdot x)` (:math:`H = 0`).
+CONTROL = {3: 1.0}
+#: The level of the excess alignment at which the sample-complexity section records its crossing.
+LEVEL = 0.5
+#: The kernels of the network-vs-kernels section, in the order their rows are listed.
+KERNEL_METHODS = ("entk", "ntk")
+
+
+def _source(d: int) -> targets.MultiIndexTarget:
+    """The chapter's source target in dimension ``d`` (its ``U`` is drawn from ``key(1)`` at every ``d``)."""
+    return targets.multi_index(jax.random.key(1), d, SOURCE)
+
+
+def _gradient_paths(S: SimpleNamespace, key: Array, ds: Sequence[int], top: int, target_of: Callable[[int], Target],
+                    desc: str) -> dict[int, tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """:func:`gradient_path` over ``S.seeds`` seeds for every ``d`` in ``ds`` (sample sizes
+    :func:`doubling_checkpoints` up to ``top``·d²): ``{d: (ns, {name: (seeds, K)})}``."""
+    out = {}
+    for d in progress.progress(ds, desc=desc):
+        ns = doubling_checkpoints(d, top)
+        out[d] = (np.array(ns), sweeps.sweep(gradient_path, key=key, seeds=S.seeds, fixed=dict(
+            target=target_of(d), m=S.path_m_per_d * d, checkpoints=ns, batch=S.batch)))
+    return out
+
+
+def _mean_se(se: np.ndarray) -> np.ndarray:
+    """Standard error of the mean over seeds (axis 0) from each seed's standard error over the test rows."""
+    return np.sqrt((se**2).sum(0)) / se.shape[0]
+
+
+def key_lemma(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Section 1, the key lemma: the first gradient on nested prefixes of one ghost data set (:func:`gradient_path`,
+    ``n`` doubling up to ``S.path_max``·d², width ``S.path_m_per_d``·d) for every ``d`` in ``S.path_d``.
+
+    Returns ``table`` (columns ``d, seed, n, cosine, alignment, top_overlap``: every seed, the figure's data);
+    ``mean`` (``d, n, cosine``: the cosine averaged over seeds); per ``d`` (``d``): ``cosine_last``, the mean
+    cosine at the largest ``n``, and ``cosine_rise``, the smallest change of the mean cosine as ``n`` doubles;
+    ``glue``: ``cos-min`` (the smallest ``cosine_last``) and ``cos-dmax`` (``cosine_last`` at the largest ``d``)."""
+    path = _gradient_paths(S, key, S.path_d, S.path_max, _source, "dimensions")
+    names = ("cosine", "alignment", "top_overlap")
+    mean = {d: out["cosine"].mean(0) for d, (_, out) in path.items()}
+    cos_last = {d: float(out["cosine"][:, -1].mean()) for d, (_, out) in path.items()}
+    return {"table": figures.concat_tables(*(figures.sweep_table({k: out[k] for k in names}, {"n": ns}, d=d)
+                                             for d, (ns, out) in path.items())),
+            "mean": figures.concat_tables(*(figures.sweep_table({"cosine": mean[d]}, {"n": ns}, seed=None, d=d)
+                                            for d, (ns, _) in path.items())),
+            "d": np.array(list(path)), "cosine_last": np.array([c[-1] for c in mean.values()]),
+            "cosine_rise": np.array([np.diff(c).min() for c in mean.values()]),
+            "glue": {"cos-min": min(cos_last.values()), "cos-dmax": cos_last[S.path_d[-1]]}}
+
+
+def sample_complexity(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Section 2, sample complexity: the per-neuron alignment :math:`A` and the top-r subspace overlap of
+    :math:`W^1` on the gradient paths of :func:`key_lemma` (the same sweeps: cached), their excess over the
+    random value (:func:`excess_alignment`), the ``n`` at which each crosses :data:`LEVEL` for every ``d`` and
+    seed (:func:`featlearn.metrics.crossing_point`) and the exponent of that ``n`` in ``d``
+    (:func:`featlearn.metrics.fit_loglog`, bootstrap over seeds); and the degenerate control :data:`CONTROL` up to
+    ``S.control_max``·d² for every ``d`` in ``S.control_d``.
+
+    Returns ``table`` (columns ``quantity, d, seed, n, value``: the alignment, the overlap and the control's
+    alignment at every ``n``, then the crossings ``n_half_neuron`` and ``n_half_top`` with ``value`` the level:
+    the figure's data); ``mean`` (``d, n, alignment, top_overlap``, averaged over seeds) and ``control_mean``
+    (``d, n, alignment``); ``crossing`` (``d, seed, neuron, top``); ``<neuron|top>_<slope|intercept|ci_low|
+    ci_high>`` (the log-log fits); ``control_d`` and ``control_alignment`` (the control's mean alignment at its
+    largest ``n``); ``level``; ``glue``: the fits' ``<neuron|top>-<slope|ci-low|ci-high>`` and the control's
+    alignment at the smallest and the largest ``d``, ``ctrl-first`` and ``ctrl-last``."""
+    path = _gradient_paths(S, key, S.path_d, S.path_max, _source, "dimensions")
+    control = _gradient_paths(S, key, S.control_d, S.control_max,
+                              lambda d: targets.single_index(jax.random.key(1), d, CONTROL), "control")
+    r = _source(S.path_d[0]).r  # the rank of U
+    cross = dict(d=[], seed=[], neuron=[], top=[])
+    for d, (ns, out) in path.items():
+        for s in range(S.seeds):
+            cross["d"].append(d)
+            cross["seed"].append(s)
+            cross["neuron"].append(metrics.crossing_point(ns, excess_alignment(out["alignment"][s], r, d), LEVEL))
+            cross["top"].append(metrics.crossing_point(ns, excess_alignment(out["top_overlap"][s], r, d), LEVEL))
+    cross = {k: np.array(v) for k, v in cross.items()}
+    fits = {name: metrics.fit_loglog(cross["d"], cross[name], groups=cross["seed"]) for name in ("neuron", "top")}
+    table = [figures.sweep_table({"value": out[q.removeprefix("control_")]}, {"n": ns}, quantity=q, d=d)
+             for q, res in (("alignment", path), ("top_overlap", path), ("control_alignment", control))
+             for d, (ns, out) in res.items()]
+    table += [{"quantity": np.full(len(cross["d"]), f"n_half_{name}"), "d": cross["d"], "seed": cross["seed"],
+               "n": cross[name], "value": np.full(len(cross["d"]), LEVEL)} for name in ("neuron", "top")]
+
+    def means(res, names):
+        return figures.concat_tables(*(figures.sweep_table({k: out[k].mean(0) for k in names}, {"n": ns}, seed=None,
+                                                           d=d) for d, (ns, out) in res.items()))
+
+    out = {"table": figures.concat_tables(*table), "mean": means(path, ("alignment", "top_overlap")),
+           "control_mean": means(control, ("alignment",)), "crossing": cross, "level": LEVEL,
+           "control_d": np.array(list(control)),
+           "control_alignment": np.array([float(o["alignment"][:, -1].mean()) for _, o in control.values()])}
+    for name, fit in fits.items():
+        out |= {f"{name}_{k}": getattr(fit, k) for k in ("slope", "intercept", "ci_low", "ci_high")}
+    glue = {f"{name}-{k.replace('_', '-')}": out[f"{name}_{k}"] for name in fits
+            for k in ("slope", "ci_low", "ci_high")}
+    return out | {"glue": glue | {"ctrl-first": float(out["control_alignment"][0]),
+                                  "ctrl-last": float(out["control_alignment"][-1])}}
+
+
+def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Section 3, the network against kernels: :func:`learning_curve` (Algorithm 1 and random features) at
+    ``n = r``·d² for ``r`` in ``S.curve_ratios`` and every ``d`` in ``S.curve_d``, and :func:`kernel_baselines`
+    (the closed-form NTK, and the empirical NTK for ``d`` in ``S.entk_d``) at ``S.kernel_ratios``·d² up to
+    ``S.kernel_n_max`` samples for ``d`` in ``S.kernel_d``, on the same samples (same seed keys; the kernels one
+    seed per program, each holding its ``n × n`` Gram matrices).
+
+    Returns ``table`` (columns ``d, method, seed, n, nmse, se``: every seed, methods ``network``, ``rf``, ``entk``,
+    ``ntk``; the figure's data) and ``mean`` (the same averaged over seeds, ``se`` the standard error of the mean);
+    ``plateau``, the target's variance above degree 2; over ``d`` in ``S.curve_d``: ``network_last`` and
+    ``network_last_se`` (at the largest ratio) and ``network_upper`` (``network_last`` + 3 SE); ``spread`` and
+    ``spread_small``, the gap between the network's curves of the two largest and of the two smallest ``d`` at
+    each ratio; ``kernel_z``, the most negative distance of any kernel run (random features included) to the
+    plateau in standard errors, and ``kernel_worst``, that run in words; over ``kernel_dims`` (the dimensions with
+    kernels): ``ntk_top``, the closed-form NTK's error at its largest ``n``, and ``excess_ratio``, its excess over
+    the plateau there as a fraction of its excess at ``n = d²``; ``kernel_top_ratio``, the largest kernel ``n``
+    over d² at the largest kernel ``d``; ``entk_dims``; ``cg_res``, the largest conjugate-gradient residual at a
+    selected :math:`\lambda`; ``margins`` (columns ``d, method, gap``): the largest difference network − method
+    over ``n ≥ d²`` (negative: the network is better at every such ``n``), for random features at every ``d``
+    and for each kernel where it ran; and ``glue``, the numbers the prose quotes."""
+    curve, kern = {}, {}
+    for d in progress.progress(S.curve_d, desc="dimensions"):
+        tgt = _source(d)
+        ns = tuple(int(r * d * d) for r in S.curve_ratios)
+        curve[d] = (np.array(ns), sweeps.sweep(learning_curve, key=key, seeds=S.seeds, fixed=dict(
+            target=tgt, m=S.m, ns=ns, n_test=S.n_test, batch=S.batch)))
+        kn = tuple(int(r * d * d) for r in S.kernel_ratios if r * d * d <= S.kernel_n_max)
+        if d in S.kernel_d and kn:
+            names = ("ntk", "entk") if d in S.entk_d else ("ntk",)
+            # One seed per program (chunk=1): each holds its n x n Gram matrices (1 GiB for two kernels at n = 8192).
+            kern[d] = (np.array(kn), sweeps.sweep(kernel_baselines, key=key, seeds=S.seeds, chunk=1, fixed=dict(
+                target=tgt, m=S.m, ns=kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=names)))
+    plateau = _source(16).plateau(2)
+    # Every method at every size, per seed and averaged: (method, d, ns, errors (seeds, K), standard errors).
+    runs = [(k, d, ns, out[k], out[f"{k}_se"]) for d, (ns, out) in curve.items() for k in ("network", "rf")]
+    runs += [(k, d, kn, out[k], out[f"{k}_se"]) for d, (kn, out) in kern.items() for k in KERNEL_METHODS if k in out]
+    table = figures.concat_tables(*(figures.sweep_table({"nmse": err, "se": se}, {"n": ns}, d=d, method=k)
+                                    for k, d, ns, err, se in runs))
+    mean = figures.concat_tables(*(figures.sweep_table({"nmse": err.mean(0), "se": _mean_se(se)}, {"n": ns},
+                                                       seed=None, d=d, method=k) for k, d, ns, err, se in runs))
+    net = np.stack([out["network"].mean(0) for _, out in curve.values()])  # (d, ratios)
+    net_se = np.stack([_mean_se(out["network_se"]) for _, out in curve.values()])
+    # Every kernel method at every size: (method, d, n, mean error, standard error of the mean).
+    kernel_runs = [(k, d, n, e, s) for k, d, ns, err, se in runs if k != "network"
+                   for n, e, s in zip(ns, err.mean(0), _mean_se(se), strict=True)]
+    worst = min(kernel_runs, key=lambda r: (r[3] - plateau) / r[4])
+    top = {d: kn[-1] for d, (kn, _) in kern.items()}
+    excess = {d: float((out["ntk"].mean(0)[-1] - plateau) / (out["ntk"].mean(0)[kn == d * d][0] - plateau))
+              for d, (kn, out) in kern.items()}
+    margins = dict(d=[], method=[], gap=[])
+    for d, (ns, out) in curve.items():
+        big = ns >= d * d
+        net_d = out["network"].mean(0)
+        margins["d"].append(d)
+        margins["method"].append("rf")
+        margins["gap"].append((net_d[big] - out["rf"].mean(0)[big]).max())
+        kn, ko = kern.get(d, (None, {}))
+        for k in (k for k in KERNEL_METHODS if k in ko):
+            mask = np.isin(ns, kn) & big
+            margins["d"].append(d)
+            margins["method"].append(k)
+            margins["gap"].append((net_d[mask] - ko[k].mean(0)[np.isin(kn, ns[mask])]).max())
+    ntk_top = {d: float(out["ntk"].mean(0)[-1]) for d, (_, out) in kern.items()}
+    entk_top = {d: float(out["entk"].mean(0)[-1]) for d, (_, out) in kern.items() if "entk" in out}
+    dk = max(kern)
+    spread, spread_small = np.abs(net[-1] - net[-2]), np.abs(net[1] - net[0])
+    kernel_z = float((worst[3] - plateau) / worst[4])
+    cg_res = max(float(o["cg_residual"].max()) for _, o in kern.values())
+    glue = {"net-last": float(net[:, -1].mean()), "spread": float(spread.max()),
+            "spread-small": float(spread_small.max()),
+            "kernel-min": float(min(r[3] for r in kernel_runs)), "kernel-z": kernel_z, "plateau": plateau,
+            "kernel-d-max": dk, "kernel-d-min": min(kern), "kernel-n-max": f"{int(top[dk]):,}",
+            "kernel-top-ratio": float(top[dk] / dk**2), "rate-ratio": float(dk**2 / top[dk]),
+            "ntk-top-small": ntk_top[min(kern)], "ntk-top-big": ntk_top[dk], "entk-top": min(entk_top.values()),
+            "entk-d": ", ".join(str(d) for d in entk_top), "excess-ratio": max(excess.values()), "cg-res": cg_res}
+    return {
+        "table": table, "mean": mean, "plateau": plateau, "network_last": net[:, -1], "network_last_se": net_se[:, -1],
+        "network_upper": net[:, -1] + 3 * net_se[:, -1], "spread": spread, "spread_small": spread_small,
+        "kernel_z": kernel_z, "kernel_worst": f"{worst[0]} at d = {worst[1]}, n = {worst[2]}: {worst[3]:.4f} ± "
+        f"{worst[4]:.4f} (mean ± SE)", "kernel_dims": np.array(list(kern)),
+        "kernel_top_ratio": glue["kernel-top-ratio"],
+        "ntk_top": np.array(list(ntk_top.values())), "excess_ratio": np.array(list(excess.values())),
+        "entk_dims": np.array(list(entk_top)), "cg_res": cg_res,
+        "margins": {k: np.asarray(v) for k, v in margins.items()}, "glue": glue,
+    }
+
+
+def transfer_learning(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""Section 4, transfer learning: :func:`transfer` from the source :data:`SOURCE`, learned on
+    ``S.source_ratio``·d² samples, to the head :data:`TARGET_HEAD` sharing its ``U``, fitted on ``S.n_target``
+    samples, for every ``d`` in ``S.transfer_d``.
+
+    Returns ``table`` (columns ``method, seed, d, nmse`` with methods ``transfer``, ``scratch`` and ``rf``: every
+    seed, the figure's data); over ``d`` (``d``): ``transfer``, ``scratch`` and ``rf``, the errors on the new head
+    averaged over seeds; ``glue``: those at the smallest and the largest ``d`` and the smallest of ``rf``."""
+    trans = {}
+    for d in progress.progress(S.transfer_d, desc="dimensions"):
+        src = _source(d)
+        tgt = targets.MultiIndexTarget(src.U, tuple(TARGET_HEAD.items()))
+        trans[d] = sweeps.sweep(transfer, key=key, seeds=S.seeds, fixed=dict(
+            source=src, target=tgt, m=S.m, n_source=S.source_ratio * d * d, n_target=S.n_target,
+            n_test=S.n_test, batch=S.batch))
+    ds, methods = np.array(S.transfer_d), ("transfer", "scratch", "rf")
+    table = figures.concat_tables(*(figures.sweep_table(
+        {"nmse": np.stack([trans[d][k] for d in S.transfer_d], axis=1)}, {"d": ds}, method=k) for k in methods))
+    out = {k: np.array([trans[d][k].mean() for d in S.transfer_d]) for k in methods}
+    glue = {"tr-first": float(out["transfer"][0]), "tr-last": float(out["transfer"][-1]),
+            "rf-min": float(out["rf"].min()), "scratch-first": float(out["scratch"][0]),
+            "scratch-last": float(out["scratch"][-1])}
+    return out | {"table": table, "d": ds, "glue": glue}
+
+
+def prose_sizes(S: SimpleNamespace) -> dict[str, int | float | str]:
+    r"""The sizes the chapter's prose quotes, by glue name (``one-step-<name>``): counts, the largest ``n`` of each
+    experiment as a multiple of :math:`d^2`, the dimensions and ratios the network-vs-kernels text discusses
+    (``lag-lo``/``lag-hi``: the sample sizes of the smallest ``d`` at the second and the second-to-last ratio) and
+    the transfer section's :math:`n_t/d^2`. Large counts are strings with thousands separators."""
+    d0, r = S.curve_d[0], S.curve_ratios
+    return {"seeds": S.seeds, "path-max": S.path_max, "m-per-d": S.path_m_per_d, "control-max": S.control_max,
+            "m": S.m, "n-test": f"{S.n_test:,}", "kernel-n-test": f"{S.kernel_n_test:,}",
+            "d-max": max(S.path_d + S.curve_d), "source-ratio": S.source_ratio, "n-target": f"{S.n_target:,}",
+            "ratio-last": float(r[-1]), "d-small": d0, "d-second": S.curve_d[1], "d-big": S.curve_d[-1],
+            "lag-lo": f"{int(r[1] * d0**2):,}", "lag-hi": f"{int(r[-2] * d0**2):,}", "lag-ratio-lo": r[1],
+            "lag-ratio-hi": r[-2], "transfer-d-first": S.transfer_d[0], "transfer-d-last": S.transfer_d[-1],
+            "nt-ratio-first": S.n_target / S.transfer_d[0] ** 2, "nt-ratio-last": S.n_target / S.transfer_d[-1] ** 2}
+
+
+#: The chapter's experiments in its order (``featlearn reproduce one-step``).
+#: The chapter's seed: every section receives ``jax.random.key(SEED)`` (the notebook and ``featlearn reproduce``).
+SEED = 2022
+
+SECTIONS = {"key_lemma": key_lemma, "sample_complexity": sample_complexity, "network_vs_kernels": network_vs_kernels,
+            "transfer_learning": transfer_learning}
+
+
+# --- the chapter's figures
+# Drawn from what a section returns, so that the chapter draws the same figure from a live run and from stored
+# results (``featlearn.results``); matplotlib is imported inside, so ``import featlearn`` does not load it.
+
+
+def _dims(column: np.ndarray) -> list:
+    """The distinct values of a table's ``d`` column, in the order the section ran them."""
+    return list(dict.fromkeys(np.asarray(column).tolist()))
+
+
+def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
+    r"""The alignment figure from :func:`sample_complexity`'s output ``out`` (live or stored): the per-neuron
+    alignment against :math:`n/d^2` with the degenerate control, the top-r subspace overlap against :math:`n/d`,
+    and the ``n`` at which each reaches half way against ``d`` with the fitted power laws. Draws into ``fig`` (a
+    new figure when ``None``) and returns it."""
+    import matplotlib.pyplot as plt
+
+    from .figures import plain_log_ticks
+
+    fig = plt.figure(figsize=(12, 3.4)) if fig is None else fig
+    ax = fig.subplots(1, 3)
+    mean, ctrl, cross = out["mean"], out["control_mean"], out["crossing"]
+    path_d = _dims(mean["d"])
+    ds = np.array(path_d, float)
+    for i, d in enumerate(path_d):
+        r = mean["d"] == d
+        ax[0].semilogx(mean["n"][r] / d**2, mean["alignment"][r], "o-", color=f"C{i}", label=f"d = {d}")
+        ax[1].semilogx(mean["n"][r] / d, mean["top_overlap"][r], "o-", color=f"C{i}", label=f"d = {d}")
+    for i, d in enumerate(_dims(ctrl["d"])):
+        r = ctrl["d"] == d
+        ax[0].semilogx(ctrl["n"][r] / d**2, ctrl["alignment"][r], "x:", color=f"C{2 * i}",
+                       label=f"$h_3$ control, d = {d}")
+    ax[0].set(xlabel="$n/d^2$", title="per-neuron alignment $A$")
+    ax[0].legend(fontsize=6)
+    ax[1].set(xlabel="$n/d$", title="top-$r$ subspace overlap")
+    for name, lab, c in (("neuron", "per neuron", "C0"), ("top", "top-$r$ subspace", "C1")):
+        e, c0 = out[f"{name}_slope"], np.exp(out[f"{name}_intercept"])
+        ax[2].loglog(cross["d"], cross[name], "o", color=c, alpha=0.5)
+        ax[2].loglog(ds, c0 * ds**e, "-", color=c, label=f"{lab}: $n_{{1/2}}\\propto d^{{{e:.2f}}}$")
+    plain_log_ticks(ax[2], path_d)
+    ax[2].set(xlabel="$d$", title="$n$ at which the excess alignment reaches 1/2")
+    ax[2].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_network_vs_kernels(out: dict[str, Any], fig: Any = None) -> Any:
+    r"""The network-against-kernels figure from :func:`network_vs_kernels`'s output ``out`` (live or stored):
+    Algorithm 1 (left) and random features, the empirical and the closed-form NTK (right, with two standard
+    errors) against :math:`n/d^2` for every ``d``, with the plateau. Draws into ``fig`` (a new figure when
+    ``None``) and returns it."""
+    import matplotlib.pyplot as plt
+
+    from .figures import plain_log_ticks
+
+    fig = plt.figure(figsize=(11, 3.6)) if fig is None else fig
+    ax = fig.subplots(1, 2, sharey=True)
+    mean, plateau = out["mean"], out["plateau"]
+    net = mean["method"] == "network"
+    curve_d = _dims(mean["d"][net])
+    d0 = curve_d[0]
+    ratios = np.round(mean["n"][net & (mean["d"] == d0)] / d0**2, 3)  # the sizes' n/d², as the profile lists them
+    for i, d in enumerate(curve_d):
+        for a, k, fmt, lab in ((ax[0], "network", "o-", "network"), (ax[1], "rf", "s--", "random features")):
+            r = (mean["d"] == d) & (mean["method"] == k)
+            a.semilogx(mean["n"][r] / d**2, mean["nmse"][r], fmt, color=f"C{i}", label=f"{lab}, d = {d}")
+    for i, d in enumerate(np.asarray(out["kernel_dims"]).tolist()):
+        for k, lab, fmt in (("entk", "empirical NTK", "^:"), ("ntk", "closed-form NTK", "v-.")):
+            r = (mean["d"] == d) & (mean["method"] == k)
+            if r.any():
+                ax[1].errorbar(mean["n"][r] / d**2, mean["nmse"][r], 2 * mean["se"][r], fmt=fmt, color=f"C{i}",
+                               label=f"{lab}, d = {d}")
+    for a in ax:
+        a.axhline(plateau, color="k", lw=0.8, ls="--")
+        a.set_xlabel("$n/d^2$")
+        a.legend(fontsize=6)
+        plain_log_ticks(a, ratios)
+    ax[0].text(ax[0].get_xlim()[0] * 1.1, plateau + 0.02, "variance above degree 2", fontsize=7)
+    ax[0].set(ylabel="normalised test MSE", ylim=(0, 1.1))
+    return fig

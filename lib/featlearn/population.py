@@ -32,6 +32,8 @@ from jax import Array
 
 from . import _checks
 
+#: The activations of :data:`featlearn.models.ACTIVATIONS` whose normalised second moment :math:`\kappa` has the
+#: closed form above (positively 1-homogeneous, with the arc-cosine expectations of Cho & Saul).
 ACTIVATIONS = ("abs", "relu")
 
 

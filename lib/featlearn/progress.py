@@ -1,6 +1,7 @@
-"""A dependency-free progress bar: a line redrawn in a terminal, an updated text line in a notebook, and
-nothing at all in CI (``$CI`` set), in the book build (``FEATLEARN_PROGRESS=0``) or when output is not
-interactive. It never writes carriage-return sequences into captured output."""
+"""A dependency-free progress bar with an ETA: a line redrawn in a terminal, an updated text line in a notebook,
+and nothing at all in CI (``$CI`` set), in the book build (``FEATLEARN_PROGRESS=0``) or when output is not
+interactive. ``FEATLEARN_PROGRESS=lines`` writes one plain line per step to stderr instead (for a long run whose
+output goes to a log file). It never writes carriage-return sequences into captured output."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ T = TypeVar("T")
 def _mode() -> str:
     if os.environ.get("CI") or os.environ.get("FEATLEARN_PROGRESS", "1") == "0":
         return "off"
+    if os.environ.get("FEATLEARN_PROGRESS") == "lines":
+        return "lines"
     try:
         from IPython import get_ipython
 
@@ -27,8 +30,25 @@ def _mode() -> str:
     return "terminal" if sys.stderr.isatty() else "off"
 
 
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 120:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
+    h, rest = divmod(s, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def status_line(desc: str, i: int, total: int | None, elapsed: float) -> str:
+    """``desc i/total [elapsed, ETA remaining]``; the ETA assumes the remaining steps take as long as the done
+    ones on average, and is left out before the first step or without a total."""
+    msg = f"{desc} {i}/{total if total is not None else '?'} [{_duration(elapsed)}"
+    if total is not None and 0 < i < total:
+        msg += f", ETA {_duration(elapsed / i * (total - i))}"
+    return msg + "]"
+
+
 def progress(items: Iterable[T], *, total: int | None = None, desc: str = "") -> Iterator[T]:
-    """Yield from ``items`` while showing ``desc i/total [elapsed]``."""
+    """Yield from ``items`` while showing ``desc i/total [elapsed, ETA]``."""
     mode = _mode()
     if mode == "off":
         yield from items
@@ -43,9 +63,12 @@ def progress(items: Iterable[T], *, total: int | None = None, desc: str = "") ->
 
     def show(i: int) -> None:
         nonlocal handle
-        msg = f"{desc} {i}/{total if total is not None else '?'} [{time.perf_counter() - t0:.1f}s]"
+        msg = status_line(desc, i, total, time.perf_counter() - t0)
         if mode == "terminal":
-            sys.stderr.write("\r" + msg)
+            sys.stderr.write("\r" + msg + "\x1b[K")
+            sys.stderr.flush()
+        elif mode == "lines":
+            sys.stderr.write(msg + "\n")
             sys.stderr.flush()
         else:
             from IPython.display import display

@@ -11,8 +11,10 @@ A chapter opens one card and makes each check through it::
 ``figures/scorecard/<chapter>.json`` and then, like ``assert``, raises :class:`AssertionError` with the message
 when the condition is false; the row of a failed check says ``failed``. A claim that the chapter checks only in
 part says ``status="partly"``; a claim that does not reproduce at the sizes run is recorded with :meth:`Card.note`
-(``status="not reproduced"``), which asserts nothing. The book's scorecard page and landing page render the rows
-(:func:`featlearn.book.scorecard_html`), so the scorecard cannot drift from the chapters.
+(``status="not reproduced"``), which asserts nothing. Checks made on stored results (:mod:`featlearn.results`)
+go through :meth:`Card.at_scale`, so that their rows name the stored profile. The book's scorecard page and
+landing page render the rows (:func:`featlearn.book.scorecard_html`), so the scorecard cannot drift from the
+chapters.
 """
 
 from __future__ import annotations
@@ -111,6 +113,29 @@ class Card:
         self.rows.append(self._row(claim=claim, theorem=theorem, measured=measured, value=value,
                                    threshold=threshold, status=status, scale=scale, paper=paper))
         self._write()
+
+    def at_scale(self, scale: str) -> ScaledCard:
+        """The same card, recording its rows at another ``scale``: for checks made on stored results (a chapter's
+        "At the papers' scale" section, e.g. ``card.at_scale(f"{stored.profile} (stored)")``), whose rows must not
+        say the profile the notebook runs live. Rows go to this card (one card per chapter), ids shared with it."""
+        if not isinstance(scale, str) or not scale.strip():
+            raise ValueError("scale must be a non-empty string (the profile, or the stored results' scale)")
+        return ScaledCard(self, scale)
+
+
+class ScaledCard:
+    """A view of a :class:`Card` whose :meth:`check` and :meth:`note` record ``scale`` (see :meth:`Card.at_scale`)."""
+
+    def __init__(self, card: Card, scale: str):
+        self.card, self.scale = card, scale
+
+    def check(self, ok: Any, message: str, **kwargs: Any) -> None:
+        """:meth:`Card.check` at this view's scale."""
+        self.card.check(ok, message, **kwargs, scale=self.scale)
+
+    def note(self, **kwargs: Any) -> None:
+        """:meth:`Card.note` at this view's scale."""
+        self.card.note(**kwargs, scale=self.scale)
 
 
 def scorecard_dir() -> Path:

@@ -7,10 +7,21 @@ once, and returns the output pytree with leading axes ``(seeds, *grid_shape)``. 
 devices (``jax.sharding``; under ``jax.distributed``, across every process's devices), and the result is cached
 on disk, keyed by the function's name and source, the arguments, the seeds' key, the library version and a hash
 of the library's source. A corrupt or stale entry is recomputed with a :class:`CacheWarning`.
+
+A long sweep can run in **chunks** (``chunk=<configurations per program>``, or for every sweep inside
+``with chunking(...)`` or under ``$FEATLEARN_CHUNK``): the configuration axis is cut into programs of that many
+configurations, each cached as soon as it finishes, so an interrupted sweep resumes from its finished chunks.
+The chunks are reassembled into the same arrays as one run. Every chunk runs at the same batch size, so a
+configuration's numbers do not depend on where it falls or on an interruption; they can differ from the
+unchunked sweep's in the last bits, because XLA may compile a different batch size differently, so chunked and
+unchunked results are cached under different keys and never mixed (``reproduce`` chunks, the notebooks do not).
+:func:`recording` collects one record per sweep (function, sizes, cache hits, wall time) for a run's manifest.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import inspect
@@ -18,8 +29,9 @@ import io
 import itertools
 import json
 import os
+import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -89,9 +101,15 @@ def _jsonable(v: Any) -> Any:
     return repr(v)
 
 
-def cache_key(fn: Callable, key: jax.Array, seeds: int, vary: Mapping, fixed: Mapping) -> tuple[str, dict]:
-    """The hash that names a sweep's cache entry, and the record it is computed from."""
+def cache_key(fn: Callable, key: jax.Array, seeds: int, vary: Mapping, fixed: Mapping,
+              chunk: int | None = None) -> tuple[str, dict]:
+    """The hash that names a sweep's cache entry, and the record it is computed from. ``chunk`` (configurations
+    per program) names a chunked run's entries: they can differ from the unchunked run's in the last bits. The
+    devices are part of the key (a GPU's numbers are not a CPU's, and the batch per device depends on how many)."""
+    devs = devices()
     record = {
+        **({"chunk": int(chunk)} if chunk is not None else {}),
+        "devices": f"{devs[0].platform}x{len(devs)}",
         "fn": _fn_identity(fn),
         "key": np.asarray(jax.random.key_data(key)).tolist(),
         "seeds": seeds,
@@ -161,7 +179,7 @@ class Program(NamedTuple):
 
     fn: Callable[..., Any]
     args: tuple[Any, ...]
-    configs: int
+    configs: int  # C, the whole sweep's (a program built with ``select`` runs those configurations only)
     grid_shape: tuple[int, ...]
 
 
@@ -181,9 +199,10 @@ def _put(a: np.ndarray, sharding: NamedSharding | None) -> jax.Array:
 
 
 def program(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mapping[str, Sequence] | None = None,
-            fixed: Mapping[str, Any] | None = None) -> Program:
+            fixed: Mapping[str, Any] | None = None, select: np.ndarray | None = None) -> Program:
     r"""Build (without running) the program :func:`sweep` runs: ``jit(vmap(fn))`` over the flat configuration
-    axis, seed-major (configuration ``c`` is seed ``c // G`` at grid point ``c % G``).
+    axis, seed-major (configuration ``c`` is seed ``c // G`` at grid point ``c % G``). ``select`` (indices into
+    that axis) builds the program over those configurations only, in that order (one chunk of a chunked sweep).
 
     The axis is padded to a multiple of the number of :func:`devices` (by repeating configurations) and sharded
     across them with a one-axis :class:`~jax.sharding.Mesh`; every configuration is an independent run, so the
@@ -203,11 +222,18 @@ def program(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Map
     cols = {"key": kdata[np.repeat(np.arange(seeds), g)]}
     cols.update({n: np.tile(np.asarray(jnp.asarray(v)), seeds) for n, v in flat.items()})  # (C,) each
 
+    if select is not None:
+        select = np.asarray(select)
+        if select.ndim != 1 or select.size == 0 or select.min() < 0 or select.max() >= c:
+            raise ValueError(f"select must be a non-empty 1-d array of indices in [0, {c}), got {select!r}")
+        cols = {n: a[select] for n, a in cols.items()}
+    rows = len(cols["key"])
+
     devs = devices()
-    padded = -(-c // len(devs)) * len(devs)
+    padded = -(-rows // len(devs)) * len(devs)
     sharding = None
     if len(devs) > 1:
-        cols = {n: a[np.arange(padded) % c] for n, a in cols.items()}
+        cols = {n: a[np.arange(padded) % rows] for n, a in cols.items()}
         sharding = NamedSharding(Mesh(np.asarray(devs), ("config",)), PartitionSpec("config"))
 
     def one(kd, hp):
@@ -236,8 +262,77 @@ def _gather(out: Any) -> list[np.ndarray]:
     return [np.asarray(x) for x in leaves]
 
 
+CHUNK_ENV = "FEATLEARN_CHUNK"
+#: With ``chunk="auto"`` a sweep is cut into at most this many programs.
+AUTO_CHUNKS = 8
+_CHUNK: contextvars.ContextVar[int | str | None] = contextvars.ContextVar("featlearn_chunk", default=None)
+_RECORDS: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("featlearn_sweep_records",
+                                                                                       default=None)
+
+
+def _chunk_setting(chunk: int | str | None, source: str = "chunk") -> int | str | None:
+    """Validate a chunk setting: ``None`` (not set), ``"auto"``, or an integer >= 0 (0: unchunked)."""
+    if chunk is None or chunk == "auto":
+        return chunk
+    if isinstance(chunk, str):
+        try:
+            chunk = int(chunk)
+        except ValueError:
+            raise ValueError(f"{source} must be 'auto' or an integer >= 0, got {chunk!r}") from None
+    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 0:
+        raise ValueError(f"{source} must be 'auto' or an integer >= 0, got {chunk!r}")
+    return int(chunk)
+
+
+def chunk_size(chunk: int | str | None, configs: int) -> int | None:
+    """Configurations per program for a sweep of ``configs`` configurations, or ``None`` to run it whole.
+
+    ``chunk=None`` takes the setting of the innermost :func:`chunking` block, else ``$FEATLEARN_CHUNK``, else runs
+    whole; ``0`` runs whole; ``"auto"`` cuts the sweep into at most :data:`AUTO_CHUNKS` programs; an integer is
+    rounded up to a multiple of the device count. A chunk that would hold every configuration means: whole."""
+    setting = _chunk_setting(chunk)
+    if setting is None:
+        setting = _CHUNK.get()
+    if setting is None:
+        setting = _chunk_setting(os.environ.get(CHUNK_ENV) or None, source=f"environment variable {CHUNK_ENV}")
+    if setting is None or setting == 0:
+        return None
+    per = -(-configs // AUTO_CHUNKS) if setting == "auto" else int(setting)
+    ndev = len(devices())
+    per = -(-per // ndev) * ndev
+    return None if per >= configs else per
+
+
+@contextlib.contextmanager
+def chunking(chunk: int | str | None) -> Iterator[None]:
+    """Run every :func:`sweep` inside the block in chunks of ``chunk`` configurations (``"auto"``: at most
+    :data:`AUTO_CHUNKS` chunks per sweep; ``0``: unchunked; ``None``: back to ``$FEATLEARN_CHUNK``), unless a
+    sweep passes its own ``chunk``. This is how ``featlearn reproduce`` makes a chapter's sweeps resumable
+    without an extra argument to its section functions."""
+    token = _CHUNK.set(_chunk_setting(chunk))
+    try:
+        yield
+    finally:
+        _CHUNK.reset(token)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[dict[str, Any]]]:
+    """Collect one record per :func:`sweep` run inside the block, in order: ``fn`` (module.name), ``seeds``,
+    ``grid`` (the ``vary`` names and lengths), ``fixed`` (its scalar entries), ``configs``, ``chunks`` (1 when
+    unchunked), ``chunks_cached`` (found in the cache), ``source`` (``"cache"``, ``"computed"`` or
+    ``"resumed"``) and ``wall_s``."""
+    records: list[dict[str, Any]] = []
+    token = _RECORDS.set(records)
+    try:
+        yield records
+    finally:
+        _RECORDS.reset(token)
+
+
 def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mapping[str, Sequence] | None = None,
-          fixed: Mapping[str, Any] | None = None, cache: bool | str | Path | None = None) -> Any:
+          fixed: Mapping[str, Any] | None = None, cache: bool | str | Path | None = None,
+          chunk: int | str | None = None) -> Any:
     """Run ``fn(key, **vary_values, **fixed)`` for every seed and every point of the ``vary`` grid.
 
     Returns the output pytree (NumPy arrays) with leading axes ``(seeds, *grid_shape)``, where ``grid_shape``
@@ -245,9 +340,33 @@ def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mappi
     (``$FEATLEARN_CACHE``, off with ``FEATLEARN_CACHE=0``), ``False`` disables it, a path selects a folder.
     The configurations run as one program sharded over :func:`devices` (see :func:`program`); under
     ``jax.distributed`` every process gets the whole result and only process 0 writes the cache.
+    ``chunk`` (configurations per program, ``"auto"``, or ``0``; default: :func:`chunking`'s setting, else
+    ``$FEATLEARN_CHUNK``) runs the configurations in chunks, each cached as it finishes, with a progress bar and
+    an ETA (see :func:`chunk_size` and the module's notes).
     """
+    t0 = time.perf_counter()
     vary = dict(vary or {})
     fixed = dict(fixed or {})
+    seeds = _checks.positive_int("seeds", seeds)
+    gshape = grid(vary)[1] if vary else ()
+    c = seeds * int(np.prod(gshape, dtype=int))
+    per = chunk_size(chunk, c)
+    if per is None:
+        out, info = _sweep_whole(fn, key, seeds, vary, fixed, cache)
+    else:
+        out, info = _sweep_chunked(fn, key, seeds, vary, fixed, cache, per)
+    records = _RECORDS.get()
+    if records is not None:
+        records.append({"fn": _fn_identity(fn)["name"], "seeds": seeds,
+                        "grid": {k: len(v) for k, v in vary.items()},
+                        "fixed": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in fixed.items()
+                                  if isinstance(v, int | float | str | bool | np.generic)},
+                        "configs": c, **info, "wall_s": round(time.perf_counter() - t0, 3)})
+    return out
+
+
+def _sweep_whole(fn: Callable[..., Any], key: jax.Array, seeds: int, vary: dict, fixed: dict,
+                 cache: bool | str | Path | None) -> tuple[Any, dict[str, Any]]:
     prog = program(fn, key=key, seeds=seeds, vary=vary, fixed=fixed)
     gshape, c = prog.grid_shape, prog.configs
     g = c // seeds
@@ -264,25 +383,76 @@ def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mappi
         path = folder / h
         cached = _load(path, leaves_shape)
         if cached is not None:
-            return _reshape(jax.tree_util.tree_unflatten(treedef, cached), seeds, gshape, bool(vary))
+            return (_reshape(jax.tree_util.tree_unflatten(treedef, cached), seeds, gshape, bool(vary)),
+                    {"chunks": 1, "chunks_cached": 1, "source": "cache"})
 
     out = traced.lower().compile()(*prog.args)
     leaves = [a[:c].reshape((*lead, *a.shape[1:])) for a in _gather(out)]
     if path is not None and jax.process_index() == 0:
         _save(path, leaves, record)
-    return _reshape(jax.tree_util.tree_unflatten(treedef, leaves), seeds, gshape, bool(vary))
+    return (_reshape(jax.tree_util.tree_unflatten(treedef, leaves), seeds, gshape, bool(vary)),
+            {"chunks": 1, "chunks_cached": 0, "source": "computed"})
+
+
+def _sweep_chunked(fn: Callable[..., Any], key: jax.Array, seeds: int, vary: dict, fixed: dict,
+                   cache: bool | str | Path | None, per: int) -> tuple[Any, dict[str, Any]]:
+    """The sweep in ``ceil(C / per)`` programs of ``per`` configurations each (the last one padded by repeating
+    configurations, so that every chunk has one batch size and one compilation), each cached as it finishes
+    under the sweep's chunked key plus its index; once all are done the assembled result is cached under the
+    chunked key and the chunk entries are removed."""
+    gshape = grid(vary)[1] if vary else ()
+    c = seeds * int(np.prod(gshape, dtype=int))
+    n = -(-c // per)
+    lead = (seeds, c // seeds) if vary else (seeds,)
+
+    def chunk_program(i: int) -> Program:
+        return program(fn, key=key, seeds=seeds, vary=vary, fixed=fixed, select=np.arange(i * per, (i + 1) * per) % c)
+
+    def rows(i: int) -> int:
+        return min(per, c - i * per)
+
+    first = chunk_program(0)
+    traced = first.fn.trace(*first.args)
+    leaves_k, treedef = jax.tree_util.tree_flatten(traced.out_info)
+
+    def shapes(lead_shape: tuple[int, ...]) -> list[jax.ShapeDtypeStruct]:
+        return [jax.ShapeDtypeStruct((*lead_shape, *a.shape[1:]), a.dtype) for a in leaves_k]
+
+    def done(leaves: list[np.ndarray], info: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        tree = jax.tree_util.tree_unflatten(treedef, leaves)
+        return _reshape(tree, seeds, gshape, bool(vary)), {"chunks": n, **info}
+
+    folder = _resolve_cache(cache)
+    parts: list[list[np.ndarray] | None] = [None] * n
+    if folder is not None:
+        h, record = cache_key(fn, key, seeds, vary, fixed, chunk=per)
+        whole = _load(folder / h, shapes(lead))
+        if whole is not None:
+            return done(whole, {"chunks_cached": n, "source": "cache"})
+        for i in range(n):
+            parts[i] = _load(folder / f"{h}-{i:05d}of{n:05d}", shapes((rows(i),)))
+    todo = [i for i in range(n) if parts[i] is None]
+    compiled = traced.lower().compile() if todo else None
+    name = _fn_identity(fn)["name"].rsplit(".", 1)[-1]
+    cached = n - len(todo)
+    desc = f"{name}: chunks" + (f" ({cached} of {n} from the cache)" if cached else "")
+    writer = folder is not None and jax.process_index() == 0
+    for i in progress(todo, desc=desc):
+        prog = first if i == 0 else chunk_program(i)
+        parts[i] = [a[:rows(i)] for a in _gather(compiled(*prog.args))]  # type: ignore[misc]
+        if writer:
+            _save(folder / f"{h}-{i:05d}of{n:05d}", parts[i], {**record, "chunk_index": i, "chunks": n})
+    leaves = [np.concatenate([p[j] for p in parts]).reshape((*lead, *a.shape[1:]))  # type: ignore[index]
+              for j, a in enumerate(leaves_k)]
+    if writer:
+        _save(folder / h, leaves, record)
+        for i in range(n):
+            for suffix in (".npz", ".json"):
+                (folder / f"{h}-{i:05d}of{n:05d}").with_suffix(suffix).unlink(missing_ok=True)
+    return done(leaves, {"chunks_cached": cached, "source": "resumed" if cached else "computed"})
 
 
 def _reshape(tree: Any, seeds: int, gshape: tuple[int, ...], has_grid: bool) -> Any:
     if not has_grid:
         return tree
     return jax.tree_util.tree_map(lambda a: np.asarray(a).reshape((seeds, *gshape, *a.shape[2:])), tree)
-
-
-def sweep_many(fn: Callable[..., Any], configs: Sequence[Mapping[str, Any]], *, key: jax.Array, seeds: int = 1,
-               vary: Mapping[str, Sequence] | None = None, cache: bool | str | Path | None = None,
-               desc: str = "sweep") -> list[Any]:
-    """:func:`sweep` for each static configuration in ``configs`` (one compilation each), with a progress
-    bar. All configurations share ``key``, so seed ``i`` means the same key in every configuration."""
-    return [sweep(fn, key=key, seeds=seeds, vary=vary, fixed=c, cache=cache)
-            for c in progress(list(configs), desc=desc)]

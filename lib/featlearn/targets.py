@@ -216,10 +216,16 @@ class TeacherNetwork:
 
 def teacher_network(key: Array, d: int, m_star: int, *, a: Array | None = None, orthogonal: bool = True,
                     activation: str = "relu", dtype=jnp.float32) -> TeacherNetwork:
-    """A teacher with unit-norm directions (orthonormal if ``orthogonal``), no bias, and output weights ``a``
-    (default ``±1`` alternating)."""
+    r"""The library's one teacher-network constructor: :math:`f^*(x) = \sum_{i\le m^*} a_i\,\sigma(w^*_i\cdot x)`
+    with unit-norm directions :math:`w^*_i`, uniformly random (orthonormal rows of :func:`random_orthonormal` if
+    ``orthogonal``, else independent), no bias, output weights ``a`` ``(m_star,)`` (default ``±1`` alternating)
+    and σ the activation named ``activation`` (:data:`featlearn.models.ACTIVATIONS`; Zhou & Ge's teacher is
+    ``"abs"``). ``W`` ``(m_star, d)`` and ``a`` are in ``dtype``."""
+    from .models import activation as _activation
+
     d = _checks.positive_int("d", d)
     m_star = _checks.positive_int("m_star", m_star)
+    _activation(activation)  # a known name, or ValueError
     if orthogonal:
         W = random_orthonormal(key, m_star, d, dtype)
     else:

@@ -1,252 +1,501 @@
-r"""Training kernels: full-batch GD / mini-batch SGD as one ``lax.scan``, and ridge regression.
+r"""Fitting: the one training loop (:func:`fit`: a loss of the parameters, a λ schedule, an optax optimiser, metrics
+on a schedule, all in one ``lax.scan``), the supervised risk it is usually given (:func:`supervised_loss`), and
+ridge regression.
 
 Every function here is pure and traceable: ``jax.vmap`` it over seeds (the ``key`` / initial ``params``) and
-over hyperparameters (``lr``, ``weight_decay``, ``lambdas``) to run a whole sweep as one compiled program.
+over hyperparameters (``lr``, ``lam``, ``lambdas``) to run a whole sweep as one compiled program.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
 
 from . import _checks, _linalg, rng
 
 LOSSES = ("mse", "hinge", "logistic")
-OPTIMIZERS = ("sgd", "momentum", "adam")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+
+Loss = Callable[..., Array]
+"""A loss of the parameters: ``loss(params) -> ()``, or ``loss(params, key) -> ()`` for a stochastic one."""
 
 
-def loss_value(pred: Array, y: Array, loss: str = "mse") -> Array:
-    r"""Mean loss: ``"mse"`` :math:`\tfrac12(f-y)^2`, ``"hinge"`` :math:`\max(0,1-yf)`, ``"logistic"``
-    :math:`\log(1+e^{-yf})`."""
+def loss_value(pred: Array, y: Array, loss: str = "mse", weights: Array | None = None) -> Array:
+    r"""Mean loss of predictions ``pred`` ``(n,)`` against labels ``y`` ``(n,)``: ``"mse"``
+    :math:`\tfrac12(f-y)^2`, ``"hinge"`` :math:`\max(0,1-yf)`, ``"logistic"`` :math:`\log(1+e^{-yf})`.
+
+    With per-sample ``weights`` :math:`\omega\ge0` ``(n,)`` it is the weighted mean
+    :math:`\sum_i\omega_i\ell_i/\sum_i\omega_i`, so integer weights equal duplicating rows and a 0/1 mask keeps
+    a subset (a zero total weight gives 0)."""
+    _checks.one_of("loss", loss, LOSSES)
     if loss == "mse":
-        return 0.5 * jnp.mean((pred - y) ** 2)
-    if loss == "hinge":
-        return jnp.mean(jax.nn.relu(1.0 - y * pred))
-    if loss == "logistic":
-        return jnp.mean(jax.nn.softplus(-y * pred))
-    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        per, half = (pred - y) ** 2, 0.5
+    elif loss == "hinge":
+        per, half = jax.nn.relu(1.0 - y * pred), 1.0
+    else:
+        per, half = jax.nn.softplus(-y * pred), 1.0
+    if weights is None:
+        return half * jnp.mean(per)
+    w = jnp.asarray(weights, per.dtype)
+    return half * jnp.sum(w * per) / jnp.maximum(jnp.sum(w), jnp.finfo(per.dtype).tiny)
+
+
+def _min_below_zero(value: Any) -> bool:
+    """Whether a concrete array has a negative entry (a traced one is not checked)."""
+    return not _checks._is_tracer(value) and bool(np.any(np.asarray(jax.device_get(value)) < 0))
+
+
+def supervised_loss(apply_fn: Callable[[Any, Array], Array], x: Array, y: Array, *, loss: str = "mse",
+                    weights: Array | None = None, batch_size: int | None = None) -> Loss:
+    r"""The empirical risk :math:`\hat L(\theta)=\sum_i\omega_i\,\ell(f_\theta(x_i),y_i)/\sum_i\omega_i` of a
+    model ``apply_fn(params, x) -> (n,)`` as a loss of the parameters, for :func:`fit`.
+
+    Shapes: ``x`` ``(n, d)`` (or any ``(n, ...)`` the model reads), ``y`` ``(n,)``, ``weights`` :math:`\omega\ge0`
+    ``(n,)`` (default all 1; may be traced, e.g. a mask of the first ``n`` of ``n_max`` samples, so that a grid
+    of sample sizes is one compiled program). ``loss`` is a name of :data:`LOSSES` (:func:`loss_value`).
+
+    Returns ``loss_fn(params, key=None)``. With ``batch_size`` set it is stochastic: called with a key it is the
+    same weighted mean over ``batch_size`` indices drawn uniformly with replacement from the key (mini-batch SGD:
+    pass ``key`` to :func:`fit`); called without one it is the full :math:`\hat L`, which :func:`fit` records."""
+    _checks.one_of("loss", loss, LOSSES)
+    n = x.shape[0]
+    _checks.shape("y", y, (n,))
+    if weights is not None:
+        _checks.shape("weights", weights, (n,))
+        if _min_below_zero(weights):
+            raise ValueError(f"weights must be >= 0, got a minimum of {float(np.min(jax.device_get(weights)))}")
+    if batch_size is not None:
+        batch_size = _checks.positive_int("batch_size", batch_size)
+
+    def loss_fn(params: Any, key: Array | None = None) -> Array:
+        if key is None or batch_size is None:
+            return loss_value(apply_fn(params, x), y, loss, weights)
+        idx = rng.randint(key, (batch_size,), 0, n)
+        return loss_value(apply_fn(params, x[idx]), y[idx], loss, None if weights is None else weights[idx])
+
+    loss_fn.stochastic = batch_size is not None  # fit refuses to run it without a key
+    return loss_fn
 
 
 class Trace(NamedTuple):
-    """Thinned record of a run: ``step`` ``(k,)``, ``train_loss`` ``(k,)``, ``test_loss`` ``(k,)`` (NaN when no
-    test set), ``grad_norm`` ``(k,)`` (norm of the gradient of the regularised objective)."""
+    r"""Record of :func:`fit`, at the start and after each of the ``n_evals`` blocks (``k = n_evals + 1``):
+
+    ``step`` ``(k,)`` steps done; ``lam`` ``(k,)`` the :math:`\lambda` of the block just ended (entry 0: of the
+    first block); ``loss`` ``(k,)`` :math:`L(\theta)` (a stochastic loss called without a key: the full loss);
+    ``objective`` ``(k,)`` :math:`L+\lambda R`; ``grad_norm`` ``(k,)`` :math:`\|\nabla_{\theta_{\rm train}}
+    (L+\lambda R)\|`; ``metrics``: what the callback returned, each leaf with a leading ``(k,)`` axis (``None``
+    without a callback); ``snapshots``: the parameters at the end of each stage of the :math:`\lambda` schedule,
+    each leaf with a leading ``(S,)`` axis (``S = 1`` for a constant :math:`\lambda`: the final parameters)."""
 
     step: Array
-    train_loss: Array
-    test_loss: Array
+    lam: Array
+    loss: Array
+    objective: Array
     grad_norm: Array
+    metrics: Any
+    snapshots: Any
 
 
-def make_optimizer(name: str, lr: Array | float, momentum: float = 0.9) -> optax.GradientTransformation:
-    """An optax optimizer whose learning rate is a hyperparameter in its state (so ``lr`` may be traced)."""
+def make_optimizer(name: str, lr: Array | float, momentum: Array | float = 0.9) -> optax.GradientTransformation:
+    r"""The optax optimiser called ``name`` (:data:`OPTIMIZERS`) with the learning rate :math:`\eta` (and the
+    momentum :math:`\mu`) as hyperparameters in its state, so that both may be traced (``vmap`` over them):
+
+    * ``"sgd"``: :math:`\theta\leftarrow\theta-\eta g`;
+    * ``"momentum"`` (heavy ball): :math:`m\leftarrow\mu m+g,\ \theta\leftarrow\theta-\eta m`;
+    * ``"nesterov"``: :math:`m\leftarrow\mu m+g,\ \theta\leftarrow\theta-\eta(g+\mu m)`, the gradient taken at the
+      iterate (optax's form). Its iterates are the look-ahead points :math:`a_t+\mu v_t` of the textbook form
+      :math:`v\leftarrow\mu v-\eta\nabla L(a+\mu v),\ a\leftarrow a+v` (same start, :math:`v_0=0`);
+    * ``"adam"``: optax's Adam (``momentum`` unused)."""
     _checks.one_of("optimizer", name, OPTIMIZERS)
+    _checks.real_in("momentum", momentum, 0.0, 1.0, high_open=True)
     if name == "sgd":
         return optax.inject_hyperparams(optax.sgd)(learning_rate=lr)
-    if name == "momentum":
-        return optax.inject_hyperparams(optax.sgd)(learning_rate=lr, momentum=momentum)
+    if name in ("momentum", "nesterov"):
+        return optax.inject_hyperparams(optax.sgd)(learning_rate=lr, momentum=momentum, nesterov=name == "nesterov")
     return optax.inject_hyperparams(optax.adam)(learning_rate=lr)
 
 
-def fit(params: dict, apply_fn: Callable[[dict, Array], Array], x: Array, y: Array, *, steps: int,
-        lr: Array | float, optimizer: str = "sgd", weight_decay: Array | float = 0.0, loss: str = "mse",
-        trainable: Sequence[str] | None = None, batch_size: int | None = None, key: Array | None = None,
-        x_test: Array | None = None, y_test: Array | None = None, n_evals: int = 50,
-        regularizer: Callable[[dict], Array] | None = None) -> tuple[dict, Trace]:
-    r"""Minimise :math:`L(\theta) + \tfrac{\lambda}{2}\|\theta_{\rm train}\|^2 (+ R(\theta))` by (S)GD.
+def _half_square_norm(tree: Any) -> Array:
+    return 0.5 * sum(jnp.sum(v * v) for v in jax.tree_util.tree_leaves(tree))
 
-    Shapes: ``x`` ``(n, d)``, ``y`` ``(n,)``. ``trainable``: names of the parameters that move (default all);
-    the others stay frozen. ``batch_size=None`` is full-batch GD; otherwise each step draws ``batch_size``
-    indices with replacement from ``key``. ``n_evals`` evaluations are recorded, evenly spaced (it must divide
-    ``steps``), plus the initial point. The loop is a ``lax.scan`` of ``lax.scan``\ s: no Python loop under
-    ``jit`` and no host synchronisation per step.
-    """
+
+def fit(params: Any, loss: Loss, *, steps: int, lr: Array | float | None = None,
+        optimizer: str | optax.GradientTransformation = "sgd", momentum: Array | float = 0.9,
+        lam: Array | float = 0.0, penalty: Callable[[Any], Array] | None = None,
+        trainable: Sequence[str] | None = None, n_evals: int = 1, metrics: Callable[[Any], Any] | None = None,
+        key: Array | None = None) -> tuple[Any, Trace]:
+    r"""Minimise :math:`L(\theta)+\lambda_s R(\theta)` with an optax optimiser, :math:`\lambda_s` following a
+    schedule: the one training loop of the library.
+
+    * ``loss``: :math:`L`, a function of the parameters (a network's risk from :func:`supervised_loss`, a
+      Taylor model's, a closed-form population loss, ...). With ``key`` given, every step calls
+      ``loss(params, k_t)`` with its own key :math:`k_t` (mini-batches, or any stochastic estimate) and the
+      records call ``loss(params)``.
+    * ``lam``: the :math:`\lambda` schedule, a scalar or ``(S,)`` with ``S`` dividing ``n_evals``: stage
+      :math:`s` runs ``steps / S`` steps at :math:`\lambda_s` (``S = n_evals``: one value per evaluation block).
+      May be traced. ``penalty``: :math:`R(\theta)` of the full parameters (default
+      :math:`\tfrac12\|\theta_{\rm train}\|^2`, weight decay on the trainable parameters).
+    * ``optimizer``: a name of :data:`OPTIMIZERS` with learning rate ``lr`` (and ``momentum``; both may be
+      traced, :func:`make_optimizer`), or an ``optax.GradientTransformation`` (then ``lr`` must be ``None``).
+      The state carries over from stage to stage.
+    * ``trainable``: names of the entries of the ``params`` dict that move (default: the whole pytree); the
+      others are frozen but still seen by ``loss``, ``penalty`` and ``metrics``.
+    * ``metrics(params) -> pytree``: evaluated at the start and after every ``steps / n_evals`` steps, stacked
+      into ``Trace.metrics`` (``n_evals`` must divide ``steps``).
+
+    One compiled program: a ``lax.scan`` over the stages of the schedule, of ``lax.scan``\ s over evaluation
+    blocks, of ``lax.scan``\ s over steps; no Python loop under ``jit`` and no host synchronisation per step.
+    ``vmap`` it over ``params``, ``lr``, ``lam`` or ``key``. Returns the final parameters and a :class:`Trace`."""
     steps = _checks.positive_int("steps", steps)
     n_evals = _checks.positive_int("n_evals", n_evals)
     if steps % n_evals:
         raise ValueError(f"n_evals must divide steps = {steps}, got {n_evals}")
-    _checks.one_of("loss", loss, LOSSES)
-    _checks.real_in("lr", lr, 0.0, low_open=True)
-    _checks.real_in("weight_decay", weight_decay, 0.0)
-    n = x.shape[0]
-    _checks.shape("y", y, (n,))
-    if batch_size is not None:
-        batch_size = _checks.positive_int("batch_size", batch_size)
-        if key is None:
-            raise ValueError("key must be given when batch_size is set (mini-batch SGD draws batches from it)")
-    names = tuple(params) if trainable is None else tuple(trainable)
-    for nm in names:
-        if nm not in params:
-            raise ValueError(f"trainable names unknown parameter {nm!r}; parameters are {tuple(params)}")
-    has_test = x_test is not None and y_test is not None
+    if isinstance(optimizer, optax.GradientTransformation):
+        if lr is not None:
+            raise ValueError("lr must be None when optimizer is an optax.GradientTransformation (it carries its own)")
+        tx = optimizer
+    else:
+        _checks.one_of("optimizer", optimizer, OPTIMIZERS)
+        if lr is None:
+            raise ValueError(f"lr must be given (a real > 0) for the optimizer {optimizer!r}")
+        _checks.real_in("lr", lr, 0.0, low_open=True)
+        tx = make_optimizer(optimizer, lr, momentum)
+    if getattr(loss, "stochastic", False) and key is None:
+        raise ValueError("key must be given: the loss is stochastic (it draws mini-batches from a key per step)")
 
-    train_p = {k: params[k] for k in names}
-    frozen = {k: v for k, v in params.items() if k not in names}
+    if trainable is None:
+        train_p, frozen = params, None
+    else:
+        if not isinstance(params, dict):
+            raise ValueError(f"params must be a dict when trainable is given, got {type(params).__name__}")
+        names = tuple(trainable)
+        for nm in names:
+            if nm not in params:
+                raise ValueError(f"trainable names unknown parameter {nm!r}; parameters are {tuple(params)}")
+        train_p = {k: params[k] for k in names}
+        frozen = {k: v for k, v in params.items() if k not in names}
 
-    def objective(tp, xb, yb):
-        full = {**frozen, **tp}
-        val = loss_value(apply_fn(full, xb), yb, loss)
-        reg = 0.5 * weight_decay * sum(jnp.sum(v * v) for v in tp.values())
-        if regularizer is not None:
-            reg = reg + regularizer(full)
-        return val + reg
+    def merge(tp):
+        return tp if frozen is None else {**frozen, **tp}
 
-    tx = make_optimizer(optimizer, lr)
-    opt_state = tx.init(train_p)
-    grad_fn = jax.value_and_grad(objective)
-    key = jax.random.key(0) if key is None else key
+    leaves = jax.tree_util.tree_leaves(train_p)
+    dtype = jnp.result_type(*leaves) if leaves else jnp.float32
+    lam = jnp.asarray(lam, dtype)
+    if lam.ndim > 1 or (lam.ndim == 1 and (lam.shape[0] < 1 or n_evals % lam.shape[0])):
+        raise ValueError(f"lam must be a scalar or a 1-d schedule whose length divides n_evals = {n_evals}, "
+                         f"got shape {lam.shape}")
+    if _min_below_zero(lam):
+        raise ValueError(f"lam must be >= 0, got {jax.device_get(lam)}")
+    lams = jnp.atleast_1d(lam)
+    n_stages = lams.shape[0]
+    per_stage, every = n_evals // n_stages, steps // n_evals
 
-    def step(carry, k):
-        tp, st = carry
-        if batch_size is None:
-            xb, yb = x, y
-        else:
-            idx = rng.randint(k, (batch_size,), 0, n)
-            xb, yb = x[idx], y[idx]
-        _, g = grad_fn(tp, xb, yb)
-        upd, st = tx.update(g, st, tp)
-        return (optax.apply_updates(tp, upd), st), None
+    def reg(tp):
+        return _half_square_norm(tp) if penalty is None else penalty(merge(tp))
 
-    def evaluate(tp):
-        full = {**frozen, **tp}
-        tr = loss_value(apply_fn(full, x), y, loss)
-        te = loss_value(apply_fn(full, x_test), y_test, loss) if has_test else jnp.nan
-        g = jax.grad(objective)(tp, x, y)
+    def objective(tp, lam_s, k=None):
+        val = loss(merge(tp)) if k is None else loss(merge(tp), k)
+        return val + lam_s * reg(tp)
+
+    grad_fn = jax.grad(objective)
+
+    def record(tp, lam_s):
+        full = merge(tp)
+        val = loss(full)
+        g = grad_fn(tp, lam_s)
         gn = jnp.sqrt(sum(jnp.sum(v * v) for v in jax.tree_util.tree_leaves(g)))
-        return tr, te, gn
+        extra = None if metrics is None else jax.tree_util.tree_map(jnp.asarray, metrics(full))
+        return val, val + lam_s * reg(tp), gn, extra
 
-    every = steps // n_evals
+    def stage(carry, xs):
+        lam_s, keys = xs
 
-    def block(carry, keys):
-        carry, _ = jax.lax.scan(step, carry, keys)
-        return carry, evaluate(carry[0])
+        def one(c, k):
+            tp, st = c
+            upd, st = tx.update(grad_fn(tp, lam_s, k), st, tp)
+            return (optax.apply_updates(tp, upd), st), None
 
-    keys = jax.random.split(key, steps).reshape(n_evals, every)
-    init_eval = evaluate(train_p)
-    (train_p, _), evals = jax.lax.scan(block, (train_p, opt_state), keys)
-    tr, te, gn = (jnp.concatenate([jnp.atleast_1d(a0), a]) for a0, a in zip(init_eval, evals, strict=True))
-    trace = Trace(jnp.arange(n_evals + 1) * every, tr, te.astype(tr.dtype), gn)
-    return {**frozen, **train_p}, trace
+        def block(c, ks):
+            c, _ = jax.lax.scan(one, c, ks, length=every)
+            return c, record(c[0], lam_s)
+
+        carry, rec = jax.lax.scan(block, carry, keys, length=per_stage)
+        return carry, (rec, merge(carry[0]))
+
+    keys = None if key is None else jax.random.split(key, steps).reshape(n_stages, per_stage, every)
+    first = record(train_p, lams[0])
+    (train_p, _), (rec, snapshots) = jax.lax.scan(stage, (train_p, tx.init(train_p)), (lams, keys))
+
+    def with_first(a0, a):  # (S, per_stage, ...) after the blocks -> (n_evals + 1, ...) with the start first
+        a = a.reshape((n_evals,) + a.shape[2:])
+        return jnp.concatenate([jnp.asarray(a0, a.dtype)[None], a])
+
+    val, obj, gn, extra = jax.tree_util.tree_map(with_first, first, rec)
+    trace = Trace(jnp.arange(n_evals + 1) * every, jnp.concatenate([lams[:1], jnp.repeat(lams, per_stage)]),
+                  val, obj, gn, extra, snapshots)
+    return merge(train_p), trace
+
+
+# ------------------------------------------------------------------------------------------- ridge regression
+# One solver. Every form reduces to a symmetric positive semi-definite k × k system (G + λI) c = b:
+#   primal, p <= n:  G = FᵀF/n (p × p), b = Fᵀy/n, θ = c;
+#   primal, p > n:   G = FFᵀ/n (n × n), b = y/n,   θ = Fᵀc;
+#   statistics:      G = Σ̂ (m × m),     b = v̂,     θ = c;
+#   dual (kernel):   G = K/n (n × n),   b = y/n,   α = c.
+# _path solves it for the whole grid from one eigendecomposition (conjugate gradients: _cg_path); λ is chosen by
+# one of three held-out errors (_validation_mse, _statistics_mse, _loo_mse) and one rule (_select).
+
+RIDGE_LAMBDAS: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-12, 3))
+r"""The ridge-penalty grid of every solver in the library: :math:`10^{-6}, 10^{-5.5}, \dots, 10^{1}` (15 values,
+two per decade), *relative* to the mean eigenvalue :math:`\bar s` of the normalised Gram matrix — :math:`\bar s =
+\mathrm{tr}(F^\top F/n)/p` in the primal form, :math:`\mathrm{tr}(K/n)/n` in the dual — so that the same grid fits
+features and kernels of any scale: the solvers use :math:`\lambda = \rho\,\bar s` for each :math:`\rho` here."""
+
+SOLVERS = ("eigh", "cg")
 
 
 class RidgeFit(NamedTuple):
-    """Result of :func:`ridge` / :func:`kernel_ridge`: ``coef`` (``(p,)`` weights or ``(n,)`` dual weights),
-    the selected ``lam``, ``val_mse`` ``(L,)`` over the grid, and the index ``best``."""
+    r"""Result of every ridge solver (:func:`ridge`, :func:`ridge_from_stats`, :func:`kernel_ridge`).
+
+    ``coef``: the weights at the selected penalty, ``(p,)`` primal :math:`\theta` or ``(n,)`` dual
+    :math:`\alpha`; ``lam``: the selected :math:`\lambda` (absolute, :math:`\rho\,\bar s`); ``rel_lam``: the same
+    relative to the mean eigenvalue (an entry of the grid, exactly); ``val_mse`` ``(L,)``: the held-out error that
+    chose it, for every :math:`\lambda` of the grid (validation or leave-one-out MSE; ``inf`` for a :math:`\lambda`
+    that may not be chosen); ``best``: the index of the selected :math:`\lambda`; ``iterations``: conjugate-gradient
+    iterations (0 for the eigendecomposition); ``residual`` ``(L,)``: the relative residual
+    :math:`\|b-(G+\lambda I)c_\lambda\|/\|b\|` of the linear system solved for each :math:`\lambda`."""
 
     coef: Array
     lam: Array
-    val_mse: Array
-    best: Array
-
-
-def log_grid(low: float = 1e-6, high: float = 1e1, num: int = 15) -> Array:
-    """A log-spaced grid of ridge penalties."""
-    _checks.real_in("low", low, 0.0, low_open=True)
-    _checks.real_in("high", high, low, low_open=True)
-    num = _checks.positive_int("num", num)
-    return jnp.logspace(jnp.log10(low), jnp.log10(high), num)
-
-
-def ridge(F: Array, y: Array, F_val: Array, y_val: Array, lambdas: Array | None = None) -> RidgeFit:
-    r"""Ridge regression :math:`\min_\theta \tfrac1n\|F\theta-y\|^2+\lambda\|\theta\|^2` with :math:`\lambda`
-    chosen on the validation set from ``lambdas`` (default :func:`log_grid`, relative to the mean eigenvalue).
-
-    One eigendecomposition — of :math:`F^\top F/n` (``p <= n``) or :math:`FF^\top/n` (``p > n``) — serves
-    every :math:`\lambda`. Shapes: ``F`` ``(n, p)``, ``y`` ``(n,)``, ``F_val`` ``(n_val, p)``.
-    """
-    n, p = F.shape
-    _checks.shape("y", y, (n,))
-    _checks.shape("F_val", F_val, (None, p))
-    _checks.shape("y_val", y_val, (F_val.shape[0],))
-    if p <= n:
-        s, V = _linalg.eigh(F.T @ F / n)
-        b = V.T @ (F.T @ y) / n  # (p,)
-
-        def coefs(lams):  # (L, p)
-            return (b[None, :] / (s[None, :] + lams[:, None])) @ V.T
-    else:
-        s, Q = _linalg.eigh(F @ F.T / n)
-        b = Q.T @ y / n
-
-        def coefs(lams):
-            return ((b[None, :] / (s[None, :] + lams[:, None])) @ Q.T) @ F
-    scale = jnp.maximum(jnp.mean(jnp.clip(s, 0.0)), jnp.finfo(F.dtype).tiny)
-    lams = (log_grid() if lambdas is None else jnp.asarray(lambdas, F.dtype)) * scale
-    C = coefs(lams)
-    val = jnp.mean((F_val @ C.T - y_val[:, None]) ** 2, axis=0)
-    best = jnp.argmin(val)
-    return RidgeFit(C[best], lams[best], val, best)
-
-
-def kernel_ridge(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Array | None = None) -> RidgeFit:
-    r"""Kernel ridge regression :math:`\alpha = (K/n + \lambda I)^{-1} y/n`, predictions :math:`K(\cdot,X)\alpha`,
-    :math:`\lambda` chosen on the validation set (grid relative to the mean eigenvalue of :math:`K/n`).
-
-    Shapes: ``K`` ``(n, n)``, ``y`` ``(n,)``, ``K_val`` ``(n_val, n)``. One ``eigh`` serves all λ."""
-    n = K.shape[0]
-    _checks.shape("K", K, (n, n))
-    _checks.shape("y", y, (n,))
-    _checks.shape("K_val", K_val, (None, n))
-    _checks.shape("y_val", y_val, (K_val.shape[0],))
-    s, Q = _linalg.eigh(K / n)
-    b = Q.T @ y / n
-    scale = jnp.maximum(jnp.mean(jnp.clip(s, 0.0)), jnp.finfo(K.dtype).tiny)
-    lams = (log_grid() if lambdas is None else jnp.asarray(lambdas, K.dtype)) * scale
-    A = (b[None, :] / (jnp.clip(s, 0.0)[None, :] + lams[:, None])) @ Q.T  # (L, n)
-    val = jnp.mean((K_val @ A.T - y_val[:, None]) ** 2, axis=0)
-    best = jnp.argmin(val)
-    return RidgeFit(A[best], lams[best], val, best)
-
-
-def kernel_ridge_loo(K: Array, y: Array, lambdas: Array | None = None) -> RidgeFit:
-    r"""Kernel ridge regression with :math:`\lambda` chosen by exact leave-one-out error (no validation split).
-
-    With :math:`K/n = Q\,\mathrm{diag}(s)\,Q^\top` and the hat matrix :math:`H_\lambda = K(K+n\lambda I)^{-1}
-    = Q\,\mathrm{diag}(s/(s+\lambda))\,Q^\top`, the leave-one-out residuals are
-    :math:`(y-H_\lambda y)_i/(1-(H_\lambda)_{ii})`; one ``eigh`` serves every :math:`\lambda`.
-    ``val_mse`` holds the LOO errors. Shapes: ``K`` ``(n, n)``, ``y`` ``(n,)``; ``coef`` are dual weights."""
-    n = K.shape[0]
-    _checks.shape("K", K, (n, n))
-    _checks.shape("y", y, (n,))
-    s, Q = _linalg.eigh(K / n)
-    s = jnp.clip(s, 0.0)
-    b = Q.T @ y
-    scale = jnp.maximum(jnp.mean(s), jnp.finfo(K.dtype).tiny)
-    lams = (log_grid() if lambdas is None else jnp.asarray(lambdas, K.dtype)) * scale
-    shrink = s[None, :] / (s[None, :] + lams[:, None])  # (L, n)
-    fitted = (shrink * b[None, :]) @ Q.T  # (L, n)
-    hdiag = shrink @ (Q.T**2)  # (L, n)
-    loo = jnp.mean(((y[None, :] - fitted) / (1.0 - hdiag)) ** 2, axis=1)
-    best = jnp.argmin(loo)
-    coef = Q @ (b / (s + lams[best])) / n
-    return RidgeFit(coef, lams[best], loo, best)
-
-
-class KernelRidgeCG(NamedTuple):
-    """Result of :func:`kernel_ridge_cg`: the fields of :class:`RidgeFit`, plus the number of conjugate-gradient
-    ``iterations`` run and the relative ``residual`` :math:`\\|b-A_\\lambda\\alpha_\\lambda\\|/\\|b\\|` ``(L,)``
-    for each :math:`\\lambda` of the grid."""
-
-    coef: Array
-    lam: Array
+    rel_lam: Array
     val_mse: Array
     best: Array
     iterations: Array
     residual: Array
 
 
-def kernel_ridge_cg(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Array | None = None, *,
-                    rank: int = 512, tol: float = 1e-4, maxiter: int = 500, max_residual: float = 1e-2
-                    ) -> KernelRidgeCG:
-    r"""Kernel ridge regression as :func:`kernel_ridge` — dual weights :math:`\alpha_\lambda = (K/n+\lambda I)^{-1}
-    y/n`, the grid ``lambdas`` (default :func:`log_grid`) relative to the mean eigenvalue :math:`\mathrm{tr}K/n^2`
-    of :math:`K/n`, :math:`\lambda` chosen on the validation set — solved by preconditioned conjugate gradients
-    for every :math:`\lambda` at once instead of an eigendecomposition of :math:`K` (:math:`9n^3` flops; the
-    benchmarks find CG faster from :math:`n\approx1100`).
+class RidgeStats(NamedTuple):
+    r"""Sufficient statistics of a primal ridge problem with a validation set: :math:`\hat\Sigma = F^\top F/n`
+    ``(p, p)``, :math:`\hat v = F^\top y/n` ``(p,)`` on the training rows, :math:`\Sigma_{\rm val}`, :math:`v_{\rm
+    val}` and :math:`q_{\rm val} = \overline{y^2}` (scalar) on the validation rows. Memory :math:`O(p^2)` whatever
+    the number of rows, so they can be accumulated over streamed batches."""
+
+    gram: Array
+    v: Array
+    gram_val: Array
+    v_val: Array
+    q_val: Array
+
+
+def log_grid() -> Array:
+    """:data:`RIDGE_LAMBDAS`, the relative ridge-penalty grid, as an array ``(15,)``."""
+    return jnp.asarray(RIDGE_LAMBDAS)
+
+
+def _relative_grid(lambdas: Array | Sequence[float] | None, dtype) -> Array:
+    """``lambdas`` (default :data:`RIDGE_LAMBDAS`) as a ``(L,)`` array, checked when it is not traced."""
+    if lambdas is None:
+        return jnp.asarray(RIDGE_LAMBDAS, dtype)
+    if not isinstance(lambdas, jax.core.Tracer):  # a traced grid (vmapped over) is not checked
+        try:
+            vals = [float(v) for v in (jax.device_get(lambdas) if isinstance(lambdas, jax.Array) else lambdas)]
+        except TypeError:  # a scalar or a nested grid
+            vals = []
+        if not vals or not all(0.0 < v < float("inf") for v in vals):
+            raise ValueError(f"lambdas must be a non-empty 1-D grid of finite penalties > 0, got {lambdas!r}")
+    return jnp.asarray(lambdas, dtype)
+
+
+def _grid(lambdas, trace: Array, dim: int, dtype) -> tuple[Array, Array]:
+    r"""Relative grid ``(L,)`` and absolute penalties :math:`\lambda = \rho\,\bar s` ``(L,)``, with the mean
+    eigenvalue :math:`\bar s = \mathrm{tr}\,G/\dim` of the ``dim × dim`` normalised Gram matrix."""
+    rel = _relative_grid(lambdas, dtype)
+    return rel, rel * jnp.maximum(trace / dim, jnp.finfo(dtype).tiny)
+
+
+def _eig(G: Array) -> tuple[Array, Array]:
+    """Eigenvalues (clipped at 0: ``G`` is positive semi-definite) and eigenvectors of ``G`` (vmap-safe)."""
+    s, V = _linalg.eigh(G)
+    return jnp.clip(s, 0.0), V
+
+
+def _path(s: Array, V: Array, b: Array, lams: Array) -> Array:
+    r"""The solution path :math:`c_\lambda = (G+\lambda I)^{-1}b = V\,\mathrm{diag}(1/(s+\lambda))\,V^\top b`
+    for every :math:`\lambda`, from one eigendecomposition :math:`G = V\mathrm{diag}(s)V^\top`: ``(L, k)``."""
+    return ((V.T @ b)[None, :] / (s[None, :] + lams[:, None])) @ V.T
+
+
+def _residual(G: Array, C: Array, b: Array, lams: Array) -> Array:
+    r""":math:`\|b-(G+\lambda I)c_\lambda\|/\|b\|` for every row :math:`c_\lambda` of ``C`` ``(L, k)``: ``(L,)``."""
+    R = C @ G + lams[:, None] * C - b[None, :]  # G is symmetric
+    return jnp.linalg.norm(R, axis=1) / jnp.maximum(jnp.linalg.norm(b), jnp.finfo(b.dtype).tiny)
+
+
+def _validation_mse(pred: Array, y_val: Array) -> Array:
+    """Validation MSE of predictions ``(n_val, L)``, one column per λ: ``(L,)``."""
+    return jnp.mean((pred - y_val[:, None]) ** 2, axis=0)
+
+
+def _statistics_mse(C: Array, gram_val: Array, v_val: Array, q_val: Array) -> Array:
+    r"""Validation MSE from sufficient statistics, :math:`\theta^\top\Sigma_{\rm val}\theta - 2\theta^\top v_{\rm
+    val} + q_{\rm val}`, for every row :math:`\theta` of ``C`` ``(L, p)``: ``(L,)``."""
+    return jnp.einsum("li,ij,lj->l", C, gram_val, C) - 2 * C @ v_val + q_val
+
+
+def _loo_mse(U: Array, w: Array, y: Array) -> Array:
+    r"""Exact leave-one-out MSE for hat matrices :math:`H_\lambda = U\,\mathrm{diag}(w_\lambda)\,U^\top`
+    (``U`` ``(n, k)``, ``w`` ``(L, k)``): :math:`\frac1n\sum_i\bigl((y-H_\lambda y)_i/(1-(H_\lambda)_{ii})\bigr)^2`
+    for every :math:`\lambda` (the residual of a refit without row :math:`i`, in closed form): ``(L,)``."""
+    fitted = (w * (U.T @ y)[None, :]) @ U.T  # (L, n)
+    hdiag = w @ (U.T**2)  # (L, n)
+    return jnp.mean(((y[None, :] - fitted) / (1.0 - hdiag)) ** 2, axis=1)
+
+
+def _select(coefs: Array, rel: Array, lams: Array, score: Array, residual: Array, iterations: Array | int = 0,
+            usable: Array | None = None) -> RidgeFit:
+    """The one selection rule: the λ of smallest held-out error among those whose error is finite (and, for an
+    iterative solve, whose system was solved: ``usable``). ``coefs`` ``(L, k)``."""
+    ok = jnp.isfinite(score) if usable is None else jnp.isfinite(score) & usable
+    score = jnp.where(ok, score, jnp.inf)
+    best = jnp.argmin(score)
+    return RidgeFit(coefs[best], lams[best], rel[best], score, best, jnp.asarray(iterations), residual)
+
+
+def _validation_pair(name: str, X_val: Array | None, y_val: Array | None, ncol: int) -> bool:
+    if (X_val is None) != (y_val is None):
+        raise ValueError(f"{name} and y_val must be given together (a validation set), or neither (leave-one-out)")
+    if X_val is None:
+        return False
+    _checks.shape(name, X_val, (None, ncol))
+    _checks.shape("y_val", y_val, (X_val.shape[0],))
+    return True
+
+
+def ridge(F: Array, y: Array, F_val: Array | None = None, y_val: Array | None = None, *,
+          lambdas: Array | Sequence[float] | None = None) -> RidgeFit:
+    r"""Ridge regression in the primal, :math:`\theta_\lambda = \arg\min_\theta \tfrac1n\|F\theta-y\|^2 +
+    \lambda\|\theta\|^2 = (F^\top F/n+\lambda I)^{-1}F^\top y/n`, with :math:`\lambda` chosen from the grid
+    ``lambdas`` (default :data:`RIDGE_LAMBDAS`, relative to the mean eigenvalue :math:`\mathrm{tr}(F^\top F/n)/p`)
+    on the validation set ``F_val``, ``y_val``, or, when none is given, by exact leave-one-out error on the
+    training rows (:math:`H_\lambda = F(F^\top F+n\lambda I)^{-1}F^\top`, residuals
+    :math:`(y-H_\lambda y)_i/(1-(H_\lambda)_{ii})`). Never on test data.
+
+    One eigendecomposition serves every :math:`\lambda`: of :math:`F^\top F/n` when ``p <= n``, of
+    :math:`FF^\top/n` (then :math:`\theta = F^\top c`) when ``p > n``. Shapes: ``F`` ``(n, p)``, ``y`` ``(n,)``,
+    ``F_val`` ``(n_val, p)``, ``y_val`` ``(n_val,)``; ``coef`` ``(p,)``."""
+    _checks.shape("F", F, (None, None))
+    n, p = F.shape
+    _checks.shape("y", y, (n,))
+    validated = _validation_pair("F_val", F_val, y_val, p)
+    rel, lams = _grid(lambdas, jnp.sum(F * F) / n, p, F.dtype)
+    if p <= n:
+        G, b = F.T @ F / n, F.T @ y / n
+        s, V = _eig(G)
+        coefs = C = _path(s, V, b, lams)  # (L, p)
+
+        def hat():  # H = (FV/√n) diag(1/(s+λ)) (FV/√n)ᵀ
+            return F @ V / jnp.sqrt(n), 1.0 / (s[None, :] + lams[:, None])
+    else:
+        G, b = F @ F.T / n, y / n
+        s, V = _eig(G)
+        C = _path(s, V, b, lams)  # (L, n): dual weights
+        coefs = C @ F
+
+        def hat():  # H = V diag(s/(s+λ)) Vᵀ
+            return V, s[None, :] / (s[None, :] + lams[:, None])
+    score = _validation_mse(F_val @ coefs.T, y_val) if validated else _loo_mse(*hat(), y)
+    return _select(coefs, rel, lams, score, _residual(G, C, b, lams))
+
+
+def ridge_stats(F: Array, y: Array, F_val: Array, y_val: Array) -> RidgeStats:
+    """The :class:`RidgeStats` of a materialised problem: ``F`` ``(n, p)``, ``y`` ``(n,)``, ``F_val``
+    ``(n_val, p)``, ``y_val`` ``(n_val,)``."""
+    _checks.shape("F", F, (None, None))
+    n, p = F.shape
+    _checks.shape("y", y, (n,))
+    _validation_pair("F_val", F_val, y_val, p)
+    nv = F_val.shape[0]
+    return RidgeStats(F.T @ F / n, F.T @ y / n, F_val.T @ F_val / nv, F_val.T @ y_val / nv, jnp.mean(y_val**2))
+
+
+def ridge_from_stats(gram: Array, v: Array, gram_val: Array, v_val: Array, q_val: Array, *,
+                     lambdas: Array | Sequence[float] | None = None) -> RidgeFit:
+    r""":func:`ridge` with a validation set, from sufficient statistics (:class:`RidgeStats`; pass them as
+    ``ridge_from_stats(*stats)``): :math:`\theta_\lambda = (\hat\Sigma+\lambda I)^{-1}\hat v` for every
+    :math:`\lambda` of the grid (relative to :math:`\mathrm{tr}\hat\Sigma/p`) from one eigendecomposition, and
+    :math:`\lambda` chosen by the validation MSE :math:`\theta^\top\Sigma_{\rm val}\theta - 2\theta^\top v_{\rm
+    val} + q_{\rm val}`. Memory :math:`O(p^2)`: the rows themselves are never needed. Shapes: ``gram``,
+    ``gram_val`` ``(p, p)``, ``v``, ``v_val`` ``(p,)``, ``q_val`` scalar; ``coef`` ``(p,)``.
+
+    (An eigendecomposition, not a Cholesky solve per :math:`\lambda`: with jaxlib 0.10.2 on a CPU the batched
+    triangular solve behind ``cho_solve`` can deadlock XLA's intra-op thread pool.)"""
+    _checks.shape("gram", gram, (None, None))
+    p = gram.shape[0]
+    _checks.shape("gram", gram, (p, p))
+    _checks.shape("v", v, (p,))
+    _checks.shape("gram_val", gram_val, (p, p))
+    _checks.shape("v_val", v_val, (p,))
+    _checks.shape("q_val", q_val, ())
+    rel, lams = _grid(lambdas, jnp.trace(gram), p, gram.dtype)
+    s, V = _eig(gram)
+    C = _path(s, V, v, lams)
+    return _select(C, rel, lams, _statistics_mse(C, gram_val, v_val, q_val), _residual(gram, C, v, lams))
+
+
+def kernel_ridge(K: Array, y: Array, K_val: Array | None = None, y_val: Array | None = None, *,
+                 lambdas: Array | Sequence[float] | None = None, solver: str = "eigh", rank: int = 512,
+                 tol: float = 1e-4, maxiter: int = 500, max_residual: float = 1e-2) -> RidgeFit:
+    r"""Kernel ridge regression (the dual of :func:`ridge`): dual weights :math:`\alpha_\lambda = (K/n+\lambda
+    I)^{-1}y/n`, predictions :math:`\hat f(x) = K(x,X)\,\alpha`, with :math:`\lambda` from the grid ``lambdas``
+    (default :data:`RIDGE_LAMBDAS`, relative to the mean eigenvalue :math:`\mathrm{tr}K/n^2` of :math:`K/n`) chosen
+    on the validation set ``K_val`` :math:`=K(X_{\rm val},X)`, ``y_val``, or, when none is given, by exact
+    leave-one-out error (:math:`K/n = Q\,\mathrm{diag}(s)\,Q^\top`, hat matrix :math:`H_\lambda = Q\,\mathrm{diag}
+    (s/(s+\lambda))\,Q^\top`, residuals :math:`(y-H_\lambda y)_i/(1-(H_\lambda)_{ii})`). Never on test data.
+
+    ``solver="eigh"``: one eigendecomposition serves every :math:`\lambda` (:math:`9n^3` flops). ``solver="cg"``
+    (for large ``n``; a validation set is then required, since exact leave-one-out needs the eigendecomposition):
+    preconditioned conjugate gradients for every :math:`\lambda` at once, with a Nyström preconditioner of
+    ``rank`` landmarks, to relative residual ``tol`` or ``maxiter`` iterations per pass (see :func:`_cg_path`); a
+    :math:`\lambda` whose final relative residual exceeds ``max_residual`` is not a ridge solution and is not
+    selected (its ``val_mse`` is ``inf``). The benchmarks find CG faster from :math:`n\approx1100`. Both are safe
+    under ``vmap``. Shapes: ``K`` ``(n, n)``, ``y`` ``(n,)``, ``K_val`` ``(n_val, n)``; ``coef`` ``(n,)``."""
+    _checks.shape("K", K, (None, None))
+    n = K.shape[0]
+    _checks.shape("K", K, (n, n))
+    _checks.shape("y", y, (n,))
+    _checks.one_of("solver", solver, SOLVERS)
+    validated = _validation_pair("K_val", K_val, y_val, n)
+    rel, lams = _grid(lambdas, jnp.trace(K) / n, n, K.dtype)
+    Kn, b = K / n, y / n
+    if solver == "eigh":
+        s, Q = _eig(Kn)
+        A = _path(s, Q, b, lams)  # (L, n)
+        score = (_validation_mse(K_val @ A.T, y_val) if validated
+                 else _loo_mse(Q, s[None, :] / (s[None, :] + lams[:, None]), y))
+        return _select(A, rel, lams, score, _residual(Kn, A, b, lams))
+    if not validated:
+        raise ValueError("solver='cg' needs a validation set (K_val, y_val): exact leave-one-out needs the "
+                         "eigendecomposition (solver='eigh')")
+    rank = _checks.positive_int("rank", rank)
+    maxiter = _checks.positive_int("maxiter", maxiter)
+    _checks.real_in("tol", tol, 0.0, low_open=True)
+    _checks.real_in("max_residual", max_residual, 0.0, low_open=True)
+    A, iterations = _cg_path(K, lams, b, rank=rank, tol=tol, maxiter=maxiter)
+    residual = _residual(Kn, A, b, lams)
+    return _select(A, rel, lams, _validation_mse(K_val @ A.T, y_val), residual, iterations,
+                   usable=residual <= max_residual)
+
+
+def _cg_path(K: Array, lams: Array, b: Array, *, rank: int, tol: float, maxiter: int) -> tuple[Array, Array]:
+    r"""The solution path :math:`(K/n+\lambda I)^{-1}b` ``(L, n)`` for every :math:`\lambda` at once by
+    preconditioned conjugate gradients (instead of an eigendecomposition of :math:`K`), and the number of
+    iterations run.
 
     Preconditioner: the Nyström approximation of :math:`K/n` on its first :math:`r=\min(\text{rank}, n/2)` rows
     (the rows are exchangeable, so this is a uniform sample of landmarks), :math:`BB^\top`, plus the mean of the
@@ -256,26 +505,12 @@ def kernel_ridge_cg(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Arr
     close to a multiple of the identity, so :math:`M_\lambda^{-1}(K/n+\lambda I)` is well conditioned for every
     :math:`\lambda` (a few dozen iterations to ``tol``). Stops when every :math:`\lambda`'s relative residual is
     below ``tol`` or after ``maxiter`` iterations, then restarts once from the true residual (``maxiter`` again;
-    in float32 the recursively updated residual drifts from the true one). A :math:`\lambda` whose final relative
-    residual exceeds ``max_residual`` is not a ridge solution and is not selected (its ``val_mse`` is ``inf``):
-    for a nearly singular :math:`K` the smallest penalties converge slowly, and they are the ones validation
-    rejects anyway. Safe under ``vmap`` (eigendecompositions through :mod:`featlearn._linalg`).
-
-    Shapes: ``K`` ``(n, n)``, ``y`` ``(n,)``, ``K_val`` ``(n_val, n)``; ``coef`` ``(n,)`` dual weights."""
+    in float32 the recursively updated residual drifts from the true one). For a nearly singular :math:`K` the
+    smallest penalties converge slowly; they are the ones validation rejects anyway."""
     n = K.shape[0]
-    _checks.shape("K", K, (n, n))
-    _checks.shape("y", y, (n,))
-    _checks.shape("K_val", K_val, (None, n))
-    _checks.shape("y_val", y_val, (K_val.shape[0],))
-    rank = _checks.positive_int("rank", rank)
-    maxiter = _checks.positive_int("maxiter", maxiter)
-    _checks.real_in("tol", tol, 0.0, low_open=True)
-    _checks.real_in("max_residual", max_residual, 0.0, low_open=True)
     r = max(min(rank, n // 2), 1)
     Kn = K / n
     trace = jnp.trace(Kn)
-    scale = jnp.maximum(trace / n, jnp.finfo(K.dtype).tiny)
-    lams = (log_grid() if lambdas is None else jnp.asarray(lambdas, K.dtype)) * scale  # (L,)
 
     # Nystrom factor B (n, r) with B B^T = K_{nr} K_{rr}^+ K_{rn} / n, then its orthonormal column basis U.
     s, Q = _linalg.eigh(K[:r, :r])
@@ -295,10 +530,10 @@ def kernel_ridge_cg(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Arr
     def apply(P):
         return Kn @ P + lams[None, :] * P
 
-    def safe_div(a, b):
-        return jnp.where(b > 0, a / jnp.where(b > 0, b, 1.0), 0.0)
+    def safe_div(a, c):
+        return jnp.where(c > 0, a / jnp.where(c > 0, c, 1.0), 0.0)
 
-    rhs = jnp.broadcast_to((y / n)[:, None], (n, lams.shape[0]))
+    rhs = jnp.broadcast_to(b[:, None], (n, lams.shape[0]))
     rhs_norm = jnp.maximum(jnp.linalg.norm(rhs, axis=0), jnp.finfo(K.dtype).tiny)
 
     def cond(state):
@@ -320,8 +555,4 @@ def kernel_ridge_cg(K: Array, y: Array, K_val: Array, y_val: Array, lambdas: Arr
         Z = precondition(R)
         A, _, _, _, k = jax.lax.while_loop(cond, body, (A, R, Z, jnp.sum(R * Z, axis=0), 0))
         iterations = iterations + k
-    residual = jnp.linalg.norm(rhs - apply(A), axis=0) / rhs_norm
-    val = jnp.mean((K_val @ A - y_val[:, None]) ** 2, axis=0)
-    val = jnp.where(jnp.isfinite(val) & (residual <= max_residual), val, jnp.inf)
-    best = jnp.argmin(val)
-    return KernelRidgeCG(A[:, best], lams[best], val, best, iterations, residual)
+    return A.T, iterations

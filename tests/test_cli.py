@@ -237,6 +237,8 @@ def test_reproduce_killed_half_way_resumes_from_the_finished_chunks(tmp_path, mo
     finally:
         proc.wait(timeout=60)
     finished = len(list(cache.glob("*of00006.json")))
+    # The precondition of the test, not a tolerance: the kill landed between two chunks, so some chunks (not all)
+    # are cached and nothing was stored; the rerun below must resume from exactly those.
     assert 1 <= finished < 6 and not store.exists()
 
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -254,6 +256,43 @@ def test_reproduce_killed_half_way_resumes_from_the_finished_chunks(tmp_path, mo
                          vary={"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}, chunk=1, cache=tmp_path / "fresh")
     np.testing.assert_array_equal(stored["only"]["y"], whole["y"])
     assert jnp.asarray(stored["only"]["y"]).dtype == jnp.float32
+
+
+X64_CHAPTER = '''
+import jax.numpy as jnp
+
+SIZES = dict(quick=dict(n=2), paper=dict(n=3))
+SEED = 3
+X64 = True
+
+
+def section(S, key):
+    return {"dtype": str(jnp.zeros(S.n).dtype)}
+
+
+SECTIONS = {"only": section}
+'''
+
+
+@pytest.mark.parametrize("x64", [True, False])
+def test_reproduce_runs_a_float64_chapter_in_float64(tmp_path, x64):
+    """A chapter whose module sets ``X64 = True`` (local convergence) computes in float64 under the command, as
+    its notebook does; one without it stays in float32. In a subprocess: the setting is process-wide."""
+    (tmp_path / "featlearn_test_x64_chapter.py").write_text(
+        textwrap.dedent(X64_CHAPTER).replace("X64 = True", f"X64 = {x64}"))
+    store = tmp_path / "results"
+    env = {**os.environ, "FEATLEARN_CACHE": str(tmp_path / "cache"), "FEATLEARN_RESULTS": str(store),
+           "FEATLEARN_PROGRESS": "0", "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    env.pop("JAX_ENABLE_X64", None)
+    script = ("import sys; from featlearn import cli, results; "
+              "results.CHAPTERS['x64-chapter'] = 'featlearn_test_x64_chapter'; "
+              "sys.exit(cli.main(['reproduce', 'x64-chapter']))")
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, timeout=300)
+    man = json.loads((store / "x64-chapter" / "quick" / "manifest.json").read_text())
+    assert man["x64"] is x64
+    assert (store / "x64-chapter" / "quick").exists()
+    stored = json.dumps(man) + "".join(p.read_text() for p in (store / "x64-chapter" / "quick").glob("*.json"))
+    assert ("float64" if x64 else "float32") in stored
 
 
 @pytest.mark.slow

@@ -241,11 +241,13 @@ def test_sample_grid():
         gd.sample_grid(10, (0.0, 1.0))
 
 
-def test_paper_profile_shapes():
-    """The chapter's sweeps at the ``paper`` sizes, built as the chapter builds them and evaluated abstractly
-    (``jax.eval_shape``: tracing only, no compute), so a shape bug in the paper profile fails here."""
-    S = profiles.sizes(**gd.SIZES, profile="paper")
-    assert S.n == 1000 and S.d == 100  # the authors' n = d^1.5 at d = 100
+@pytest.mark.parametrize("profile", ["cpu_large", "paper"])
+def test_paper_profile_shapes(profile):
+    """The chapter's sweeps at the ``paper`` sizes (and the intermediate ``cpu_large`` ones), built as the chapter
+    builds them and evaluated abstractly (``jax.eval_shape``: tracing only, no compute), so a shape bug in a large
+    profile fails here."""
+    S = profiles.sizes(**gd.SIZES, profile=profile)
+    assert S.n == int(S.d**1.5) and (profile != "paper" or (S.n, S.d) == (1000, 100))  # the authors' n = d^1.5
     key = jax.random.key(0)
 
     def shapes(fn, vary=None, seeds=S.seeds, **fixed):

@@ -221,12 +221,13 @@ def _chapter_sweeps(S):
     ]
 
 
-def test_paper_profile_shapes():
+@pytest.mark.parametrize("profile", ["cpu_large", "paper"])
+def test_paper_profile_shapes(profile):
     # Build the paper profile's sizes and trace every sweep of the chapter at those sizes (jax.eval_shape:
     # abstract evaluation, nothing is computed), so a shape bug in the paper profile fails here in seconds (the
     # quick profile runs in the chapter itself).
-    S = fl.profiles.sizes(**gf.SIZES, profile="paper")
-    assert S.profile == "paper"
+    S = fl.profiles.sizes(**gf.SIZES, profile=profile)  # and the intermediate cpu_large sizes
+    assert S.profile == profile
     sweeps = _chapter_sweeps(S)
     for fn, vary, fixed in sweeps:
         prog = fl.sweeps.program(fn, key=jax.random.key(0), seeds=S.seeds, vary=vary, fixed=fixed)

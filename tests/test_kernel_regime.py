@@ -9,9 +9,11 @@ from featlearn import kernel_regime as kr
 from featlearn import kernels, profiles, targets
 
 
-def test_paper_profile_shapes():
-    """The paper sizes build and every sweep function of the chapter traces at them (no compute)."""
-    S = profiles.sizes(**kr.SIZES, profile="paper")
+@pytest.mark.parametrize("profile", ["cpu_large", "paper"])
+def test_paper_profile_shapes(profile):
+    """The paper sizes (and the intermediate cpu_large ones) build and every sweep function of the chapter traces
+    at them (no compute)."""
+    S = profiles.sizes(**kr.SIZES, profile=profile)
     key = jax.random.key(0)
     tgt = targets.single_index(jax.random.key(1), S.d_lazy, {1: 0.8, 2: 0.6})
     out = jax.eval_shape(lambda k: kr.lazy_training_run(k, tgt, S.d_lazy, S.widths[-1], n=S.n_lazy, steps=S.steps),

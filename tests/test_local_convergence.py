@@ -204,12 +204,14 @@ def test_pipeline_run_trains_the_local_phase_on_the_sample(x64):
         lc.pipeline_run(key, 0, local_loss="test", **kw)
 
 
-def test_paper_profile_shapes(x64):
-    """Every sweep of the chapter, at the ``paper`` sizes, under abstract evaluation (no compute): catches shape
-    bugs that only appear at the paper's m* (e.g. a figure projection written for three teachers)."""
+@pytest.mark.parametrize("profile", ["cpu_large", "paper"])
+def test_paper_profile_shapes(x64, profile):
+    """Every sweep of the chapter, at the ``paper`` sizes (and the intermediate ``cpu_large`` ones), under abstract
+    evaluation (no compute): catches shape bugs that only appear at a larger m* (e.g. a figure projection written
+    for three teachers)."""
     from featlearn import profiles, sweeps
 
-    S = profiles.sizes(**lc.SIZES, profile="paper")
+    S = profiles.sizes(**lc.SIZES, profile=profile)
     k = len(S.a_star)
     assert k != 3  # the bug class this test is for needs m* different from the quick profile's
     W_star, _ = lc.teacher(jax.random.key(0), S.d, S.a_star)

@@ -318,11 +318,12 @@ def test_kernel_baselines_match_direct_solves(key):
     assert np.all(np.asarray(out["ntk_se"]) > 0)
 
 
-def test_paper_profile_shapes():
-    """The chapter's sweeps at the paper profile's sizes trace without a shape error (abstract evaluation:
-    shapes only, nothing computed)."""
-    S = profiles.sizes(**one_step.SIZES, profile="paper")
-    assert set(one_step.SIZES["quick"]) == set(one_step.SIZES["paper"])
+@pytest.mark.parametrize("profile", ["cpu_large", "paper"])
+def test_paper_profile_shapes(profile):
+    """The chapter's sweeps at the paper profile's sizes (and the intermediate cpu_large ones) trace without a
+    shape error (abstract evaluation: shapes only, nothing computed)."""
+    S = profiles.sizes(**one_step.SIZES, profile=profile)
+    assert set(one_step.SIZES["quick"]) == set(one_step.SIZES[profile])
     key = jax.random.key(0)
 
     def over_seeds(f):  # what sweeps.sweep runs: f vmapped over the seed keys

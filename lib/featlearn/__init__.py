@@ -17,6 +17,7 @@ One concept per module:
 * :mod:`featlearn.local_convergence` – staged weight decay, teacher structure and the dual certificate (Zhou & Ge);
 * :mod:`featlearn.kernels` – closed-form NNGP/NTK (arc-cosine kernels), empirical NTK, random features, and
   kernel ridge regression end to end (the kernel reference curves);
+* :mod:`featlearn.atlas` – every method on every target: learning curves, crossing points, exponents, theory;
 * :mod:`featlearn.book` – the generated pages: figure gallery, citations, status, scorecard;
 * :mod:`featlearn.scorecard` – every check of every chapter, recorded by the check itself;
 * :mod:`featlearn.kernel_regime` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 
 from . import (  # noqa: E402
     agop,
+    atlas,
     book,
     data,
     figures,

@@ -100,29 +100,41 @@ def kernel_predictor_agop(X: Array, alpha: Array, M: Array, x: Array, *, bandwid
 
 class RFMResult(NamedTuple):
     """Result of :func:`rfm`: ``test_error`` ``(T+1,)`` (0-1 error of the sign of the predictor after each
-    iteration; entry 0 is the plain Laplace kernel, ``M = I``) and the final ``M`` ``(d, d)``."""
+    iteration; entry 0 is the plain Laplace kernel, ``M = I``), the final ``M`` ``(d, d)``, and the predictions
+    after each iteration on the test inputs, ``test_pred`` ``(T+1, n_test)``, and on the validation inputs,
+    ``val_pred`` ``(T+1, n_val)`` (``None`` without a validation set)."""
 
     test_error: Array
     M: Array
+    test_pred: Array
+    val_pred: Array | None
 
 
 def rfm(x: Array, y: Array, x_test: Array, y_test: Array, *, iterations: int = 5, bandwidth: float = 10.0,
-        lambdas: Array | None = None) -> RFMResult:
+        lambdas: Array | None = None, x_val: Array | None = None, y_val: Array | None = None) -> RFMResult:
     r"""Recursive Feature Machine: for :math:`t=0..T`, fit kernel ridge regression with :math:`K_{M_t}` (penalty
-    by exact leave-one-out error), record its test 0-1 error, then set :math:`M_{t+1}=\mathrm{AGOP}(\hat f_t)`
-    over the training inputs, rescaled to trace ``d`` (so that distances keep the scale of :math:`M_0=I`).
-    Shapes: ``x`` ``(n, d)``, ``y`` ``(n,)`` in ``{±1}``; ``iterations`` is :math:`T`."""
+    by exact leave-one-out error, or on the validation set ``x_val``, ``y_val`` when one is given), record its test
+    0-1 error and its predictions, then set :math:`M_{t+1}=\mathrm{AGOP}(\hat f_t)` over the training inputs,
+    rescaled to trace ``d`` (so that distances keep the scale of :math:`M_0=I`).
+    Shapes: ``x`` ``(n, d)``, ``y`` ``(n,)`` (in ``{±1}`` for the 0-1 error; any real labels otherwise),
+    ``x_val`` ``(n_val, d)``, ``y_val`` ``(n_val,)``; ``iterations`` is :math:`T`."""
     iterations = _checks.nonneg_int("iterations", iterations)
     _checks.real_in("bandwidth", bandwidth, 0.0, low_open=True)
     n, d = x.shape
     _checks.shape("y", y, (n,))
+    if (x_val is None) != (y_val is None):
+        raise ValueError("x_val and y_val must be given together (a validation set), or neither (leave-one-out)")
     M = jnp.eye(d, dtype=x.dtype)
-    errs = []
+    errs, preds, vals = [], [], []
     for t in range(iterations + 1):
-        fit = train.kernel_ridge(laplace_kernel(x, x, M, bandwidth=bandwidth), y, lambdas=lambdas)  # by LOO
-        pred = laplace_kernel(x_test, x, M, bandwidth=bandwidth) @ fit.coef
-        errs.append(metrics.classification_error(pred, y_test))
+        K, Kt = laplace_kernel(x, x, M, bandwidth=bandwidth), laplace_kernel(x_test, x, M, bandwidth=bandwidth)
+        Kv = None if x_val is None else laplace_kernel(x_val, x, M, bandwidth=bandwidth)
+        coef = train.kernel_ridge(K, y, Kv, y_val, lambdas=lambdas).coef  # λ by leave-one-out, or on validation
+        preds.append(Kt @ coef)
+        errs.append(metrics.classification_error(preds[-1], y_test))
+        if Kv is not None:
+            vals.append(Kv @ coef)
         if t < iterations:
-            G = kernel_predictor_agop(x, fit.coef, M, x, bandwidth=bandwidth)
+            G = kernel_predictor_agop(x, coef, M, x, bandwidth=bandwidth)
             M = d * G / jnp.maximum(jnp.trace(G), jnp.finfo(x.dtype).tiny)
-    return RFMResult(jnp.stack(errs), M)
+    return RFMResult(jnp.stack(errs), M, jnp.stack(preds), jnp.stack(vals) if vals else None)

@@ -154,6 +154,8 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
             raise UsageError(f"argument --device: must be cpu or gpu, got {device!r}")
         _use_device(device)
 
+    if getattr(module, "X64", False):  # the chapter computes in float64 (its notebook enables it the same way)
+        jax.config.update("jax_enable_x64", True)
     S = profiles.sizes(**module.SIZES, profile=profile)
     key = jax.random.key(module.SEED)
     env = results.environment()

@@ -112,16 +112,22 @@ def top_directions(net: dict[str, Array], x: Array, k: int) -> Array:
     return U[:, ::-1][:, :k]
 
 
-def regularizer_r1(net: dict[str, Array], x: Array, k: int) -> Callable[[dict], Array]:
+def regularizer_r1(net: dict[str, Array], x: Array, k: int, weights: Array | None = None) -> Callable[[dict], Array]:
     r""":math:`R_1(W) = \|J_{\rm large}\,\mathrm{vec}W\|^2/n` with :math:`J_{\rm large}=J-U_kU_k^\top J`
     (:math:`J` minus its top-``k`` singular components) :math:`=\|(I-U_kU_k^\top)f_L(X;W)\|^2/n`.
-    Returns ``R1({"W": W}) -> scalar``."""
-    U = top_directions(net, x, k)
+    ``weights``: a 0/1 mask ``(n,)`` of the rows that count (e.g. :func:`featlearn.data.first_n_weights`, may be
+    traced): :math:`J` and :math:`n` are those of the kept rows alone. Returns ``R1({"W": W}) -> scalar``."""
+    if weights is None:
+        U, keep, count = top_directions(net, x, k), 1.0, x.shape[0]
+    else:
+        _checks.shape("weights", weights, (x.shape[0],))
+        keep = jnp.asarray(weights, x.dtype)
+        U, count = top_directions(net, x * keep[:, None], k), jnp.sum(keep)  # a zero row: out of J, and of U_k
 
     def r1(params: dict) -> Array:
-        v = f_L(net, params["W"], x)
+        v = f_L(net, params["W"], x) * keep
         v = v - U @ (U.T @ v)
-        return jnp.sum(v * v) / x.shape[0]
+        return jnp.sum(v * v) / count
 
     return r1
 
@@ -159,15 +165,17 @@ class Curves(NamedTuple):
 def fit(net: dict[str, Array], x: Array, y: Array, *, model: str = "LQ", lam: float | Array = 0.0, k: int = 1,
         steps: int, lr: float = 1.0, W_init: Array | None = None, x_val: Array | None = None,
         y_val: Array | None = None, x_test: Array | None = None, y_test: Array | None = None,
-        n_evals: int = 50) -> tuple[Array, Curves]:
+        n_evals: int = 50, weights: Array | None = None) -> tuple[Array, Curves]:
     r"""Full-batch GD on the training MSE :math:`\tfrac1{2n}\sum_i(f(x_i;W)-y_i)^2+\lambda R_1(W)` for
     ``model`` in ``"L"``, ``"Q"``, ``"LQ"``, from ``W_init`` (default 0): one call of
     :func:`featlearn.train.fit` with :math:`R_1` as its penalty, the validation and test losses and :math:`R_1`
     recorded by its metrics callback. ``x`` ``(n, d)``, ``y`` ``(n,)``; the optional validation and test sets
-    are only evaluated, never trained on. Returns the final ``W`` ``(m, d)`` and :class:`Curves` with
-    ``n_evals + 1`` evaluations (``n_evals`` must divide ``steps``)."""
+    are only evaluated, never trained on. ``weights``: a 0/1 mask ``(n,)`` of the training rows that count, in the
+    loss and in :math:`R_1` (:func:`regularizer_r1`); may be traced, so that sample sizes are prefixes of one
+    training set. Returns the final ``W`` ``(m, d)`` and :class:`Curves` with ``n_evals + 1`` evaluations
+    (``n_evals`` must divide ``steps``)."""
     _checks.one_of("model", model, MODELS)
-    r1 = regularizer_r1(net, x, k)
+    r1 = regularizer_r1(net, x, k, weights)
     W0 = jnp.zeros_like(net["W0"]) if W_init is None else W_init
     apply_fn = model_fn(net, model)
 
@@ -177,8 +185,8 @@ def fit(net: dict[str, Array], x: Array, y: Array, *, model: str = "LQ", lam: fl
     def record(p):
         return held_out(p, x_val, y_val), held_out(p, x_test, y_test), r1(p)
 
-    p, tr = train.fit({"W": W0}, train.supervised_loss(apply_fn, x, y), steps=steps, lr=lr, lam=lam, penalty=r1,
-                      n_evals=n_evals, metrics=record)
+    loss = train.supervised_loss(apply_fn, x, y, weights=weights)
+    p, tr = train.fit({"W": W0}, loss, steps=steps, lr=lr, lam=lam, penalty=r1, n_evals=n_evals, metrics=record)
     return p["W"], Curves(tr.step, tr.loss, *tr.metrics)
 
 
@@ -389,6 +397,12 @@ SIZES: dict[str, dict[str, object]] = dict(
     quick=_chapter_sizes(20, m=1000, n_val=1000, n_test=1000, steps=3000, seeds=3, lams=(0.0, 0.3, 1.0, 3.0, 10.0),
                          q_init=0.1, plain_d=(8, 11, 16), plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8), plain_m=64,
                          plain_steps=500, plain_seeds=5),
+    # cpu_large: between the two, sized to this session's CPU budget for a stored run (about 15 minutes on 2 shared
+    # cores; the issue allows up to 2 hours): twice the d (n = d^1.5 as always, m = 50 d as in quick), more seeds, and
+    # the ordinary network to d = 32 with more seeds
+    cpu_large=_chapter_sizes(40, m=2000, n_val=2000, n_test=2000, steps=5000, seeds=4,
+                             lams=(0.0, 0.3, 1.0, 3.0, 10.0), q_init=0.1, plain_d=(8, 11, 16, 23, 32),
+                             plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8), plain_m=64, plain_steps=500, plain_seeds=8),
     # paper: the authors' d = 100, n = 1000, m = 10^4 and lambda grid (an accelerator's job)
     paper=_chapter_sizes(100, m=10_000, n_val=10_000, n_test=10_000, steps=20_000, seeds=3,
                          lams=(0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1), q_init=0.1, plain_d=(16, 23, 32, 45, 64),

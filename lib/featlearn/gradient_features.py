@@ -43,13 +43,21 @@ from jax import Array
 from . import _checks, agop, data, figures, kernels, metrics, models, rng, sweeps, targets, train
 
 #: The chapter's sizes for ``featlearn.profiles.sizes(**SIZES)``: ``quick`` runs on 2 CPU cores in the chapter's
-#: budget, ``paper`` (ten times larger d, n and m, five seeds) is for a GPU. Same keys in both.
+#: budget, ``cpu_large`` is for a stored run on them (``featlearn reproduce``), ``paper`` (ten times larger d, n and
+#: m, five seeds) is for a GPU. Same keys in all.
 SIZES: dict[str, dict] = dict(
     quick=dict(seeds=3, d=100, m=200, ns=[250, 500, 1000, 2000], steps=100, eta1=10.0, n_pop=10000,
                parity_d=50, parity_n=2000, parity_steps=200, parity_eta1=4.0,
                mi_d=20, mi_n=2000, lin_n=1000, lin_margin=0.5,
                opt_ns=[500, 1000, 2000, 4000], opt_n=10000, ranks=[2, 4, 8, 16, 32],
                nfa_d=50, nfa_n=1000, full_steps=200, rfm_d=100, rfm_n=500, rfm_iterations=2, n_test=2000),
+    # cpu_large: between the two, sized to this project's CPU budget for a stored run (about 15-25 minutes on 2
+    # cores): twice the samples (the NTK's n x n eigendecompositions are the cost), a wider network, more seeds.
+    cpu_large=dict(seeds=5, d=100, m=400, ns=[250, 500, 1000, 2000, 4000], steps=150, eta1=10.0, n_pop=20000,
+                   parity_d=70, parity_n=3000, parity_steps=300, parity_eta1=4.0,
+                   mi_d=30, mi_n=4500, lin_n=2000, lin_margin=0.5,
+                   opt_ns=[500, 1000, 2000, 4000, 8000], opt_n=20000, ranks=[2, 4, 8, 16, 32, 64],
+                   nfa_d=100, nfa_n=2000, full_steps=400, rfm_d=100, rfm_n=1000, rfm_iterations=2, n_test=4000),
     paper=dict(seeds=5, d=1000, m=2000, ns=[2500, 5000, 10000, 20000], steps=300, eta1=10.0, n_pop=20000,
                parity_d=500, parity_n=20000, parity_steps=400, parity_eta1=4.0,
                mi_d=40, mi_n=8000, lin_n=10000, lin_margin=0.5,
@@ -59,6 +67,10 @@ SIZES: dict[str, dict] = dict(
 
 # ---------------------------------------------------------------------------------------------------------------
 # The algorithm
+
+
+#: The losses of the two stages: the paper's hinge loss (labels in ``{±1}``) and the square loss (real labels).
+STAGE_LOSSES = ("hinge", "mse")
 
 
 def _weights(n: int, weights: Array | None, dtype) -> Array:
@@ -84,23 +96,29 @@ def hinge_loss(params: models.Params, x: Array, y: Array, weights: Array | None 
 
 
 def first_step(params: models.Params, x: Array, y: Array, eta1: float | Array, weights: Array | None = None,
-               lambda1: float | Array | None = None) -> models.Params:
+               lambda1: float | Array | None = None, *, loss: str = "hinge") -> models.Params:
     r"""Step 1 of the two-stage algorithm: :math:`W^{(1)} = W^{(0)} - \eta_1(\nabla_W L(W^{(0)}) + \lambda_1W^{(0)})`
     (:func:`featlearn.models.first_layer_step`), with :math:`\nabla_W L` by automatic differentiation of the
     weighted hinge loss (:func:`hinge_loss`, per-sample ``weights``); ``b`` and ``a`` are unchanged.
     ``lambda1=None`` is the paper's choice :math:`\lambda_1 = 1/\eta_1`, for which the initial weights cancel
     exactly and :math:`W^{(1)} = -\eta_1\nabla_WL`; at a symmetric initialisation this is
-    :math:`\eta_1 a_i\hat G(w_i,b_i)` row by row."""
+    :math:`\eta_1 a_i\hat G(w_i,b_i)` row by row. ``loss="mse"`` takes the gradient of the weighted
+    :math:`\tfrac12` square loss instead (for real-valued labels; at a symmetric initialisation, where
+    :math:`f\equiv0`, it is the same step: :math:`\nabla_{w_i}L = -a_i\hat G(w_i,b_i)` for both)."""
     _checks.real_in("eta1", eta1, 0.0, low_open=True)
+    _checks.one_of("loss", loss, STAGE_LOSSES)
     if lambda1 is not None:
         _checks.real_in("lambda1", lambda1, 0.0)
-    gW = models.first_layer_gradient(lambda p: hinge_loss(p, x, y, weights), params)
+    if loss == "hinge":
+        gW = models.first_layer_gradient(lambda p: hinge_loss(p, x, y, weights), params)
+    else:
+        gW = models.first_layer_gradient(lambda p: train.loss_value(models.apply(p, x), y, "mse", weights), params)
     return models.first_layer_step(params, gW, eta1, weight_decay=lambda1)
 
 
 def train_second_layer(Phi: Array, y: Array, *, steps: int = 300, lr: float | Array = 1.0,
                        weight_decay: float | Array = 1e-4, weights: Array | None = None,
-                       momentum: float = 0.9) -> Array:
+                       momentum: float = 0.9, loss: str = "hinge") -> Array:
     r"""Stage 2: gradient descent from :math:`a=0` on the convex objective
     :math:`\sum_j\omega_j\max(0,1-y_j\,\Phi_j\cdot a)/\sum_j\omega_j + \tfrac{\lambda_2}{2}\bar s\,\|a\|^2`, where
     :math:`\Phi_j = \sigma(W^{(1)}x_j+b)` are the frozen features ``(n, m)`` and
@@ -113,8 +131,10 @@ def train_second_layer(Phi: Array, y: Array, *, steps: int = 300, lr: float | Ar
     :math:`\bar s`: the weighted hinge risk of :func:`featlearn.train.supervised_loss` over :math:`\bar s`, plus
     :math:`\lambda_2` times :math:`\tfrac12\|a\|^2`. Returns its last iterate :math:`a` ``(m,)`` (optax's
     Nesterov iterate: the look-ahead point :math:`a_T+\mu v_T` of the textbook recursion; see
-    :func:`featlearn.train.make_optimizer`)."""
+    :func:`featlearn.train.make_optimizer`). ``loss="mse"``: the weighted :math:`\tfrac12` square loss in place of
+    the hinge loss (for real-valued labels), the rest unchanged."""
     steps = _checks.positive_int("steps", steps)
+    _checks.one_of("loss", loss, STAGE_LOSSES)
     _checks.real_in("lr", lr, 0.0, low_open=True)
     _checks.real_in("weight_decay", weight_decay, 0.0)
     _checks.real_in("momentum", momentum, 0.0, 1.0, high_open=True)
@@ -122,8 +142,8 @@ def train_second_layer(Phi: Array, y: Array, *, steps: int = 300, lr: float | Ar
     _checks.shape("y", y, (n,))
     w = _weights(n, weights, Phi.dtype)
     s = jnp.maximum(jnp.sum(w * jnp.sum(Phi * Phi, axis=1)) / jnp.sum(w), jnp.finfo(Phi.dtype).tiny)
-    hinge = train.supervised_loss(lambda p, F: F @ p["a"], Phi, y, loss="hinge", weights=w)
-    p, _ = train.fit({"a": jnp.zeros((m,), Phi.dtype)}, lambda p: hinge(p) / s, steps=steps, lr=lr,
+    risk = train.supervised_loss(lambda p, F: F @ p["a"], Phi, y, loss=loss, weights=w)
+    p, _ = train.fit({"a": jnp.zeros((m,), Phi.dtype)}, lambda p: risk(p) / s, steps=steps, lr=lr,
                      optimizer="nesterov", momentum=momentum, lam=weight_decay)
     return p["a"]
 
@@ -139,13 +159,14 @@ class TwoStage(NamedTuple):
 
 def two_stage(params: models.Params, x: Array, y: Array, *, eta1: float | Array = 1.0, steps: int = 300,
               lr: float | Array = 1.0, weight_decay: float | Array = 1e-4, weights: Array | None = None,
-              learn_features: bool = True) -> TwoStage:
+              learn_features: bool = True, loss: str = "hinge") -> TwoStage:
     r"""The two-stage algorithm: :func:`first_step` (skipped when ``learn_features=False``, which gives the
     random-features baseline with :math:`W` frozen at its initialisation) then :func:`train_second_layer` on
-    :math:`\sigma(W^{(1)}x+b)`. ``params`` should be a symmetric initialisation."""
-    p1 = first_step(params, x, y, eta1, weights) if learn_features else params
+    :math:`\sigma(W^{(1)}x+b)`, both on ``loss`` (the paper's ``"hinge"``, or ``"mse"`` for real-valued labels).
+    ``params`` should be a symmetric initialisation."""
+    p1 = first_step(params, x, y, eta1, weights, loss=loss) if learn_features else params
     a = train_second_layer(models.features(p1, x), y, steps=steps, lr=lr, weight_decay=weight_decay,
-                           weights=weights)
+                           weights=weights, loss=loss)
     return TwoStage(params, p1, {**p1, "a": a})
 
 

@@ -25,6 +25,12 @@ SIZES = dict(
     quick=dict(d_lazy=10, n_lazy=64, widths=[64, 256, 1024, 4096], steps=200, seeds=3,
                ntk_widths=[256, 1024, 4096, 16384, 65536], ntk_points=40, bias_stds=[0.5, 1.0, 2.0],
                stair_d=[8, 16, 32], stair_n_max=2048, n_test=4000),
+    # cpu_large: between the two, sized to this session's CPU budget for a stored run (about 15 minutes on 2 shared
+    # cores; the issue allows up to 2 hours): more seeds, wider networks, the staircase to d = 64 and n = 6000
+    # (kernel ridge's n x n eigendecomposition is the cost: about a minute per seed at n = 5793).
+    cpu_large=dict(d_lazy=16, n_lazy=96, widths=[64, 256, 1024, 4096, 16384], steps=300, seeds=5,
+                   ntk_widths=[256, 1024, 4096, 16384, 65536, 131072], ntk_points=60, bias_stds=[0.5, 1.0, 2.0],
+                   stair_d=[8, 16, 32, 64], stair_n_max=6000, n_test=8000),
     paper=dict(d_lazy=20, n_lazy=256, widths=[64, 256, 1024, 4096, 16384, 65536], steps=1000, seeds=8,
                ntk_widths=[256, 1024, 4096, 16384, 65536, 262144], ntk_points=100, bias_stds=[0.5, 1.0, 2.0],
                stair_d=[8, 16, 32, 64], stair_n_max=32768, n_test=50000),

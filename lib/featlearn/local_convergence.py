@@ -474,12 +474,20 @@ SIZES = dict(
                steps=4000, n_evals=20, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=3,
                cert_stages=10, n_random=4000, n_circle=400, d_pipe=20, m_pipe=60, n_factor=10, local_n_factor=2.5,
                pipe_seeds=3, pipe_stages=8, pipe_steps=2000, delta=0.1, alive=1e-3),
+    # cpu_large: between the two, sized to this session's CPU budget for a stored run (about 10 minutes on 2 shared
+    # cores, in float64 like the chapter; the issue allows up to 2 hours): a larger d, twice the student, five
+    # teachers, more seeds and steps (lazy_lr below pi/m); the pipeline at d = 32 (the longest section).
+    cpu_large=dict(d=16, m=80, a_star=[1.0, 0.8, -0.6, 0.9, -0.7], seeds=8, init_scale=0.1, lr=0.2, lam0=1e-2,
+                   stages=10, steps=5000, n_evals=20, lazy_alpha=30.0, lazy_lr=0.025, cert_lam=1e-3, cert_halvings=3,
+                   cert_stages=12, n_random=8000, n_circle=400, d_pipe=32, m_pipe=120, n_factor=10,
+                   local_n_factor=2.5, pipe_seeds=6, pipe_stages=10, pipe_steps=3000, delta=0.1, alive=1e-3),
     paper=dict(d=32, m=400, a_star=[1.0, 0.8, -0.6, 0.9, -0.7, 0.5, 1.0, -0.8], seeds=8, init_scale=0.1, lr=0.2,
                lam0=1e-2, stages=12, steps=20000, n_evals=50, lazy_alpha=30.0, lazy_lr=0.005, cert_lam=1e-3,
                cert_halvings=3, cert_stages=20, n_random=20000, n_circle=400, d_pipe=64, m_pipe=2000, n_factor=10,
                local_n_factor=2.5, pipe_seeds=4, pipe_stages=12, pipe_steps=20000, delta=0.1, alive=1e-3),
 )
-"""The chapter's sizes (``featlearn.profiles.sizes(**SIZES)``): ``quick`` for 2 CPU cores, ``paper`` for a GPU.
+"""The chapter's sizes (``featlearn.profiles.sizes(**SIZES)``): ``quick`` for 2 CPU cores, ``cpu_large`` for a
+stored run on them (``featlearn reproduce``), ``paper`` for a GPU.
 The local phase's learning rate 0.2 gives every seed enough gradient-flow time (learning rate × steps) to gather
 its neurons (at 0.05 with the same steps some seeds had not); the kernel-regime run keeps a step below
 :math:`\\pi/m` (see :func:`lazy_run`)."""
@@ -493,6 +501,7 @@ its neurons (at 0.05 with the same steps some seeds had not); the kernel-regime 
 
 #: The chapter's seed: every section gets ``jax.random.key(SEED)`` (the notebook's ``key``; ``featlearn reproduce``).
 SEED = 2024
+X64 = True  # the local phase reaches losses near 1e-8: the chapter and `featlearn reproduce` run in float64
 
 
 def _keys(key: Array) -> tuple[Array, Array, Array]:

@@ -64,6 +64,14 @@ SIZES = dict(
                control_max=16, curve_d=[16, 32, 64], curve_ratios=[0.5, 1, 2, 4, 8], m=256, kernel_d=[16, 32],
                kernel_ratios=[1, 2, 4, 8], kernel_n_max=8192, kernel_n_test=20_000, entk_d=[16],
                transfer_d=[16, 32, 64], source_ratio=16, n_target=2048, n_test=50_000, batch=4096),
+    # cpu_large: between the two, sized to this session's CPU budget for a stored run (about 20 minutes on 2 shared
+    # cores; the issue allows up to 2 hours): the gradient paths to d = 256 (two minutes per seed there: most of the
+    # run), the network to d = 128 and 16 d², the kernels to 32 d² at d = 16 and 8 d² at d = 32, four seeds.
+    cpu_large=dict(seeds=4, path_d=[16, 24, 32, 48, 64, 96, 128, 256], path_m_per_d=2, path_max=64,
+                   control_d=[16, 32, 64, 128, 256], control_max=16, curve_d=[16, 32, 64, 128],
+                   curve_ratios=[0.5, 1, 2, 4, 8, 16], m=256, kernel_d=[16, 32], kernel_ratios=[1, 2, 4, 8, 16, 32],
+                   kernel_n_max=8192, kernel_n_test=20_000, entk_d=[16], transfer_d=[16, 32, 64, 128],
+                   source_ratio=16, n_target=2048, n_test=50_000, batch=4096),
     paper=dict(seeds=5, path_d=[64, 128, 256, 512], path_m_per_d=2, path_max=64, control_d=[64, 128, 256, 512],
                control_max=16, curve_d=[64, 128, 256, 512], curve_ratios=[0.5, 1, 2, 4, 8, 16, 32], m=1024,
                kernel_d=[64, 128], kernel_ratios=[1, 2, 4, 8], kernel_n_max=32768, kernel_n_test=200_000,
@@ -366,6 +374,40 @@ def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: i
         W, b = p0["W"], p0["b"]
     head = streamed_head(k_data, k_val, W, b, lin, target, n, n_val, noise_std=noise_std, batch=batch,
                          lambdas=lambdas)
+    return OneStepModel(W, b, head.coef, lin, head.lam)
+
+
+def fit_on_data(key: Array, x: Array, y: Array, x_val: Array, y_val: Array, m: int, *,
+                weights: Array | None = None, eta: float | None = None, bias_std: float = 1.0,
+                lambdas: Sequence[float] | None = None) -> OneStepModel:
+    r"""Algorithm 1 on a materialised data set of any input law (e.g. the hypercube, a Gaussian mixture), width
+    ``m``, with per-sample ``weights`` :math:`\omega\ge0` ``(n,)`` (default all 1; a 0/1 mask
+    :func:`featlearn.data.first_n_weights` keeps the first ``n`` rows, and may be traced): the steps of
+    :func:`one_step_fit` with every empirical mean weighted.
+
+    1. :func:`linear_part` (``"stein"``) of the weighted rows; 2-3. the first gradient
+    :func:`featlearn.models.first_layer_gradient` of the weighted square loss of the residual labels at the symmetric
+    initialisation, and :func:`first_step` (:math:`W^1 = -\eta_1\nabla_WL`, biases re-drawn); 4. the second layer by
+    :func:`featlearn.train.ridge` on :math:`\sigma(W^1x+b)` with each row weighted by :math:`\omega` (for a 0/1 mask,
+    the ridge on the kept rows alone: the penalty grid is relative to their mean eigenvalue), with
+    :math:`\lambda` chosen on ``x_val``, ``y_val`` (labels with the same linear part removed). The keys split as in
+    :func:`one_step_fit`, so on the rows of its ghost data set both give the same model up to rounding. Shapes:
+    ``x`` ``(n, d)``, ``y`` ``(n,)``, ``x_val`` ``(n_val, d)``, ``y_val`` ``(n_val,)``."""
+    n, d = x.shape
+    _checks.shape("y", y, (n,))
+    _checks.shape("x_val", x_val, (None, d))
+    _checks.shape("y_val", y_val, (x_val.shape[0],))
+    m = _checks.positive_int("m", m, minimum=2)
+    w = jnp.ones((n,), x.dtype) if weights is None else jnp.asarray(weights, x.dtype)
+    _checks.shape("weights", w, (n,))
+    _, _, k_init, k_bias = jax.random.split(key, 4)  # as in one_step_fit (its data and validation keys unused)
+    p0 = init_params(k_init, d, m, symmetric=True, bias_std=bias_std)
+    lin = linear_part(x, y, "stein", mask=w)
+    residual = train.supervised_loss(models.make_apply("relu"), x, y - lin(x), weights=w)
+    W, b = first_step(k_bias, p0, models.first_layer_gradient(residual, p0), eta=eta, bias_std=bias_std)
+    root = jnp.sqrt(w)  # weighted least squares: rows scaled by the root of their weight
+    head = train.ridge(jax.nn.relu(x @ W.T + b) * root[:, None], (y - lin(x)) * root,
+                       jax.nn.relu(x_val @ W.T + b), y_val - lin(x_val), lambdas=lambdas)
     return OneStepModel(W, b, head.coef, lin, head.lam)
 
 

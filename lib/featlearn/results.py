@@ -47,6 +47,7 @@ CHAPTERS: dict[str, str] = {
     "good-directions": "featlearn.good_directions",
     "gradient-features": "featlearn.gradient_features",
     "local-convergence": "featlearn.local_convergence",
+    "atlas": "featlearn.atlas",
 }
 _ENTRY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 

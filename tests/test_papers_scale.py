@@ -1,0 +1,283 @@
+"""Each chapter's "At the papers' scale" section, without a real run: the chapter's sections are run at toy sizes
+(or on synthetic sweep outputs), stored with `featlearn.results` in a temporary `FEATLEARN_RESULTS`, and the
+notebook's own stored cells (ids `papers-scale...`) are executed against them. Every stored check must be reached
+and record its row at the stored profile, the stored figure must be saved under its own name with the provenance
+printed under it; with nothing stored, the same cells say so and check nothing. The intermediate profiles are
+traced for shape alongside `paper` in each module's own test; here, that each is declared between quick and paper
+and is larger than quick."""
+
+import ast
+import functools
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import jax
+import matplotlib
+import nbformat
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import featlearn as fl  # noqa: E402
+from featlearn import good_directions as gd  # noqa: E402
+from featlearn import gradient_features as gf  # noqa: E402
+from featlearn import kernel_regime as kr  # noqa: E402
+from featlearn import local_convergence as lc  # noqa: E402
+from featlearn import one_step, profiles, results, sweeps  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = {"kernel-regime": kr, "one-step": one_step, "good-directions": gd, "gradient-features": gf,
+           "local-convergence": lc}
+
+
+def stored_cells(chapter: str) -> list[str]:
+    """The code of the chapter's "At the papers' scale" section, in order."""
+    nb = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code" and c.get("id", "").startswith("papers-scale")]
+
+
+def stored_claims(chapter: str) -> list[str]:
+    """The literal `claim=` ids of the section's checks (an f-string id: its literal prefix and `*`)."""
+    out = []
+    for src in stored_cells(chapter):
+        for n in ast.walk(ast.parse(src)):
+            for kw in getattr(n, "keywords", []) if isinstance(n, ast.Call) else []:
+                if kw.arg == "claim" and isinstance(kw.value, ast.Constant):
+                    out.append(kw.value.value)
+                elif kw.arg == "claim" and isinstance(kw.value, ast.JoinedStr):
+                    out.append(kw.value.values[0].value + "*")
+    return out
+
+
+class RecordingCard:
+    """Stands in for the chapter's card: `at_scale(...).check/note` record each call instead of asserting, so
+    the stored cells run to the end on toy data, whose numbers are not the chapter's claims."""
+
+    def __init__(self):
+        self.rows = []
+
+    def at_scale(self, scale):
+        card = self
+
+        class View:
+            def check(self, ok, message, **kw):
+                assert isinstance(message, str) and kw["claim"].startswith("stored-")
+                card.rows.append(dict(kw, ok=bool(ok), scale=scale, message=message))
+
+            def note(self, **kw):
+                card.rows.append(dict(kw, ok=None, scale=scale))
+
+        return View()
+
+
+# --- the chapters' sections at toy sizes ----------------------------------------------------------------------
+
+@functools.cache
+def _kernel_regime():
+    S = SimpleNamespace(profile="toy", d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64],
+                        ntk_points=5, bias_stds=[0.5, 1.0], stair_d=[3, 4], stair_n_max=16, n_test=20)
+    out = {name: fn(S, jax.random.key(0)) for name, fn in kr.SECTIONS.items()}
+    return S, out, {"lazy": out["lazy_training"]}
+
+
+def _one_step(monkeypatch):
+    from test_chapter_sections import FakeSweep, one_step_sizes
+
+    monkeypatch.setattr(sweeps, "sweep", FakeSweep())
+    S = one_step_sizes()
+    out = {name: fn(S, jax.random.key(0)) for name, fn in one_step.SECTIONS.items()}
+    return S, out, {"sc": out["sample_complexity"], "nk": out["network_vs_kernels"]}
+
+
+def _good_directions():
+    S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0),
+                        q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2)
+    key = jax.random.key(gd.SEED)
+    reg = gd.regularisation_strength(S, key, k=4)
+    out = {"spectrum_outliers": gd.spectrum_outliers(S, key), "regularisation_strength": reg,
+           "models_compared": gd.models_compared(S, key, reg), "sample_complexity": gd.sample_complexity(S, key)}
+    return S, out, {"final_test": reg["final_test"], "best": reg["best"]}
+
+
+def _gradient_features(monkeypatch):
+    from test_chapter_sections import GF_OUTPUTS
+
+    S = SimpleNamespace(profile="toy", **gf.SIZES["quick"])
+    rng = np.random.default_rng(3)
+
+    def fake(fn, *, key, seeds, vary=None, fixed=None, **kw):
+        grid = tuple(len(v) for v in (vary or {}).values()) or ((len(fixed["ns"]),) if "ns" in fixed else ())
+        if fn is gf.rfm_experiment:
+            return rng.uniform(0, 1, (seeds, fixed["iterations"] + 1)).astype(np.float32)
+        per_neuron = fn in (gf.multi_index_experiment, gf.linear_experiment)
+        return {k: rng.uniform(0.1, 1, (seeds, *grid, *((S.m,) if per_neuron and k.startswith("neuron") else ())))
+                .astype(np.float32) for k in GF_OUTPUTS[fn.__name__]}
+
+    monkeypatch.setattr(sweeps, "sweep", fake)
+    out = {name: fn(S, jax.random.key(0)) for name, fn in gf.SECTIONS.items()}
+    return S, out, {"xor": out["mixture_of_gaussians"]}
+
+
+def _local_convergence():
+    S = SimpleNamespace(profile="toy", d=4, m=6, a_star=[1.0, -0.6], seeds=2, init_scale=0.1, lr=0.2, lam0=1e-2,
+                        stages=3, steps=10, n_evals=2, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=1,
+                        cert_stages=2, n_random=20, n_circle=30, d_pipe=4, m_pipe=6, n_factor=2, local_n_factor=1.0,
+                        pipe_seeds=2, pipe_stages=2, pipe_steps=10, delta=0.1, alive=1e-3)
+    key = jax.random.key(lc.SEED)
+    old = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)  # as the chapter runs
+    try:
+        st = lc.staged_convergence(S, key)
+        out = {"staged_convergence": st, "teacher_concentration": lc.teacher_concentration(S, key, st),
+               "certificate": lc.certificate(S, key), "pipeline": lc.pipeline(S, key)}
+    finally:
+        jax.config.update("jax_enable_x64", old)
+    return S, out, {"drops": st["staged"]["drops"]}
+
+
+TOY = {"kernel-regime": _kernel_regime, "one-step": _one_step, "good-directions": _good_directions,
+       "gradient-features": _gradient_features, "local-convergence": _local_convergence}
+SLOW = {"good-directions", "local-convergence"}  # real training at toy sizes; the others run in seconds
+
+
+def _run_stored_cells(chapter, namespace, capsys):
+    for src in stored_cells(chapter):
+        exec(compile(src, f"<{chapter}: papers-scale>", "exec"), namespace)  # noqa: S102 - the notebook's own cells
+    plt.close("all")
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("chapter", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in TOY])
+def test_the_stored_section_draws_and_checks_the_stored_results(chapter, tmp_path, monkeypatch, capsys):
+    import inspect
+
+    module = MODULES[chapter]
+    make = TOY[chapter]
+    S, out, live = make(monkeypatch) if inspect.signature(make).parameters else make()
+    monkeypatch.setenv("FEATLEARN_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("FEATLEARN_FIGURES", str(tmp_path / "figures"))
+    alias = {"one-step": "one_step", "good-directions": "good_directions", "gradient-features": "gf",
+             "local-convergence": "lc"}.get(chapter)
+
+    def namespace():
+        card = RecordingCard()
+        ns = {"fl": fl, "plt": plt, "np": np, "jax": jax, "CHAPTER": chapter, "card": card, "S": S, **live}
+        if alias:
+            ns[alias] = module
+        return ns, card
+
+    # Nothing stored: the section says so, draws and checks nothing.
+    ns, card = namespace()
+    printed = _run_stored_cells(chapter, ns, capsys)
+    assert ns["stored"] is None and not card.rows
+    assert f"Nothing is stored yet for this chapter: `featlearn reproduce {chapter} --profile cpu-large`" in printed
+    assert not (tmp_path / "figures").exists() or not list((tmp_path / "figures").glob("*-stored.*"))
+
+    # Stored (through the store, as `featlearn reproduce` writes it): the figure, the provenance, every check.
+    sizes = {k: v for k, v in vars(S).items() if k != "profile"}
+    manifest = {"sizes": sizes, "featlearn_version": fl.__version__, "git_commit": "c" * 40, "git_dirty": False,
+                "jax_version": jax.__version__, "device": "cpu (2 cores)", "started": "2026-12-02T10:00:00+00:00",
+                "wall_s": 1234.0}
+    results.write(chapter, "toy_large", out, manifest, order=list(module.SECTIONS))
+    ns, card = namespace()
+    printed = _run_stored_cells(chapter, ns, capsys)
+    assert ns["stored"].profile == "toy_large"
+    assert "Stored results: profile toy_large (" in printed
+    assert "run on cpu (2 cores) on 2026-12-02 in 21 min" in printed
+    saved = sorted(p.name for p in (tmp_path / "figures").glob(f"{chapter}-*-stored.svg"))
+    assert saved, f"{chapter}: no figure saved under a '-stored' name"
+    for name in saved:  # the same drawing as the live cell: the module's plot_<section>
+        assert re.fullmatch(rf"{chapter}-[a-z0-9-]+-stored\.svg", name)
+    claims = stored_claims(chapter)
+    assert claims and len(set(claims)) == len(claims)
+    got = [r["claim"] for r in card.rows]
+    assert len(set(got)) == len(got), f"{chapter}: a stored claim id is used twice: {got}"
+    missing = [c for c in claims if not (any(g.startswith(c[:-1]) for g in got) if c.endswith("*") else c in got)]
+    assert not missing, f"{chapter}: stored checks that were never reached: {missing}"
+    assert {r["scale"] for r in card.rows} == {"toy_large (stored)"}
+    for r in card.rows:  # a row the scorecard can record: its value is a number, a string or a list of those
+        fl.scorecard.Card(chapter, paper="p", scale="s", folder=tmp_path / "card").check(
+            True, "m", **{k: v for k, v in r.items() if k not in ("ok", "scale", "message")})
+
+
+def _lines(ax) -> dict[str, np.ndarray]:
+    """The labelled lines of an axis: label → y data."""
+    return {ln.get_label(): np.asarray(ln.get_ydata(), float) for ln in ax.get_lines()
+            if not ln.get_label().startswith("_")}
+
+
+def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
+    """Each chapter's plot function (used for the live and the stored figure) draws what the section returned:
+    one curve per dimension, method or λ the section ran, with the section's numbers as its data."""
+    _, st, _ = _kernel_regime()
+    fig = kr.plot_staircase(st["staircase"])
+    lines, c = _lines(fig.axes[0]), st["staircase"]["curves"]
+    assert list(lines) == [f"NTK with biases, d = {d}" for d in (3, 4)] + ["bias-free NTK, d = 3"]
+    for d in (3, 4):
+        np.testing.assert_allclose(lines[f"NTK with biases, d = {d}"], c["mean"][c["d"] == d], rtol=1e-6)
+    np.testing.assert_allclose(lines["bias-free NTK, d = 3"], st["staircase"]["nobias_mean"], rtol=1e-6)
+
+    _, os_out, _ = _one_step(monkeypatch)
+    nk = os_out["network_vs_kernels"]
+    fig = one_step.plot_network_vs_kernels(nk)
+    left, mean = _lines(fig.axes[0]), nk["mean"]
+    dims = list(dict.fromkeys(mean["d"][mean["method"] == "network"].tolist()))
+    assert list(left) == [f"network, d = {d}" for d in dims] == ["network, d = 8", "network, d = 12", "network, d = 16"]
+    for d in dims:
+        at = (mean["d"] == d) & (mean["method"] == "network")
+        np.testing.assert_allclose(left[f"network, d = {d}"], mean["nmse"][at], rtol=1e-6)
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    kernels = ["empirical NTK, d = 8", "closed-form NTK, d = 8", "closed-form NTK, d = 12"]
+    assert [t for t in legend if "NTK" in t] == kernels
+    sc = os_out["sample_complexity"]
+    fig = one_step.plot_sample_complexity(sc)
+    assert list(_lines(fig.axes[0])) == ["d = 8", "d = 16", "d = 32", "$h_3$ control, d = 8", "$h_3$ control, d = 16"]
+
+    _, gf_out, _ = _gradient_features(monkeypatch)
+    xor = gf_out["mixture_of_gaussians"]
+    fig = gf.plot_mixture_of_gaussians(xor)
+    errors = _lines(fig.axes[1])
+    for k, label in (("err_net", "two-stage network"), ("err_ntk", "NTK (kernel ridge)"), ("err_rf", "random features"),
+                     ("err_linear", "linear")):
+        np.testing.assert_allclose(errors[label], xor[k], rtol=1e-6)
+
+    rng = np.random.default_rng(0)
+    reg = {k: rng.uniform(0.1, 1, (2, 3, 5)) for k in ("r1", "train", "test")} | {
+        "lams": np.array([0.0, 0.5, 2.0]), "best": 1, "log_d_t": np.linspace(0, 2, 5)}
+    fig = gd.plot_regularisation_strength(reg)
+    test = _lines(fig.axes[2])
+    assert list(test) == ["λ = 0", "λ = 0.5 (validated)", "λ = 2"]
+    np.testing.assert_allclose(test["λ = 2"], reg["test"][:, 2].mean(0)[1:])
+
+    conc = {"neurons": {"panel": np.repeat(np.arange(6), 4), "x": rng.normal(size=24), "y": rng.normal(size=24),
+                        "mass": rng.uniform(0.1, 1, 24)}, "positive": rng.uniform(size=24) > 0.5,
+            "corners": np.array([[1.0, 0.0], [-0.5, 0.8], [-0.5, -0.8]])}
+    fig = lc.plot_teacher_concentration(conc)
+    assert [ax.get_title() for ax in fig.axes] == list(lc.NEURON_PANELS)
+    for i, ax in enumerate(fig.axes):  # teachers, then that panel's neurons
+        np.testing.assert_allclose(ax.collections[1].get_offsets(), np.c_[conc["neurons"]["x"], conc["neurons"]["y"]][
+            conc["neurons"]["panel"] == i])
+    plt.close("all")
+
+
+@pytest.mark.parametrize("chapter", list(MODULES))
+def test_each_chapter_defines_an_intermediate_cpu_profile(chapter):
+    """`cpu_large` (the profile the stored section tells the reader to run) is declared between quick and paper,
+    with the same keys, and is larger than quick: no count (an integer, or the largest of a list of integers) below
+    quick's, and not quick's sizes again. (It need not lie below paper in every count: the paper profile of good
+    directions runs 3 seeds, and the one-step kernels go further in n/d² at a small d than the paper's at its d.)"""
+    sizes = MODULES[chapter].SIZES
+    assert list(sizes) == ["quick", "cpu_large", "paper"]
+    assert results.chapter_profiles(chapter) == ["quick", "cpu_large", "paper"]
+    assert profiles.sizes(**sizes, profile="cpu-large").profile == "cpu_large"  # same keys as quick and paper
+    q, c = sizes["quick"], sizes["cpu_large"]
+    assert c != q and c != sizes["paper"]
+    for k in q:
+        lo, big = q[k], c[k]
+        if all(isinstance(x, list | tuple) and x and all(type(v) is int for v in x) for x in (lo, big)):
+            lo, big = max(lo), max(big)
+        if type(lo) is int and type(big) is int:
+            assert big >= lo, f"{chapter}.{k}: cpu_large has {big}, below quick's {lo}"

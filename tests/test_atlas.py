@@ -439,6 +439,25 @@ def test_bad_input_names_the_parameter():
 
 
 # ------------------------------------------------------------------------------------------------ profiles
+def test_grid_edges_count_the_validation_choices_at_each_edge():
+    """The candidates' layout of every method: two-stage (η₁ major, weight decay minor), R₁ strengths, GD (rate
+    major, checkpoint minor), RFM iterations; each share is the fraction of that method's rows at the edge."""
+    S = SimpleNamespace(eta1s=(1.0, 4.0, 16.0), decays=(0.0, 1e-4), quad_lams=(0.0, 1.0, 3.0), net_lrs=(0.5, 2.0),
+                        net_evals=4, rfm_iterations=2)
+    rows = {"two-stage": [0, 1, 2, 5], "good-directions": [0, 2, 2, 1], "full-gd": [4, 9, 5, 0], "rfm": [0, 2, 2, 1],
+            "ntk": [0, 0, 0, 0]}
+    table = {"method": np.array([m for m, c in rows.items() for _ in c]),
+             "choice": np.array([v for c in rows.values() for v in c])}
+    out = atlas.grid_edges(S, table)
+    e: dict = {}
+    for m, k, v in zip(out["method"], out["edge"], out["share"], strict=True):
+        e.setdefault(m, {})[k] = v
+    assert e["two-stage"] == {"smallest η₁": 0.5, "largest η₁": 0.25}
+    assert e["good-directions"] == {"λ = 0": 0.25, "largest λ": 0.5}
+    assert e["full-gd"] == {"last checkpoint": 0.5, "smallest rate": 0.5, "largest rate": 0.5}
+    assert e["rfm"] == {"plain Laplace kernel": 0.25, "last iteration": 0.5}
+
+
 def test_sample_sizes_span_d_over_2_to_the_budget():
     ns = atlas.sample_sizes(16, 2.0, 6)
     assert ns[0] == 8 and ns[-1] == 512 and np.all(np.diff(ns) > 0)

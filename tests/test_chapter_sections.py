@@ -290,19 +290,27 @@ GF_OUTPUTS = {
 }
 
 
+def fake_gradient_features_sweep(S, rng, low=0.0):
+    """A stand-in for ``sweeps.sweep`` on the gradient-features experiments: uniform draws in ``[low, 1)`` of the
+    shapes each experiment returns (per neuron where it returns per-neuron arrays), at the sizes ``S``."""
+
+    def fake(fn, *, key, seeds, vary=None, fixed=None, **kw):
+        grid = tuple(len(v) for v in (vary or {}).values()) or ((len(fixed["ns"]),) if "ns" in fixed else ())
+        if fn is gf.rfm_experiment:
+            return rng.uniform(0, 1, (seeds, fixed["iterations"] + 1)).astype(np.float32)
+        per_neuron = fn in (gf.multi_index_experiment, gf.linear_experiment)
+        return {k: rng.uniform(low, 1, (seeds, *grid, *((S.m,) if per_neuron and k.startswith("neuron") else ())))
+                .astype(np.float32) for k in GF_OUTPUTS[fn.__name__]}
+
+    return fake
+
+
 def test_every_section_glues_python_scalars_and_tables_have_equal_columns(monkeypatch):
     """Both chapters, every section, on synthetic sweep outputs: the glued numbers are Python scalars (myst-nb
     formats their text), and every table (a dict of arrays) has equal-length 1-d columns."""
     S = SimpleNamespace(**gf.SIZES["quick"])
     rng = np.random.default_rng(2)
-
-    def fake_gf(fn, *, key, seeds, vary=None, fixed=None, **kw):
-        grid = tuple(len(v) for v in (vary or {}).values()) or ((len(fixed["ns"]),) if "ns" in fixed else ())
-        if fn is gf.rfm_experiment:
-            return rng.uniform(0, 1, (seeds, fixed["iterations"] + 1)).astype(np.float32)
-        per_neuron = fn in (gf.multi_index_experiment, gf.linear_experiment)
-        return {k: rng.uniform(0, 1, (seeds, *grid, *((S.m,) if per_neuron and k.startswith("neuron") else ())))
-                .astype(np.float32) for k in GF_OUTPUTS[fn.__name__]}
+    fake_gf = fake_gradient_features_sweep(S, rng)
 
     runs = []
     monkeypatch.setattr(sweeps, "sweep", fake_gf)

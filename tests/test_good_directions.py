@@ -268,6 +268,39 @@ def test_paper_profile_shapes(profile):
         assert out.test_error.shape == (S.plain_seeds * grid.size, 11)
 
 
+def test_authors_lambda_is_the_sum_convention():
+    """Our R1 is a mean over the n training points; the figure's is the sum: R1_sum = n R1, so the λ that gives
+    the same objective is λ_ours = n λ_theirs (checked on the gradient of the two objectives)."""
+    net = gd.initial_network(jax.random.key(0), 4, 20)
+    x = rng.normal(jax.random.key(1), (12, 4))
+    r1 = gd.regularizer_r1(net, x, 4)
+    W = {"W": 0.1 * rng.normal(jax.random.key(2), (20, 4))}
+    lam_theirs = 1e-3
+    g_ours = jax.grad(lambda p: gd.authors_lambda(lam_theirs, 12) * r1(p))(W)["W"]
+    g_theirs = jax.grad(lambda p: lam_theirs * 12 * r1(p))(W)["W"]  # λ times the sum ||J_large vec W||^2
+    np.testing.assert_allclose(g_ours, g_theirs, rtol=1e-6)
+    with pytest.raises(ValueError, match="n"):
+        gd.authors_lambda(1e-3, 0)
+
+
+def test_authors_size_output_sorts_lambdas_and_validates_on_validation():
+    """The stored d = 100 runs take the shape of section 2's output: λ sorted with its curves, the validated λ the
+    validation argmin (not the test one), the gain against λ = 0; and the paper profile is the authors' grid."""
+    E = 5
+
+    def curves(val, test):
+        return gd.Curves(np.arange(E) * 10, np.linspace(1, 0, E), np.full(E, val), np.full(E, test), np.zeros(E))
+
+    out = gd.authors_size_output([10.0, 0.0, 1.0], [curves(0.2, 0.3), curves(0.4, 0.45), curves(0.1, 0.35)])
+    assert out["lams"].tolist() == [0.0, 1.0, 10.0] and out["test"].shape == (1, 3, E)
+    assert out["best"] == 1 and out["final_test"].tolist() == [0.45, 0.35, 0.3]  # validation picks 1, not 10
+    assert out["gain_seed"][0] == pytest.approx(1 - 0.35 / 0.45)
+    with pytest.raises(ValueError, match="0"):
+        gd.authors_size_output([1.0], [curves(0.1, 0.1)])
+    S = profiles.sizes(**gd.SIZES, profile="paper")
+    assert S.lams == tuple(gd.authors_lambda(v, S.n) for v in (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)) and S.lr == 2.0
+
+
 @pytest.mark.slow
 def test_sections_run_at_toy_sizes_and_can_be_stored():
     """The chapter's experiments (gd.SECTIONS) end to end at toy sizes: what each returns is what `featlearn
@@ -277,7 +310,7 @@ def test_sections_run_at_toy_sizes_and_can_be_stored():
 
     from featlearn import results
 
-    S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0),
+    S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
                         q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2)
     key = jax.random.key(gd.SEED)
     assert list(gd.SECTIONS) == ["spectrum_outliers", "regularisation_strength", "models_compared",

@@ -88,6 +88,7 @@ def test_staircase_margins_match_a_brute_force_search():
         curves["n"] += ns.tolist()
         curves["mean"] += rng.uniform(0, 1, ns.size).tolist()
     mg = kr.staircase_margins(curves, v)
+    spanned = kr.staircase_margins(curves, v, sample_span=True)  # the floor less the fraction n/N_(l+1) of v_(l+1)
     for j, d in enumerate((3, 5)):
         sel = np.array(curves["d"]) == d
         ns, mean = np.array(curves["n"])[sel], np.array(curves["mean"])[sel]
@@ -96,8 +97,11 @@ def test_staircase_margins_match_a_brute_force_search():
             return sum(1 for _ in itertools.combinations_with_replacement(range(d), k))
 
         early = [mean[i] - v[l + 1:].sum() for l in range(3) for i in range(ns.size) if ns[i] <= count(l + 1) / 2]
+        span = [mean[i] - v[l + 1:].sum() + ns[i] / count(l + 1) * v[l + 1] for l in range(3) for i in range(ns.size)
+                if ns[i] <= count(l + 1) / 2]
         late = [mean[i] - v[l + 1:].sum() - v[l] / 2 for l in (1, 2) for i in range(ns.size) if ns[i] >= 4 * count(l)]
         assert mg["early"]["margin"][j] == pytest.approx(min(early))
+        assert spanned["early"]["margin"][j] == pytest.approx(min(span))
         assert mg["late"]["excess"][j] == pytest.approx(max(late))
         assert mg["monotone"]["max_increase"][j] == pytest.approx(max(np.diff(mean)))
 

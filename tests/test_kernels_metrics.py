@@ -171,6 +171,30 @@ def test_loglog_fit_recovers_exponent_and_ci_covers():
         metrics.fit_loglog([1, 2], [1, -1])
 
 
+def test_median_loglog_fit_is_exact_under_minority_censoring():
+    """Censored seeds (nan) count as beyond every finite threshold: with fewer than half censored the median, and
+    so the fit, is the one of the uncensored truth; the interval covers the exponent; half censored is an error."""
+    x = np.array([8.0, 16.0, 32.0, 64.0])
+    rng = np.random.default_rng(1)
+    covered = 0
+    for rep in range(50):
+        y = 3 * x[:, None] ** 2.0 * np.exp(0.05 * rng.standard_normal((4, 9)))
+        cut = y.copy()
+        top = np.argsort(y, axis=1)[:, -3:]  # the three slowest seeds of each x never crossed
+        np.put_along_axis(cut, top, np.nan, axis=1)
+        fit = metrics.fit_loglog_median(x, cut, n_boot=200, seed=rep)
+        exact = np.polyfit(np.log(x), np.log(np.median(y, axis=1)), 1)[0]
+        assert fit.slope == pytest.approx(exact, rel=1e-12)
+        covered += fit.ci_low < 2.0 < fit.ci_high
+    assert covered >= 40, f"the interval covered the exponent {covered}/50 times"
+    half = np.where(np.arange(4)[None, :] < 2, np.nan, 1.0) * np.ones((4, 4))
+    with pytest.raises(ValueError, match="half"):
+        metrics.fit_loglog_median(x, half)
+    assert np.isnan(metrics.fit_loglog_median(x, half, unknown="nan").ci_high)  # a check "< 3" on it fails
+    with pytest.raises(ValueError, match="positive"):
+        metrics.fit_loglog_median(x, -np.ones((4, 3)))
+
+
 def test_crossing_point():
     assert metrics.crossing_point([1, 10, 100], [0.1, 0.3, 0.9], 0.5) == pytest.approx(10 ** (4 / 3), rel=1e-9)
     assert np.isnan(metrics.crossing_point([1, 2], [0.1, 0.2], 0.5))

@@ -352,3 +352,16 @@ def test_paper_profile_shapes(profile):
     out = over_seeds(lambda k: one_step.transfer(k, src, head, S.m, S.source_ratio * S.transfer_d[-1] ** 2,
                                                 S.n_target, n_test=S.n_test, batch=S.batch))
     assert out["transfer"].shape == (S.seeds,)
+
+
+def test_kernel_floor_finds_the_kernel_run_nearest_below_the_plateau():
+    """Over kernel rows only (never the network), optionally n <= max_ratio d^2: the smallest (error - plateau)/SE."""
+    mean = {"d": np.array([4, 4, 4, 8, 8]), "method": np.array(["network", "ntk", "ntk", "rf", "ntk"]),
+            "n": np.array([16, 16, 128, 64, 512]), "nmse": np.array([0.1, 0.6, 0.4, 0.55, 0.52]),
+            "se": np.array([0.01, 0.01, 0.01, 0.05, 0.01])}
+    z, where = one_step.kernel_floor(mean, 0.5)
+    assert z == pytest.approx(-10) and where.startswith("ntk at d = 4, n = 128: 0.4000")  # not the network's 0.1
+    z, where = one_step.kernel_floor(mean, 0.5, max_ratio=2)  # n <= 2 d^2: (4, 16) and (8, 64)
+    assert z == pytest.approx(1.0) and where.startswith("rf at d = 8, n = 64")
+    with pytest.raises(ValueError, match="max_ratio"):
+        one_step.kernel_floor(mean, 0.5, max_ratio=0.1)

@@ -93,7 +93,7 @@ def _one_step(monkeypatch):
 
 
 def _good_directions():
-    S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0),
+    S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
                         q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2)
     key = jax.random.key(gd.SEED)
     reg = gd.regularisation_strength(S, key, k=4)
@@ -103,20 +103,10 @@ def _good_directions():
 
 
 def _gradient_features(monkeypatch):
-    from test_chapter_sections import GF_OUTPUTS
+    from test_chapter_sections import fake_gradient_features_sweep
 
     S = SimpleNamespace(profile="toy", **gf.SIZES["quick"])
-    rng = np.random.default_rng(3)
-
-    def fake(fn, *, key, seeds, vary=None, fixed=None, **kw):
-        grid = tuple(len(v) for v in (vary or {}).values()) or ((len(fixed["ns"]),) if "ns" in fixed else ())
-        if fn is gf.rfm_experiment:
-            return rng.uniform(0, 1, (seeds, fixed["iterations"] + 1)).astype(np.float32)
-        per_neuron = fn in (gf.multi_index_experiment, gf.linear_experiment)
-        return {k: rng.uniform(0.1, 1, (seeds, *grid, *((S.m,) if per_neuron and k.startswith("neuron") else ())))
-                .astype(np.float32) for k in GF_OUTPUTS[fn.__name__]}
-
-    monkeypatch.setattr(sweeps, "sweep", fake)
+    monkeypatch.setattr(sweeps, "sweep", fake_gradient_features_sweep(S, np.random.default_rng(3), low=0.1))
     out = {name: fn(S, jax.random.key(0)) for name, fn in gf.SECTIONS.items()}
     return S, out, {"xor": out["mixture_of_gaussians"]}
 
@@ -251,6 +241,11 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     test = _lines(fig.axes[2])
     assert list(test) == ["λ = 0", "λ = 0.5 (validated)", "λ = 2"]
     np.testing.assert_allclose(test["λ = 2"], reg["test"][:, 2].mean(0)[1:])
+    fig = gd.plot_regularisation_strength(reg | {"sizes": {"n": 100}}, convention="authors")  # MSE; R1, λ sums
+    r1, test = _lines(fig.axes[0]), _lines(fig.axes[2])
+    assert list(test) == ["λ = 0 (ours 0)", "λ = 0.005 (ours 0.5) (validated)", "λ = 0.02 (ours 2)"]
+    np.testing.assert_allclose(test["λ = 0.02 (ours 2)"], 2 * reg["test"][:, 2].mean(0)[1:], rtol=1e-6)
+    np.testing.assert_allclose(r1["λ = 0.02 (ours 2)"], 100 * reg["r1"][:, 2].mean(0)[1:], rtol=1e-6)
 
     conc = {"neurons": {"panel": np.repeat(np.arange(6), 4), "x": rng.normal(size=24), "y": rng.normal(size=24),
                         "mass": rng.uniform(0.1, 1, 24)}, "positive": rng.uniform(size=24) > 0.5,

@@ -62,6 +62,7 @@ from . import (  # noqa: E402
 
 __all__ = [
     "agop",
+    "atlas",
     "book",
     "data",
     "figures",

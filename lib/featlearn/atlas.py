@@ -655,10 +655,43 @@ def table_html(table: Mapping[str, np.ndarray]) -> str:
 CSV_COLUMNS = ("method", "target", "exponent", "ci_low", "ci_high", "censored", "theory", "source")
 
 
+def grid_edges(S: SimpleNamespace, table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    r"""How often validation chose a candidate at an edge of a method's grid, from the ``choice`` column of
+    :func:`curves` (validation data only: the test errors play no part). A grid whose edge is chosen often may be
+    too narrow for that method. Returns a table (columns ``method``, ``edge``, ``share``: the share of that method's
+runs whose choice is at that edge) for the methods with several candidates:
+    ``two-stage`` (the smallest and the largest :math:`\eta_1`), ``good-directions`` (:math:`\lambda = 0` and the
+    largest :math:`\lambda`), ``full-gd`` (the last checkpoint; the smallest and the largest learning rate) and
+    ``rfm`` (the plain Laplace kernel, the last iteration)."""
+    choice, method = np.asarray(table["choice"]), np.asarray(table["method"])
+
+    def share(name: str, hit: Callable[[np.ndarray], np.ndarray]) -> float:
+        c = choice[method == name]
+        return float(np.mean(hit(c))) if c.size else float("nan")
+
+    n_eta, n_dec = len(S.eta1s), len(S.decays)
+    n_lam, n_lr, n_ck = len(S.quad_lams), len(S.net_lrs), S.net_evals + 1
+    edges = {
+        "two-stage": {"smallest η₁": share("two-stage", lambda c: c // n_dec == 0),
+                      "largest η₁": share("two-stage", lambda c: c // n_dec == n_eta - 1)},
+        "good-directions": {"λ = 0": share("good-directions", lambda c: c == 0),
+                            "largest λ": share("good-directions", lambda c: c == n_lam - 1)},
+        "full-gd": {"last checkpoint": share("full-gd", lambda c: c % n_ck == n_ck - 1),
+                    "smallest rate": share("full-gd", lambda c: c // n_ck == 0),
+                    "largest rate": share("full-gd", lambda c: c // n_ck == n_lr - 1)},
+        "rfm": {"plain Laplace kernel": share("rfm", lambda c: c == 0),
+                "last iteration": share("rfm", lambda c: c == S.rfm_iterations)},
+    }
+    rows = [(m, k, v) for m, e in edges.items() for k, v in e.items()]
+    return {"method": np.array([r[0] for r in rows]), "edge": np.array([r[1] for r in rows]),
+            "share": np.array([r[2] for r in rows])}
+
+
 def learning_curves(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     r"""Section 1: every method on every target, :func:`learning_curve` for every ``d`` in ``S.d`` (one program per
     (method, d)). Returns ``table`` (columns ``method, target, d, seed, n, error, choice``: the figure's data),
-    ``mean`` (the same averaged over seeds: ``method, target, d, n, error``) and ``glue``."""
+    ``mean`` (the same averaged over seeds: ``method, target, d, n, error``), ``grid_edges`` (:func:`grid_edges`)
+    and ``glue``."""
     table = curves(S, key)
     keys = list(zip(table["method"], table["target"], table["d"], table["n"], strict=True))
     groups: dict[tuple, list[float]] = {}
@@ -671,7 +704,11 @@ def learning_curves(S: SimpleNamespace, key: Array) -> dict[str, Any]:
             "seeds": S.seeds, "budget": f"{S.budget:g}", "points": S.points,
             "n-max": f"{budgets[-1]:,}", "n-val": f"{S.n_val:,}", "n-test": f"{S.n_test:,}",
             "methods": len(METHODS), "targets": len(TARGETS), "quad-time": f"{S.quad_time:g}"}
-    return {"table": table, "mean": mean, "glue": glue}
+    edges = grid_edges(S, table)
+    glue["grid-edges"] = "; ".join(
+        f"{METHOD_LABELS[m]}: " + ", ".join(f"{k} {v:.0%}" for mm, k, v in zip(*edges.values(), strict=True)
+                                            if mm == m) for m in dict.fromkeys(edges["method"]))
+    return {"table": table, "mean": mean, "grid_edges": edges, "glue": glue}
 
 
 def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ fixed and :math:`f(\cdot;W_0)\equiv0` (neurons duplicated with opposite signs). 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
@@ -237,6 +237,20 @@ def regularized_run(key: Array, lam: float | Array = 0.0, *, d: int, m: int, n: 
     return curves
 
 
+def authors_lambda(lam: float | np.ndarray, n: int) -> float | np.ndarray:
+    r"""The strength :math:`\lambda` in this module's units of the authors' figure's :math:`\lambda` ``lam``, with
+    ``n`` training points: ``lam * n``.
+
+    Here :math:`R_1` is normalised like the loss, :math:`\|J_{\rm large}\mathrm{vec}W\|^2/n`. The :math:`R_1`
+    the authors' figure plots reaches about 390 without the regulariser at :math:`n = 1000`, where this module's
+    :math:`R_1` of the same run ends at about 0.36 (``results/good-directions/authors-size/``): the figure's
+    :math:`R_1`, and so the :math:`\lambda` that weights it, is the sum over the :math:`n` training points, not
+    the mean. (The loss conventions differ as well, but not the step: their MSE at rate 1 is ½MSE at rate 2 here.)
+    """
+    _checks.positive_int("n", n)
+    return lam * n
+
+
 def validated_lambda(val_loss: np.ndarray) -> int:
     r"""Index of the :math:`\lambda` whose final validation loss, averaged over seeds, is smallest:
     ``val_loss`` ``(seeds, L)`` (or ``(L,)``) → an index into the grid. The test loss plays no part."""
@@ -393,19 +407,21 @@ def _chapter_sizes(d: int, **rest: object) -> dict[str, object]:
 
 
 SIZES: dict[str, dict[str, object]] = dict(
-    # quick: 2 CPU cores, the chapter in under 3 minutes; lams is the grid that validation chooses from
+    # quick: 2 CPU cores, the chapter in under 3 minutes; lams is the grid that validation chooses from; lr the
+    # learning rate on ½MSE
     quick=_chapter_sizes(20, m=1000, n_val=1000, n_test=1000, steps=3000, seeds=3, lams=(0.0, 0.3, 1.0, 3.0, 10.0),
-                         q_init=0.1, plain_d=(8, 11, 16), plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8), plain_m=64,
-                         plain_steps=500, plain_seeds=5),
-    # cpu_large: between the two, sized to this session's CPU budget for a stored run (about 15 minutes on 2 shared
+                         lr=1.0, q_init=0.1, plain_d=(8, 11, 16), plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8),
+                         plain_m=64, plain_steps=500, plain_seeds=5),
+    # cpu_large: between the two, sized to this session's CPU budget for a stored run (22 minutes measured on 2 shared
     # cores; the issue allows up to 2 hours): twice the d (n = d^1.5 as always, m = 50 d as in quick), more seeds, and
     # the ordinary network to d = 32 with more seeds
     cpu_large=_chapter_sizes(40, m=2000, n_val=2000, n_test=2000, steps=5000, seeds=4,
-                             lams=(0.0, 0.3, 1.0, 3.0, 10.0), q_init=0.1, plain_d=(8, 11, 16, 23, 32),
+                             lams=(0.0, 0.3, 1.0, 3.0, 10.0), lr=1.0, q_init=0.1, plain_d=(8, 11, 16, 23, 32),
                              plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8), plain_m=64, plain_steps=500, plain_seeds=8),
-    # paper: the authors' d = 100, n = 1000, m = 10^4 and lambda grid (an accelerator's job)
+    # paper: the authors' d = 100, n = 1000, m = 10^4, their 2·10^4 steps of GD on the MSE at rate 1 (our ½MSE at
+    # rate 2) and their λ grid 0, 10^-5, ..., 10^-1 in our units (times n: see authors_lambda), an accelerator's job
     paper=_chapter_sizes(100, m=10_000, n_val=10_000, n_test=10_000, steps=20_000, seeds=3,
-                         lams=(0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1), q_init=0.1, plain_d=(16, 23, 32, 45, 64),
+                         lams=(0.0, 0.01, 0.1, 1.0, 10.0, 100.0), lr=2.0, q_init=0.1, plain_d=(16, 23, 32, 45, 64),
                          plain_n_over_d2=(0.5, 0.71, 1, 1.41, 2, 2.83, 4, 5.66, 8), plain_m=512,
                          plain_steps=5000, plain_seeds=8),
 )
@@ -436,12 +452,13 @@ def spectrum_outliers(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return {"singular_values": sv, "off_top_ratio": ratios, "outliers": n_out, "gap": gap, "glue": glue}
 
 
-def regularisation_strength(S: SimpleNamespace, key: Array, k: int | None = None, *, lr: float = 1.0
+def regularisation_strength(S: SimpleNamespace, key: Array, k: int | None = None, *, lr: float | None = None
                             ) -> dict[str, Any]:
     r"""Section 2: :func:`regularized_run` (:math:`f_L + f_Q` from :math:`W = 0`, training loss
     :math:`+\lambda R_1`) for every seed and every :math:`\lambda` in ``S.lams`` as one sweep, and the
     :math:`\lambda` chosen on validation data (:func:`validated_lambda`). ``k``, the size of the top block, is the
-    measured outlier count of section 1 (computed, by :func:`spectrum_outliers`, when not given).
+    measured outlier count of section 1 (computed, by :func:`spectrum_outliers`, when not given); ``lr``, the
+    learning rate on ½MSE, is ``S.lr`` unless given.
 
     Returns the curves ``step``, ``train``, ``val``, ``test``, ``r1`` ``(seeds, L, evals)``, the grid ``lams``
     ``(L,)``, ``log_d_t``
@@ -450,6 +467,7 @@ def regularisation_strength(S: SimpleNamespace, key: Array, k: int | None = None
     ``gain_seed`` :math:`1 - L_{\rm test}(\lambda^*)/L_{\rm test}(0)` ``(seeds,)``, ``sizes`` (the runs' static
     arguments) and ``glue``."""
     k = int(spectrum_outliers(S, key)["outliers"][0]) if k is None else _checks.positive_int("k", k)
+    lr = S.lr if lr is None else lr
     sizes = dict(d=S.d, m=S.m, n=S.n, n_val=S.n_val, n_test=S.n_test, steps=S.steps, q_init=S.q_init, k=k, lr=lr)
     step, train_l, val_l, test_l, r1 = sweeps.sweep(regularized_run, key=key, seeds=S.seeds, vary=dict(lam=S.lams),
                                                     fixed=sizes)
@@ -460,11 +478,13 @@ def regularisation_strength(S: SimpleNamespace, key: Array, k: int | None = None
     ft = final["test"]
     glue = {"lr": lr, "n-val": S.n_val, "n-test": S.n_test, "k": k, "zero-loss": float(test_l[:, :, 0].mean()),
             "test-all": ", ".join(f"{v:.3f}" for v in ft), "val-all": ", ".join(f"{v:.3f}" for v in final["val"]),
-            "best-lam": S.lams[best], "test-lam0": float(ft[0]), "r1-lam0": float(final["r1"][0]),
+            "best-lam": S.lams[best], "best-lam-authors": float(S.lams[best] / S.n), "test-lam0": float(ft[0]),
+            "r1-lam0": float(final["r1"][0]),
             "test-best": float(ft[best]), "r1-best": float(final["r1"][best]), "gain": float(1 - ft[best] / ft[0]),
             "gain-min": float(gain_seed.min()), "gain-max": float(gain_seed.max()),
             "max-train": float(final["train"].max()), "paper-d": SIZES["paper"]["d"],
-            "paper-lam-max": max(SIZES["paper"]["lams"]), "lams": ", ".join(f"{v:g}" for v in S.lams), "n": S.n,
+            "paper-lam-max": max(SIZES["paper"]["lams"]) / SIZES["paper"]["n"],
+            "lams": ", ".join(f"{v:g}" for v in S.lams), "n": S.n,
             "m": S.m, "steps": S.steps, "seeds": S.seeds}
     return {"step": step, "train": train_l, "val": val_l, "test": test_l, "r1": r1, "lams": np.asarray(S.lams),
             "log_d_t": np.log(np.maximum(step[0, 0], 1)) / np.log(S.d), "best": best,
@@ -532,6 +552,62 @@ def sample_complexity(S: SimpleNamespace, key: Array, *, level: float = 0.3, lr:
             "level": level, "ci": ci, "glue": glue}
 
 
+#: The authors' size for ``tools/good_directions_d100.py`` (one seed, CPU hours; its λ in this module's units): the
+#: :func:`regularized_run` arguments and the seed, as run and stored in ``results/good-directions/authors-size/``.
+AUTHORS_SIZE: dict[str, Any] = dict(d=100, m=10_000, n=1000, n_val=2000, n_test=10_000, steps=20_000, lr=2.0, k=100,
+                                    n_evals=100, seed=100)
+
+
+def authors_size_output(lams: Sequence[float], curves: Sequence[Curves]) -> dict[str, Any]:
+    r"""The runs at :data:`AUTHORS_SIZE`, one :class:`Curves` per :math:`\lambda` of ``lams`` (one seed), in the
+    shape of :func:`regularisation_strength`'s output (a seed axis of 1), so that the same figure and checks read
+    it: ``step``, ``train``, ``val``, ``test``, ``r1`` ``(1, L, E)``, ``lams``, ``log_d_t``, ``best`` (the
+    :math:`\lambda` of smallest final validation loss), ``final_*`` ``(L,)``, ``gain_seed`` ``(1,)`` and ``sizes``."""
+    if len(lams) != len(curves) or not lams:
+        raise ValueError(f"lams and curves must have the same non-zero length, got {len(lams)} and {len(curves)}")
+    if 0.0 not in [float(v) for v in lams]:
+        raise ValueError(f"lams must hold 0 (the unregularised run the gain is measured against), got {list(lams)}")
+    order = np.argsort(np.asarray(lams, float))
+    stack = {name: np.stack([np.asarray(getattr(curves[i], field)) for i in order])[None]
+             for name, field in (("step", "step"), ("train", "train_loss"), ("val", "val_loss"), ("test", "test_loss"),
+                                 ("r1", "r1"))}
+    final = {name: stack[name][0, :, -1] for name in ("train", "val", "test", "r1")}
+    best = validated_lambda(stack["val"][:, :, -1])
+    d = AUTHORS_SIZE["d"]
+    return {**stack, "lams": np.asarray(lams, float)[order], "log_d_t": np.log(np.maximum(stack["step"][0, 0], 1))
+            / np.log(d), "best": best, **{f"final_{k}": v for k, v in final.items()},
+            "gain_seed": 1 - stack["test"][:, best, -1] / stack["test"][:, 0, -1],
+            "sizes": {k: v for k, v in AUTHORS_SIZE.items() if k != "seed"}}
+
+
+def authors_size_summary(out: dict[str, Any]) -> dict[str, Any]:
+    r"""What the chapter reads off the stored runs at the authors' size (:func:`authors_size_output`'s ``out``),
+    in the authors' figure's conventions: ``mse`` (final test MSE per :math:`\lambda`), ``r1_sum`` (final
+    :math:`R_1` summed over the ``n`` training points), ``best`` (the validated index), ``ratio`` (test MSE at it
+    over :math:`\lambda = 0`), ``table`` (the curves per :math:`\lambda` and :math:`\log_d t`: ``R1_sum``,
+    ``train_mse``, ``val_mse``, ``test_mse``; the figure's data) and ``glue``."""
+    n, best = int(out["sizes"]["n"]), int(out["best"])
+    mse, r1_sum = 2 * np.asarray(out["final_test"]), n * np.asarray(out["final_r1"])
+    lams = np.asarray(out["lams"], float)
+    glue = {"r1-lam0-sum": float(r1_sum[0]), "test-lam0": float(mse[0]), "test-best": float(mse[best]),
+            "best-lam": float(lams[best]), "best-lam-theirs": float(lams[best] / n), "ratio": float(mse[best] / mse[0]),
+            "train-max": float(2 * np.max(out["final_train"])), "lams": ", ".join(f"{v:g}" for v in lams),
+            "lams-theirs": ", ".join(f"{v / n:g}" for v in lams), "test-all": ", ".join(f"{v:.3f}" for v in mse)}
+    curves = {"R1_sum": n * np.asarray(out["r1"])[0], **{f"{k}_mse": 2 * np.asarray(out[k])[0]
+                                                          for k in ("train", "val", "test")}}
+    table = figures.sweep_table(curves, dict(lam=lams, log_d_t=out["log_d_t"]), seed=None)
+    return {"mse": mse, "r1_sum": r1_sum, "best": best, "ratio": float(mse[best] / mse[0]), "table": table,
+            "glue": glue}
+
+
+def load_authors_size() -> Any:
+    """The stored runs at the authors' size (``results/good-directions/authors-size/d100/``,
+    ``tools/good_directions_d100.py``) as :class:`featlearn.results.Stored`, or ``None`` when not stored."""
+    from . import results
+
+    return results.load("authors-size", "d100", root=results.results_dir() / "good-directions")
+
+
 #: The chapter's experiments, in its order (``fl.good_directions.SECTIONS[name](S, key)``).
 SECTIONS = {"spectrum_outliers": spectrum_outliers, "regularisation_strength": regularisation_strength,
             "models_compared": models_compared, "sample_complexity": sample_complexity}
@@ -542,22 +618,33 @@ SECTIONS = {"spectrum_outliers": spectrum_outliers, "regularisation_strength": r
 # results (``featlearn.results``); matplotlib is imported inside, so ``import featlearn`` does not load it.
 
 
-def plot_regularisation_strength(out: dict[str, Any], fig: Any = None) -> Any:
+def plot_regularisation_strength(out: dict[str, Any], fig: Any = None, *, convention: str = "chapter") -> Any:
     r"""The λ figure from :func:`regularisation_strength`'s output ``out`` (live or stored): :math:`R_1`, the
     train and the test loss against :math:`\log_d t` for every :math:`\lambda` of the grid (mean ± sd over
-    seeds; the validated one marked). Draws into ``fig`` (a new figure when ``None``) and returns it."""
+    seeds; the validated one marked). ``convention``: ``"chapter"`` (½MSE, :math:`R_1` a mean over the training
+    points) or ``"authors"`` (the authors' figure's: MSE, :math:`R_1` and :math:`\lambda` sums over the ``n``
+    training points, :func:`authors_lambda`). Draws into ``fig`` (a new figure when ``None``) and returns it."""
     import matplotlib.pyplot as plt
 
+    _checks.one_of("convention", convention, ("chapter", "authors"))
+    n = int(out["sizes"]["n"]) if convention == "authors" else 1
+    scale = {"r1": n, "train": 2.0, "test": 2.0} if convention == "authors" else {"r1": 1, "train": 1, "test": 1}
     fig = plt.figure(figsize=(12, 3.4)) if fig is None else fig
     axs = fig.subplots(1, 3)
     t, best = out["log_d_t"], int(out["best"])
     for j, lam in enumerate(np.asarray(out["lams"]).tolist()):
+        label = f"λ = {lam:g}" if convention == "chapter" else f"λ = {lam / n:g} (ours {lam:g})"
         for ax, name in zip(axs, ("r1", "train", "test"), strict=True):
-            mu, sd = out[name][:, j].mean(0), out[name][:, j].std(0)
-            ax.plot(t[1:], mu[1:], label=f"λ = {lam:g}" + (" (validated)" if j == best else ""))
+            a = np.asarray(out[name])[:, j] * scale[name]
+            mu, sd = a.mean(0), a.std(0)
+            ax.plot(t[1:], mu[1:], label=label + (" (validated)" if j == best else ""))
             ax.fill_between(t[1:], (mu - sd)[1:], (mu + sd)[1:], alpha=0.2)
-    for ax, title in zip(axs, ("$R_1(W)$", "train loss", "test loss"), strict=True):
+    loss = "MSE" if convention == "authors" else "½MSE"
+    for ax, title in zip(axs, ("$R_1(W)$" + (" (sum over the n points)" if convention == "authors" else ""),
+                               f"train loss ({loss})", f"test loss ({loss})"), strict=True):
         ax.set(xlabel="$\\log_d t$", title=title)
     axs[1].set_yscale("log")
+    if convention == "authors":
+        axs[0].set_yscale("log")
     axs[2].legend()
     return fig

@@ -51,7 +51,7 @@ SIZES: dict[str, dict] = dict(
                mi_d=20, mi_n=2000, lin_n=1000, lin_margin=0.5,
                opt_ns=[500, 1000, 2000, 4000], opt_n=10000, ranks=[2, 4, 8, 16, 32],
                nfa_d=50, nfa_n=1000, full_steps=200, rfm_d=100, rfm_n=500, rfm_iterations=2, n_test=2000),
-    # cpu_large: between the two, sized to this project's CPU budget for a stored run (about 15-25 minutes on 2
+    # cpu_large: between the two, sized to this project's CPU budget for a stored run (12 minutes measured on 2
     # cores): twice the samples (the NTK's n x n eigendecompositions are the cost), a wider network, more seeds.
     cpu_large=dict(seeds=5, d=100, m=400, ns=[250, 500, 1000, 2000, 4000], steps=150, eta1=10.0, n_pop=20000,
                    parity_d=70, parity_n=3000, parity_steps=300, parity_eta1=4.0,

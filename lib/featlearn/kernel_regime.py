@@ -25,7 +25,7 @@ SIZES = dict(
     quick=dict(d_lazy=10, n_lazy=64, widths=[64, 256, 1024, 4096], steps=200, seeds=3,
                ntk_widths=[256, 1024, 4096, 16384, 65536], ntk_points=40, bias_stds=[0.5, 1.0, 2.0],
                stair_d=[8, 16, 32], stair_n_max=2048, n_test=4000),
-    # cpu_large: between the two, sized to this session's CPU budget for a stored run (about 15 minutes on 2 shared
+    # cpu_large: between the two, sized to this session's CPU budget for a stored run (12 minutes measured on 2 shared
     # cores; the issue allows up to 2 hours): more seeds, wider networks, the staircase to d = 64 and n = 6000
     # (kernel ridge's n x n eigendecomposition is the cost: about a minute per seed at n = 5793).
     cpu_large=dict(d_lazy=16, n_lazy=96, widths=[64, 256, 1024, 4096, 16384], steps=300, seeds=5,
@@ -174,7 +174,7 @@ def monomial_count(d: int, k: int) -> int:
 
 
 def staircase_margins(curves: Mapping[str, Sequence], degree_variances: Sequence[float], *, early: float = 0.5,
-                      late: float = 4.0) -> dict[str, dict[str, np.ndarray]]:
+                      late: float = 4.0, sample_span: bool = False) -> dict[str, dict[str, np.ndarray]]:
     r"""The staircase theorem's two halves, measured on mean error curves (``curves``: columns ``d``, ``n``,
     ``mean``, as :func:`staircase` returns them), with the exact counts
     :math:`N_k = \binom{d+k-1}{k}` of degree-:math:`k` monomials, the target's per-degree variances
@@ -189,6 +189,12 @@ def staircase_margins(curves: Mapping[str, Sequence], degree_variances: Sequence
       ``bound`` (degree :math:`\ell` is mostly learned by then: the excess is at most 0);
     * ``monotone``: per ``d``, ``max_increase``, the largest rise of the error from one ``n`` to the next.
 
+    With ``sample_span``, the early bound is the finite-size one, :math:`P_\ell - (n/N_{\ell+1})\,v_{\ell+1}`: the
+    theorem's "nothing of degree :math:`\ell+1`" holds as :math:`n/N_{\ell+1}\to0`, and at a fixed fraction a
+    predictor fitted on :math:`n` samples may capture up to about the fraction :math:`n/N_{\ell+1}` of the
+    :math:`N_{\ell+1}` roughly isotropic degree-:math:`(\ell+1)` directions (the span of its :math:`n` samples), up to
+    constants.
+
     Ties go to the smaller (early) or larger (late) degree and ``n``."""
     v = np.asarray(degree_variances, dtype=float)
     L = v.size - 1
@@ -202,13 +208,17 @@ def staircase_margins(curves: Mapping[str, Sequence], degree_variances: Sequence
     rows: dict[str, list] = {"early": [], "late": [], "monotone": []}
     for d in dict.fromkeys(d_col.tolist()):
         ns, mean = n_col[d_col == d], mean_col[d_col == d]
-        lo = [(float(mean[i] - plateau[l]), l, int(ns[i]), float(mean[i])) for l in range(L)
-              for i in np.flatnonzero(ns <= early * monomial_count(d, l + 1))]
+
+        def floor(l: int, n: int, d: int = d) -> float:
+            return plateau[l] - (min(n / monomial_count(d, l + 1), 1.0) * float(v[l + 1]) if sample_span else 0.0)
+
+        lo = [(float(mean[i] - floor(l, int(ns[i]))), l, int(ns[i]), float(mean[i]), floor(l, int(ns[i])))
+              for l in range(L) for i in np.flatnonzero(ns <= early * monomial_count(d, l + 1))]
         hi = [(float(mean[i] - plateau[l] - v[l] / 2), l, int(ns[i]), float(mean[i])) for l in range(1, L)
               for i in np.flatnonzero(ns >= late * monomial_count(d, l))]
         if lo:
-            m, l, n, e = min(lo)
-            rows["early"].append((d, l, n, e, plateau[l], m))
+            m, l, n, e, b = min(lo)
+            rows["early"].append((d, l, n, e, b, m))
         if hi:
             m, l, n, e = max(hi)
             rows["late"].append((d, l, n, e, plateau[l] + float(v[l]) / 2, m))

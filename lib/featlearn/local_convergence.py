@@ -474,7 +474,7 @@ SIZES = dict(
                steps=4000, n_evals=20, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=3,
                cert_stages=10, n_random=4000, n_circle=400, d_pipe=20, m_pipe=60, n_factor=10, local_n_factor=2.5,
                pipe_seeds=3, pipe_stages=8, pipe_steps=2000, delta=0.1, alive=1e-3),
-    # cpu_large: between the two, sized to this session's CPU budget for a stored run (about 10 minutes on 2 shared
+    # cpu_large: between the two, sized to this session's CPU budget for a stored run (21 minutes measured on 2 shared
     # cores, in float64 like the chapter; the issue allows up to 2 hours): a larger d, twice the student, five
     # teachers, more seeds and steps (lazy_lr below pi/m); the pipeline at d = 32 (the longest section).
     cpu_large=dict(d=16, m=80, a_star=[1.0, 0.8, -0.6, 0.9, -0.7], seeds=8, init_scale=0.1, lr=0.2, lam0=1e-2,

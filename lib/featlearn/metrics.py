@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -102,6 +103,41 @@ class LogLogFit(NamedTuple):
     intercept: float
     ci_low: float
     ci_high: float
+
+
+def fit_loglog_median(x, y, *, seed: int = 0, n_boot: int = 2000, level: float = 0.95,
+                      unknown: str = "raise") -> LogLogFit:
+    """Fit ``log median(y) = slope·log x + c`` over the distinct ``x`` (``(K,)``), ``y`` ``(K, seeds)`` with
+    ``nan`` or ``inf`` for a censored seed (its threshold beyond the grid: counted as larger than every finite one).
+    The median is exact under such censoring while fewer than half the seeds of an ``x`` are censored; the
+    percentile bootstrap resamples seeds within each ``x`` and drops a resample whose median is censored. When half
+    or more of some ``x``'s seeds are censored the median is not known: ``unknown="raise"`` raises ``ValueError``,
+    ``unknown="nan"`` returns a fit of ``nan`` (a check on it then fails)."""
+    _checks.one_of("unknown", unknown, ("raise", "nan"))
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if x.ndim != 1 or y.ndim != 2 or y.shape[0] != x.size:
+        raise ValueError(f"x must be (K,) and y (K, seeds), got {x.shape} and {y.shape}")
+    if np.unique(x).size != x.size or x.size < 2 or np.any(x <= 0):
+        raise ValueError("x must hold at least two distinct positive values, each once")
+    _checks.real_in("level", level, 0.0, 1.0, low_open=True, high_open=True)
+    y = np.where(np.isfinite(y), y, np.inf)
+    if np.any(np.isfinite(y) & (y <= 0)):
+        raise ValueError("y must be positive (nan or inf for a censored seed)")
+    if np.any(np.isinf(y).sum(1) * 2 >= y.shape[1]):
+        if unknown == "nan":
+            return LogLogFit(math.nan, math.nan, math.nan, math.nan)
+        raise ValueError("half or more of the seeds are censored at some x: the median is not known")
+    lx = np.log(x)
+    slope, icpt = np.polyfit(lx, np.log(np.median(y, axis=1)), 1)
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        med = np.median(np.take_along_axis(y, rng.integers(0, y.shape[1], y.shape), axis=1), axis=1)
+        if np.all(np.isfinite(med)):
+            boots.append(np.polyfit(lx, np.log(med), 1)[0])
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return LogLogFit(float(slope), float(icpt), float(lo), float(hi))
 
 
 def fit_loglog(x, y, *, seed: int = 0, n_boot: int = 2000, level: float = 0.95, groups=None) -> LogLogFit:

@@ -517,3 +517,10 @@ def test_sections_run_at_toy_sizes(tmp_path):
     for fig in (atlas.plot_exponents(sx), atlas.plot_curves(stored["learning_curves"]["mean"])):
         assert len(fig.axes) >= 2
         plt.close(fig)
+
+
+def test_lower_order_slope_is_the_slope_of_d_plus_d2_over_4():
+    assert atlas.lower_order_slope(8, 16) == pytest.approx(np.log(80 / 24) / np.log(2))
+    assert 1.7 < atlas.lower_order_slope(8, 16) < atlas.lower_order_slope(64, 128) < 2
+    with pytest.raises(ValueError, match="d_lo"):
+        atlas.lower_order_slope(16, 8)

@@ -62,6 +62,7 @@ def _second(S, key):
 
 FAKE_SIZES = dict(quick=dict(xs=[1.0, 2.0], seeds=2), cpu_large=dict(xs=[1.0, 2.0, 3.0], seeds=3),
                   paper=dict(xs=[1.0, 2.0, 3.0, 4.0], seeds=8))
+FAKE_CUT = dict(xs=("samples", [1.0, 2.0]))
 
 
 @pytest.fixture
@@ -69,6 +70,7 @@ def fake_chapter(monkeypatch, tmp_path):
     """A chapter 'fake-chapter' with sections, and 'bare-chapter' without; results under tmp_path/results."""
     mod = types.ModuleType("featlearn_test_fake_chapter")
     mod.SIZES, mod.SEED, mod.SECTIONS = FAKE_SIZES, 7, {"first": _first, "second": _second}
+    mod.CUT_SHORT = FAKE_CUT
     bare = types.ModuleType("featlearn_test_bare_chapter")
     bare.SIZES = dict(quick=dict(n=1), paper=dict(n=2))
     monkeypatch.setitem(sys.modules, mod.__name__, mod)
@@ -153,6 +155,25 @@ def test_reproduce_bad_input_names_the_argument_and_writes_nothing(fake_chapter,
     assert cli.main(["reproduce", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("featlearn reproduce: error: ") and message in err
+    assert not fake_chapter.exists()
+
+
+def test_reproduce_cut_short_runs_the_profile_with_its_budgets_cut_and_stores_only_a_record(fake_chapter, capsys):
+    assert cli.main(["reproduce", "fake-chapter", "--profile", "paper", "--cut-short", "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "--profile paper --cut-short: first, second" in printed and "cut short: nothing stored" in printed
+    assert not (fake_chapter / "fake-chapter").exists()  # the book's store is untouched
+    rec = json.loads((fake_chapter / "cut-short" / "fake-chapter-paper.json").read_text())
+    assert rec["chapter"] == "fake-chapter" and rec["profile"] == "paper"
+    assert rec["cut_short"] == {"xs": {"kind": "samples", "profile": [1.0, 2.0, 3.0, 4.0], "run": [1.0, 2.0]}}
+    assert rec["sizes"] == {"xs": [1.0, 2.0], "seeds": 8}  # the seeds (not a budget) stay the profile's
+    assert rec["command"].endswith("--cut-short") and set(rec["sections"]) == {"first", "second"}
+
+
+def test_reproduce_cut_short_without_budgets_is_an_error(fake_chapter, capsys, monkeypatch):
+    monkeypatch.delattr(sys.modules["featlearn_test_fake_chapter"], "CUT_SHORT")
+    assert cli.main(["reproduce", "fake-chapter", "--profile", "paper", "--cut-short"]) == 2
+    assert "argument --cut-short: featlearn_test_fake_chapter defines no CUT_SHORT budgets" in capsys.readouterr().err
     assert not fake_chapter.exists()
 
 

@@ -293,12 +293,43 @@ def test_authors_size_output_sorts_lambdas_and_validates_on_validation():
 
     out = gd.authors_size_output([10.0, 0.0, 1.0], [curves(0.2, 0.3), curves(0.4, 0.45), curves(0.1, 0.35)])
     assert out["lams"].tolist() == [0.0, 1.0, 10.0] and out["test"].shape == (1, 3, E)
+    assert out["seeds"].tolist() == [gd.AUTHORS_SIZE["seed"]]
     assert out["best"] == 1 and out["final_test"].tolist() == [0.45, 0.35, 0.3]  # validation picks 1, not 10
     assert out["gain_seed"][0] == pytest.approx(1 - 0.35 / 0.45)
     with pytest.raises(ValueError, match="0"):
         gd.authors_size_output([1.0], [curves(0.1, 0.1)])
     S = profiles.sizes(**gd.SIZES, profile="paper")
     assert S.lams == tuple(gd.authors_lambda(v, S.n) for v in (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)) and S.lr == 2.0
+
+
+def test_authors_size_output_and_summary_over_seeds():
+    """Several seeds: runs given in any order land at (seed, λ); λ is validated on the mean over seeds; the
+    summary gives the MSE per seed, the ratio of the means and the ratio within each seed; a seed missing a λ, or
+    a run given twice, is an error naming it."""
+    E = 3
+
+    def curves(val, test, r1=0.0):
+        return gd.Curves(np.arange(E) * 10, np.zeros(E), np.full(E, val), np.full(E, test), np.full(E, r1))
+
+    runs = {(101, 10.0): curves(0.1, 0.10), (100, 0.0): curves(0.3, 0.25, 0.4), (100, 10.0): curves(0.2, 0.05),
+            (101, 0.0): curves(0.1, 0.20, 0.2)}
+    seeds, lams = zip(*runs, strict=True)
+    out = gd.authors_size_output(list(lams), list(runs.values()), list(seeds))
+    assert out["seeds"].tolist() == [100, 101] and out["lams"].tolist() == [0.0, 10.0]
+    assert out["test"][:, :, -1].tolist() == [[0.25, 0.05], [0.20, 0.10]]
+    assert out["best"] == 1  # mean validation 0.15 < 0.2 (seed 101 alone would tie)
+    at = gd.authors_size_summary(out)
+    np.testing.assert_allclose(at["mse_seed"], [[0.5, 0.1], [0.4, 0.2]])
+    np.testing.assert_allclose(at["mse"], [0.45, 0.15])
+    assert at["ratio"] == pytest.approx(0.15 / 0.45)
+    np.testing.assert_allclose(at["ratio_seed"], [0.2, 0.5])
+    assert at["r1_sum"][0] == pytest.approx(gd.AUTHORS_SIZE["n"] * 0.3)
+    assert at["glue"]["seeds"] == 2 and at["glue"]["ratio-max"] == pytest.approx(0.5)
+    assert sorted(set(at["table"]["seed"].tolist())) == [100, 101]
+    with pytest.raises(ValueError, match=r"missing \(seed, λ\): \(101, 10\)"):
+        gd.authors_size_output([0.0, 10.0, 0.0], [curves(0, 0)] * 3, [100, 100, 101])
+    with pytest.raises(ValueError, match="seed 100 and λ = 0 is given twice"):
+        gd.authors_size_output([0.0, 0.0], [curves(0, 0)] * 2, [100, 100])
 
 
 @pytest.mark.slow

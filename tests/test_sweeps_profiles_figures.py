@@ -1,4 +1,5 @@
 import json
+import re
 import warnings
 
 import jax
@@ -116,6 +117,50 @@ def _ids(key, lr, *, n):
 def _matmul(key, lr, *, n):
     w = jax.random.normal(key, (n, n))
     return {"y": jnp.tanh(w @ w.T * lr).sum(axis=0), "s": jnp.sum(w * lr)}
+
+
+def test_cut_short_shortens_only_the_named_budgets_and_never_lengthens():
+    S = profiles.sizes(quick=dict(d=8, n=100, steps=50, ns=[10, 20], ratio=2.0),
+                       paper=dict(d=512, n=10**6, steps=10**4, ns=[10, 20, 40, 80], ratio=32.0), profile="paper")
+    cuts = dict(n=("samples", 1000), steps=("steps", 20), ns=("samples", [10, 20]), ratio=("samples", 0.5))
+    cut, record = profiles.cut_short(S, cuts)
+    assert (cut.profile, cut.d, cut.n, cut.steps, cut.ns, cut.ratio) == ("paper", 512, 1000, 20, [10, 20], 0.5)
+    assert record["n"] == {"kind": "samples", "profile": 10**6, "run": 1000}
+    assert set(record) == set(cuts)
+    # at a profile already shorter than the cut, the profile's own budgets stay
+    small, _ = profiles.cut_short(profiles.sizes(quick=dict(d=8, n=100, steps=10, ns=[10], ratio=0.25),
+                                                 paper=dict(d=9, n=1, steps=1, ns=[1], ratio=1.0)), cuts)
+    assert (small.n, small.steps, small.ns, small.ratio) == (100, 10, [10], 0.25)
+
+
+@pytest.mark.parametrize(("cuts", "message"), [
+    (dict(width=("samples", 4)), "cut-short budget 'width' is not a size of this profile"),
+    (dict(n=("width", 4)), "cut-short budget 'n' must be (kind, value) with kind one of ('steps', 'samples')"),
+    (dict(n=("samples", 0)), "cut-short budget 'n' must be > 0, got 0"),
+    (dict(n=("samples", [4])), "are not both numbers or both sequences"),
+    (dict(ns=("samples", [])), "must be a non-empty sequence of numbers > 0"),
+    (dict(n=("samples", True)), "must be a number or a sequence of numbers, not a boolean"),
+])
+def test_cut_short_bad_budgets_name_the_size(cuts, message):
+    S = profiles.sizes(quick=dict(n=10, ns=[1, 2]), paper=dict(n=20, ns=[1, 2, 4]), profile="paper")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        profiles.cut_short(S, cuts)
+
+
+@pytest.mark.parametrize("chapter", ["kernel-regime", "one-step", "good-directions", "gradient-features",
+                                     "local-convergence", "atlas"])
+def test_every_chapter_cuts_its_paper_profile_short_in_budgets_only(chapter):
+    """Every chapter defines ``CUT_SHORT`` (``featlearn reproduce --cut-short``), valid at every profile; at
+    ``paper`` it shortens some budgets and leaves every size it does not name as the profile's."""
+    from featlearn import results
+
+    module = results.chapter_module(chapter)
+    for profile in results.chapter_profiles(chapter):
+        S = profiles.sizes(**module.SIZES, profile=profile)
+        cut, record = profiles.cut_short(S, module.CUT_SHORT)
+        assert {k: v for k, v in vars(cut).items() if k not in record} == \
+            {k: v for k, v in vars(S).items() if k not in record}
+    assert any(r["run"] != r["profile"] for r in record.values())
 
 
 def test_chunked_sweep_reassembles_the_configurations_in_order(key, tmp_path):

@@ -527,6 +527,12 @@ SIZES: dict[str, dict[str, Any]] = dict(
                quad_steps=2000, quad_time=20000.0, quad_lams=(0.0, 1.0, 3.0), net_width=512, net_steps=5000,
                net_lrs=(0.5, 2.0), net_evals=10, rfm_iterations=5, bandwidth=10.0),
 )
+#: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
+#: :func:`featlearn.profiles.cut_short`); the widths, dimensions, seeds and hyperparameter grids stay the profile's.
+#: ``quad_time`` (learning rate × steps) is cut with ``quad_steps`` so that the learning rate stays the profile's.
+CUT_SHORT = dict(budget=("samples", 0.5), n_val=("samples", 512), n_test=("samples", 1024),
+                 stage_steps=("steps", 20), quad_steps=("steps", 20), quad_time=("steps", 200.0),
+                 net_steps=("steps", 50), rfm_iterations=("steps", 2))
 #: The chapter's seed: every section gets ``jax.random.key(SEED)`` (the notebook's ``key``; ``featlearn reproduce``).
 SEED = 2026
 
@@ -711,6 +717,16 @@ def learning_curves(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return {"table": table, "mean": mean, "grid_edges": edges, "glue": glue}
 
 
+def lower_order_slope(d_lo: float, d_hi: float) -> float:
+    r"""The log-log slope of :math:`n(d) = d + d^2/4` between ``d_lo`` and ``d_hi``: what a sample size that fills
+    :math:`d` degree-1 and about :math:`d^2/2` degree-2 directions looks like at small :math:`d` (it tends to 2 as
+    :math:`d` grows), the chapter's yardstick for a measured exponent below 2 at these dimensions."""
+    if not 0 < d_lo < d_hi:
+        raise ValueError(f"need 0 < d_lo < d_hi, got d_lo = {d_lo!r}, d_hi = {d_hi!r}")
+    n = [d + d * d / 4 for d in (d_lo, d_hi)]
+    return float(np.log(n[1] / n[0]) / np.log(d_hi / d_lo))
+
+
 def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     r"""Section 2: the exponents of :math:`n^*(d)` for every (method, target) from the learning curves of
     :func:`learning_curves` (its ``table``, or the same sweeps run again: cached), against theory.
@@ -722,7 +738,7 @@ def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | 
     :func:`table_html`), ``kernels_beyond`` (the kernel cells whose predicted exponent exceeds the budget's 2:
     columns ``method, target, theory, censored, crossed, runs``) and ``glue`` (the counts of cells by censoring and
     by verdict, the disagreements as one line, the smallest and largest exponent on :math:`h_2` (``he2-min``,
-    ``he2-max``), the median width of the finite intervals (``ci-width``), and every cell's measured text and
+    ``he2-max``), the slope of :math:`d + d^2/4` over ``S.d`` (:func:`lower_order_slope`), the median width of the finite intervals (``ci-width``), and every cell's measured text and
     crossed runs as ``<method>-<target>`` and ``<method>-<target>-crossed``)."""
     table = measure(curves(S, key) if table is None else table, n_boot=S.n_boot)
     shape = (len(METHODS), len(TARGETS))
@@ -742,7 +758,8 @@ def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | 
             "he2-max": f"{np.nanmax(he2):.2f}" if np.isfinite(he2).any() else "censored",
             "ci-width": f"{np.nanmedian(width):.2f}" if np.isfinite(width).any() else "none",
             "above-budget": int(np.sum(censored == ABOVE_BUDGET)), "below-grid": int(np.sum(censored == BELOW_GRID)),
-            **counts, "disagreement-list": "; ".join(lines) if lines else "none"}
+            **counts, "disagreement-list": "; ".join(lines) if lines else "none",
+            "lower-order-slope": lower_order_slope(min(S.d), max(S.d))}
     glue |= {f"{r['method']}-{r['target']}": measured_text(r) for r in rows}
     glue |= {f"{r['method']}-{r['target']}-crossed": f"{r['crossed']}/{r['runs']}" for r in rows}
     return {"table": table, "csv": {k: table[k] for k in CSV_COLUMNS}, "grid": grid, "censored": censored,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -117,11 +118,16 @@ def _use_device(kind: str) -> None:
 
 
 def reproduce(chapter: str, profile: str | None = None, only: list[str] | None = None, device: str | None = None,
-              chunk: int | str | None = "auto", out: Callable[[str], None] = print) -> int:
+              chunk: int | str | None = "auto", out: Callable[[str], None] = print, cut_short: bool = False) -> int:
     """Run ``chapter``'s sections (all, or ``only`` these) at ``profile`` (default ``$FEATLEARN_PROFILE``, else
     quick) with the sweeps chunked (``chunk``, see :func:`featlearn.sweeps.chunk_size`) so that a killed run
     resumes from the cache, and store their results (:func:`featlearn.results.write`). Every argument is checked
-    before anything runs; a bad one raises :class:`UsageError` naming it. Returns the exit status (0)."""
+    before anything runs; a bad one raises :class:`UsageError` naming it. Returns the exit status (0).
+
+    With ``cut_short`` (a test of a profile too large for this machine) the chapter's step and sample budgets are
+    shortened to its module's ``CUT_SHORT`` (:func:`featlearn.profiles.cut_short`; every other size is the
+    profile's), the results are checked to be storable but not stored, and the run's manifest, with the budgets
+    as cut, is written to ``results/cut-short/<chapter>-<profile>.json``, which the book never reads."""
     import jax
 
     from . import profiles, results, sweeps
@@ -154,13 +160,20 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
             raise UsageError(f"argument --device: must be cpu or gpu, got {device!r}")
         _use_device(device)
 
+    if cut_short and not isinstance(getattr(module, "CUT_SHORT", None), Mapping):
+        raise UsageError(f"argument --cut-short: {module.__name__} defines no CUT_SHORT budgets")
+
     if getattr(module, "X64", False):  # the chapter computes in float64 (its notebook enables it the same way)
         jax.config.update("jax_enable_x64", True)
     S = profiles.sizes(**module.SIZES, profile=profile)
+    cuts = None
+    if cut_short:
+        S, cuts = profiles.cut_short(S, module.CUT_SHORT)
     key = jax.random.key(module.SEED)
     env = results.environment()
     started, t_run = results.now(), time.perf_counter()
-    out(f"featlearn reproduce {chapter} --profile {profile}: {', '.join(chosen)} on {env['device']}")
+    out(f"featlearn reproduce {chapter} --profile {profile}{' --cut-short' if cut_short else ''}: "
+        f"{', '.join(chosen)} on {env['device']}")
     outputs, meta = {}, {}
     with sweeps.chunking(chunk):
         for name in chosen:
@@ -178,8 +191,16 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
                 "wall_s": round(wall, 3), "seed": module.SEED, "chunk": chunk, "sections_run": chosen,
                 "command": " ".join(["featlearn", "reproduce", chapter, "--profile", profile]
                                     + (["--only", ",".join(chosen)] if only else [])
-                                    + (["--device", device] if device else [])),
+                                    + (["--device", device] if device else [])
+                                    + (["--cut-short"] if cut_short else [])),
                 "sections": meta}
+    if cuts is not None:
+        record = results.results_dir() / "cut-short" / f"{chapter}-{profile}.json"
+        record.parent.mkdir(parents=True, exist_ok=True)
+        manifest["cut_short"] = cuts
+        record.write_text(json.dumps(results._jsonable({"chapter": chapter, **manifest}), indent=1) + "\n")
+        out(f"  total: {wall:.1f} s; cut short: nothing stored; the run's record is {record}")
+        return 0
     folder = results.write(chapter, profile, outputs, manifest, order=list(sections), merge=bool(only))
     out(f"  total: {wall:.1f} s; stored in {folder}")
     return 0
@@ -187,7 +208,8 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
 
 def _reproduce(args: argparse.Namespace) -> int:
     try:
-        return reproduce(args.chapter, profile=args.profile, only=args.only, device=args.device, chunk=args.chunk)
+        return reproduce(args.chapter, profile=args.profile, only=args.only, device=args.device, chunk=args.chunk,
+                         cut_short=args.cut_short)
     except UsageError as err:
         print(f"featlearn reproduce: error: {err}", file=sys.stderr)
         return 2
@@ -222,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--chunk", default="auto", metavar="N",
                    help="configurations per program in every sweep: auto (at most 8 chunks per sweep), an integer, "
                    "or 0 for unchunked sweeps (default: auto)")
+    r.add_argument("--cut-short", action="store_true",
+                   help="a test run: the chapter's step and sample budgets shortened to its CUT_SHORT (dimensions, "
+                   "widths, seeds and grids are the profile's); nothing is stored but a record in "
+                   "results/cut-short/")
     r.set_defaults(func=_reproduce)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -425,6 +425,10 @@ SIZES: dict[str, dict[str, object]] = dict(
                          plain_n_over_d2=(0.5, 0.71, 1, 1.41, 2, 2.83, 4, 5.66, 8), plain_m=512,
                          plain_steps=5000, plain_seeds=8),
 )
+#: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
+#: :func:`featlearn.profiles.cut_short`); d, the widths, the seeds and the λ grid stay the profile's.
+CUT_SHORT = dict(n=("samples", 200), n_val=("samples", 500), n_test=("samples", 500), steps=("steps", 100),
+                 plain_n_over_d2=("samples", (0.5, 0.71)), plain_steps=("steps", 100))
 
 
 # --- the chapter's experiments
@@ -558,46 +562,74 @@ AUTHORS_SIZE: dict[str, Any] = dict(d=100, m=10_000, n=1000, n_val=2000, n_test=
                                     n_evals=100, seed=100)
 
 
-def authors_size_output(lams: Sequence[float], curves: Sequence[Curves]) -> dict[str, Any]:
-    r"""The runs at :data:`AUTHORS_SIZE`, one :class:`Curves` per :math:`\lambda` of ``lams`` (one seed), in the
-    shape of :func:`regularisation_strength`'s output (a seed axis of 1), so that the same figure and checks read
-    it: ``step``, ``train``, ``val``, ``test``, ``r1`` ``(1, L, E)``, ``lams``, ``log_d_t``, ``best`` (the
-    :math:`\lambda` of smallest final validation loss), ``final_*`` ``(L,)``, ``gain_seed`` ``(1,)`` and ``sizes``."""
-    if len(lams) != len(curves) or not lams:
-        raise ValueError(f"lams and curves must have the same non-zero length, got {len(lams)} and {len(curves)}")
+def authors_size_output(lams: Sequence[float], curves: Sequence[Curves],
+                        seeds: Sequence[int] | None = None) -> dict[str, Any]:
+    r"""The runs at :data:`AUTHORS_SIZE`, one :class:`Curves` per run, run ``i`` at :math:`\lambda` = ``lams[i]``
+    with ``jax.random.key(seeds[i])`` (default: every run with ``AUTHORS_SIZE["seed"]``), in the shape of
+    :func:`regularisation_strength`'s output, so that the same figure and checks read it: ``step``, ``train``,
+    ``val``, ``test``, ``r1`` ``(S, L, E)`` (seeds and :math:`\lambda` sorted), ``seeds`` ``(S,)``, ``lams``
+    ``(L,)``, ``log_d_t``, ``best`` (the :math:`\lambda` of smallest final validation loss averaged over seeds,
+    :func:`validated_lambda`), ``final_*`` ``(L,)`` (means over seeds), ``gain_seed`` ``(S,)`` and ``sizes``.
+    Every seed must have been run at every :math:`\lambda`, once, and :math:`\lambda = 0` must be among them."""
+    seeds = [int(AUTHORS_SIZE["seed"])] * len(lams) if seeds is None else [int(s) for s in seeds]
+    if not (len(lams) == len(curves) == len(seeds)) or not lams:
+        raise ValueError(f"lams, curves and seeds must have the same non-zero length, got {len(lams)}, "
+                         f"{len(curves)} and {len(seeds)}")
     if 0.0 not in [float(v) for v in lams]:
         raise ValueError(f"lams must hold 0 (the unregularised run the gain is measured against), got {list(lams)}")
-    order = np.argsort(np.asarray(lams, float))
-    stack = {name: np.stack([np.asarray(getattr(curves[i], field)) for i in order])[None]
+    grid_s, grid_l = sorted(set(seeds)), sorted({float(v) for v in lams})
+    at = {}
+    for i, (sd, lam) in enumerate(zip(seeds, lams, strict=True)):
+        if (sd, float(lam)) in at:
+            raise ValueError(f"the run at seed {sd} and λ = {float(lam):g} is given twice")
+        at[(sd, float(lam))] = i
+    missing = [(sd, lam) for sd in grid_s for lam in grid_l if (sd, lam) not in at]
+    if missing:
+        raise ValueError("every seed must be run at every λ; missing (seed, λ): "
+                         + ", ".join(f"({sd}, {lam:g})" for sd, lam in missing))
+    stack = {name: np.stack([np.stack([np.asarray(getattr(curves[at[(sd, lam)]], field)) for lam in grid_l])
+                             for sd in grid_s])
              for name, field in (("step", "step"), ("train", "train_loss"), ("val", "val_loss"), ("test", "test_loss"),
                                  ("r1", "r1"))}
-    final = {name: stack[name][0, :, -1] for name in ("train", "val", "test", "r1")}
+    final = {name: stack[name][:, :, -1].mean(0) for name in ("train", "val", "test", "r1")}
     best = validated_lambda(stack["val"][:, :, -1])
     d = AUTHORS_SIZE["d"]
-    return {**stack, "lams": np.asarray(lams, float)[order], "log_d_t": np.log(np.maximum(stack["step"][0, 0], 1))
-            / np.log(d), "best": best, **{f"final_{k}": v for k, v in final.items()},
+    return {**stack, "seeds": np.asarray(grid_s), "lams": np.asarray(grid_l),
+            "log_d_t": np.log(np.maximum(stack["step"][0, 0], 1)) / np.log(d), "best": best,
+            **{f"final_{k}": v for k, v in final.items()},
             "gain_seed": 1 - stack["test"][:, best, -1] / stack["test"][:, 0, -1],
             "sizes": {k: v for k, v in AUTHORS_SIZE.items() if k != "seed"}}
 
 
 def authors_size_summary(out: dict[str, Any]) -> dict[str, Any]:
     r"""What the chapter reads off the stored runs at the authors' size (:func:`authors_size_output`'s ``out``),
-    in the authors' figure's conventions: ``mse`` (final test MSE per :math:`\lambda`), ``r1_sum`` (final
-    :math:`R_1` summed over the ``n`` training points), ``best`` (the validated index), ``ratio`` (test MSE at it
-    over :math:`\lambda = 0`), ``table`` (the curves per :math:`\lambda` and :math:`\log_d t`: ``R1_sum``,
-    ``train_mse``, ``val_mse``, ``test_mse``; the figure's data) and ``glue``."""
+    in the authors' figure's conventions: ``mse`` (final test MSE per :math:`\lambda`, mean over seeds) and
+    ``mse_seed`` ``(S, L)``, ``r1_sum`` (final :math:`R_1` summed over the ``n`` training points, mean over
+    seeds), ``best`` (the validated index), ``ratio`` (mean test MSE at it over the mean at :math:`\lambda = 0`)
+    and ``ratio_seed`` ``(S,)`` (the same ratio within each seed), ``table`` (the curves per seed,
+    :math:`\lambda` and :math:`\log_d t`: ``R1_sum``, ``train_mse``, ``val_mse``, ``test_mse``; the figure's
+    data) and ``glue``. (A store of one seed, made before ``seeds`` was stored, reads as seed 100.)"""
     n, best = int(out["sizes"]["n"]), int(out["best"])
-    mse, r1_sum = 2 * np.asarray(out["final_test"]), n * np.asarray(out["final_r1"])
+    mse_seed = 2 * np.asarray(out["test"])[:, :, -1]
+    seeds = np.asarray(out.get("seeds", [AUTHORS_SIZE["seed"]] * mse_seed.shape[0]))
+    mse, r1_sum = mse_seed.mean(0), n * np.asarray(out["r1"])[:, :, -1].mean(0)
+    ratio_seed = mse_seed[:, best] / mse_seed[:, 0]
     lams = np.asarray(out["lams"], float)
     glue = {"r1-lam0-sum": float(r1_sum[0]), "test-lam0": float(mse[0]), "test-best": float(mse[best]),
+            "test-lam0-min": float(mse_seed[:, 0].min()), "test-lam0-max": float(mse_seed[:, 0].max()),
+            "test-best-min": float(mse_seed[:, best].min()), "test-best-max": float(mse_seed[:, best].max()),
             "best-lam": float(lams[best]), "best-lam-theirs": float(lams[best] / n), "ratio": float(mse[best] / mse[0]),
-            "train-max": float(2 * np.max(out["final_train"])), "lams": ", ".join(f"{v:g}" for v in lams),
-            "lams-theirs": ", ".join(f"{v / n:g}" for v in lams), "test-all": ", ".join(f"{v:.3f}" for v in mse)}
-    curves = {"R1_sum": n * np.asarray(out["r1"])[0], **{f"{k}_mse": 2 * np.asarray(out[k])[0]
-                                                          for k in ("train", "val", "test")}}
-    table = figures.sweep_table(curves, dict(lam=lams, log_d_t=out["log_d_t"]), seed=None)
-    return {"mse": mse, "r1_sum": r1_sum, "best": best, "ratio": float(mse[best] / mse[0]), "table": table,
-            "glue": glue}
+            "ratio-min": float(ratio_seed.min()), "ratio-max": float(ratio_seed.max()),
+            "seeds": len(seeds), "seed-list": ", ".join(str(int(v)) for v in seeds),
+            "train-max": float(2 * np.max(np.asarray(out["train"])[:, :, -1])),
+            "lams": ", ".join(f"{v:g}" for v in lams), "lams-theirs": ", ".join(f"{v / n:g}" for v in lams),
+            "test-all": ", ".join(f"{v:.3f}" for v in mse)}
+    curves = {"R1_sum": n * np.asarray(out["r1"]), **{f"{k}_mse": 2 * np.asarray(out[k])
+                                                      for k in ("train", "val", "test")}}
+    table = figures.sweep_table(curves, dict(lam=lams, log_d_t=out["log_d_t"]))
+    table["seed"] = seeds[table["seed"]]
+    return {"mse": mse, "mse_seed": mse_seed, "r1_sum": r1_sum, "best": best, "ratio": float(mse[best] / mse[0]),
+            "ratio_seed": ratio_seed, "seeds": seeds, "table": table, "glue": glue}
 
 
 def load_authors_size() -> Any:

@@ -64,6 +64,12 @@ SIZES: dict[str, dict] = dict(
                opt_ns=[5000, 10000, 20000, 40000], opt_n=200000, ranks=[2, 4, 8, 16, 32],
                nfa_d=500, nfa_n=10000, full_steps=2000, rfm_d=1000, rfm_n=6000, rfm_iterations=2, n_test=20000),
 )
+#: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
+#: :func:`featlearn.profiles.cut_short`); the dimensions, widths, seeds and ranks stay the profile's.
+CUT_SHORT = dict(ns=("samples", [250, 500]), steps=("steps", 5), n_pop=("samples", 2000),
+                 parity_n=("samples", 1000), parity_steps=("steps", 5), mi_n=("samples", 1000),
+                 lin_n=("samples", 1000), opt_ns=("samples", [500, 1000]), opt_n=("samples", 2000),
+                 nfa_n=("samples", 1000), full_steps=("steps", 5), rfm_n=("samples", 500), n_test=("samples", 1000))
 
 # ---------------------------------------------------------------------------------------------------------------
 # The algorithm

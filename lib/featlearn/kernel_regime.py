@@ -35,6 +35,10 @@ SIZES = dict(
                ntk_widths=[256, 1024, 4096, 16384, 65536, 262144], ntk_points=100, bias_stds=[0.5, 1.0, 2.0],
                stair_d=[8, 16, 32, 64], stair_n_max=32768, n_test=50000),
 )
+#: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
+#: :func:`featlearn.profiles.cut_short`); the widths, dimensions and seeds stay the profile's.
+CUT_SHORT = dict(steps=("steps", 5), n_lazy=("samples", 32), ntk_points=("samples", 8),
+                 stair_n_max=("samples", 512), n_test=("samples", 1000))
 #: The chapter's seed: every section gets ``jax.random.key(SEED)`` (the notebook's ``key``; ``featlearn reproduce``).
 SEED = 2022
 

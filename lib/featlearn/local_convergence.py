@@ -491,6 +491,11 @@ stored run on them (``featlearn reproduce``), ``paper`` for a GPU.
 The local phase's learning rate 0.2 gives every seed enough gradient-flow time (learning rate × steps) to gather
 its neurons (at 0.05 with the same steps some seeds had not); the kernel-regime run keeps a step below
 :math:`\\pi/m` (see :func:`lazy_run`)."""
+#: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
+#: :func:`featlearn.profiles.cut_short`); the dimensions, widths, teachers, seeds and λ schedules stay the
+#: profile's.
+CUT_SHORT = dict(steps=("steps", 500), pipe_steps=("steps", 500), n_random=("samples", 2000),
+                 n_factor=("samples", 2), local_n_factor=("samples", 1.0))
 
 
 # --- the chapter's experiments

@@ -78,6 +78,12 @@ SIZES = dict(
                entk_d=[64], transfer_d=[64, 128, 256, 512], source_ratio=16, n_target=8192, n_test=200_000,
                batch=16384),
 )
+#: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
+#: :func:`featlearn.profiles.cut_short`); the dimensions, widths, seeds and batch size stay the profile's.
+CUT_SHORT = dict(path_max=("samples", 1), control_max=("samples", 1), curve_ratios=("samples", [0.25, 0.5]),
+                 kernel_ratios=("samples", [0.25]), kernel_n_max=("samples", 4096),
+                 kernel_n_test=("samples", 2000), source_ratio=("samples", 1), n_target=("samples", 512),
+                 n_test=("samples", 2000))
 
 
 def _dim(target: Target, d: int | None) -> int:

@@ -89,3 +89,51 @@ def sizes(*, quick: Mapping[str, Any], paper: Mapping[str, Any], profile: str | 
             raise ValueError("sizes may not define a key named 'profile'")
     name = active(profile, allowed=tuple(table))
     return SimpleNamespace(profile=name, **dict(table[name]))
+
+
+#: What ``featlearn reproduce --cut-short`` may change: a chapter's step budgets (iterations of an algorithm) and
+#: sample budgets (numbers of training, validation, test or evaluation points, or their ratios to d^2).
+BUDGET_KINDS = ("steps", "samples")
+
+
+def _shorter(name: str, value: Any, cut: Any) -> Any:
+    """``cut`` where it is no longer than ``value`` (numbers: smaller; sequences: no more and no larger entries),
+    else ``value``; ``ValueError`` naming ``name`` if the two are not of one kind."""
+    if isinstance(value, bool) or isinstance(cut, bool):
+        raise ValueError(f"cut-short budget {name!r} must be a number or a sequence of numbers, not a boolean")
+    if isinstance(value, int | float) and isinstance(cut, int | float):
+        if cut <= 0:
+            raise ValueError(f"cut-short budget {name!r} must be > 0, got {cut!r}")
+        return cut if cut < value else value
+    if isinstance(value, Sequence) and not isinstance(value, str) and isinstance(cut, Sequence) \
+            and not isinstance(cut, str):
+        if not cut or any(not isinstance(c, int | float) or isinstance(c, bool) or c <= 0 for c in cut):
+            raise ValueError(f"cut-short budget {name!r} must be a non-empty sequence of numbers > 0, got {cut!r}")
+        shorter = len(cut) <= len(value) and max(cut) <= max(value)
+        return type(value)(cut) if shorter else value
+    raise ValueError(f"cut-short budget {name!r}: the profile's {value!r} and the cut {cut!r} are not both numbers "
+                     "or both sequences")
+
+
+def cut_short(S: SimpleNamespace, cuts: Mapping[str, tuple[str, Any]]) -> tuple[SimpleNamespace, dict[str, Any]]:
+    """``S`` (a profile's sizes, from :func:`sizes`) with its step and sample budgets shortened, for a test run of
+    a large profile on a small machine (``featlearn reproduce --cut-short``); every other size -- dimensions,
+    widths, seeds, grids of hyperparameters -- is kept, so the run traces and executes the profile's programs at
+    the profile's shapes except along the shortened axes.
+
+    ``cuts`` maps a size's name to ``(kind, value)``, ``kind`` one of :data:`BUDGET_KINDS`; the budget becomes
+    ``value`` where that is shorter than the profile's (a number smaller; a sequence with no more entries and no
+    larger one) and stays the profile's otherwise, so a cut never lengthens a run. Returns the new sizes and a
+    record ``{name: {"kind", "profile", "run"}}`` of every budget, for the run's manifest. ``ValueError`` naming
+    the size for an unknown name or kind or a cut of another type than the size."""
+    sizes_now = {k: v for k, v in vars(S).items() if k != "profile"}
+    new, record = dict(sizes_now), {}
+    for name, spec in cuts.items():
+        if name not in sizes_now:
+            raise ValueError(f"cut-short budget {name!r} is not a size of this profile; sizes: {', '.join(sizes_now)}")
+        if not (isinstance(spec, tuple) and len(spec) == 2 and spec[0] in BUDGET_KINDS):
+            raise ValueError(f"cut-short budget {name!r} must be (kind, value) with kind one of {BUDGET_KINDS}, "
+                             f"got {spec!r}")
+        new[name] = _shorter(name, sizes_now[name], spec[1])
+        record[name] = {"kind": spec[0], "profile": sizes_now[name], "run": new[name]}
+    return SimpleNamespace(profile=S.profile, **new), record

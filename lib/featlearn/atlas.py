@@ -738,8 +738,9 @@ def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | 
     :func:`table_html`), ``kernels_beyond`` (the kernel cells whose predicted exponent exceeds the budget's 2:
     columns ``method, target, theory, censored, crossed, runs``) and ``glue`` (the counts of cells by censoring and
     by verdict, the disagreements as one line, the smallest and largest exponent on :math:`h_2` (``he2-min``,
-    ``he2-max``), the slope of :math:`d + d^2/4` over ``S.d`` (:func:`lower_order_slope`), the median width of the finite intervals (``ci-width``), and every cell's measured text and
-    crossed runs as ``<method>-<target>`` and ``<method>-<target>-crossed``)."""
+    ``he2-max``), the slope of :math:`d + d^2/4` over ``S.d`` (:func:`lower_order_slope`), the median width of
+    the finite intervals (``ci-width``), and every cell's measured text and crossed runs as ``<method>-<target>``
+    and ``<method>-<target>-crossed``)."""
     table = measure(curves(S, key) if table is None else table, n_boot=S.n_boot)
     shape = (len(METHODS), len(TARGETS))
     rows = [{k: v[i] for k, v in table.items()} for i in range(len(table["method"]))]

@@ -650,6 +650,36 @@ SECTIONS = {"spectrum_outliers": spectrum_outliers, "regularisation_strength": r
 # results (``featlearn.results``); matplotlib is imported inside, so ``import featlearn`` does not load it.
 
 
+def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
+    r"""Section 4's figure from :func:`sample_complexity`'s output ``out`` (live or stored): the normalised test
+    error against :math:`n/d^2` per :math:`d` (mean ± sd over seeds, with the level and the error of the best
+    degree-≤2 predictor), and :math:`n^*` per seed against :math:`d` with the fitted power and
+    :math:`d^2`, :math:`d^3` reference lines from the smallest :math:`d`'s geometric mean. Draws into ``fig`` (a
+    new figure when ``None``) and returns it."""
+    import matplotlib.pyplot as plt
+
+    curves, thr, level = out["curves"], np.asarray(out["n_star"], float), float(out["level"])
+    dd, slope = np.asarray(out["d"], float), float(out["slope"])
+    fig = plt.figure(figsize=(10, 3.6)) if fig is None else fig
+    axs = fig.subplots(1, 2)
+    for d in out["d"]:
+        at_d = curves["d"] == d
+        axs[0].errorbar(curves["n"][at_d] / d**2, curves["error_mean"][at_d], yerr=curves["error_sd"][at_d],
+                        marker="o", capsize=2, label=f"$d$ = {d}")
+    axs[0].axhline(level, color="k", ls=":", label="level")
+    axs[0].axhline(0.5, color="grey", ls="--", label="degree ≤ 2 only")
+    axs[0].set(xscale="log", xlabel="$n/d^2$", ylabel="normalised test error")
+    axs[0].legend()
+    gm = np.exp(np.log(thr[0]).mean())  # reference lines start at the smallest d's geometric mean
+    axs[1].loglog(np.repeat(dd, thr.shape[1]), thr.ravel(), "o", color="C0", alpha=0.5, label="$n^*$ (each seed)")
+    axs[1].loglog(dd, np.exp(float(out["intercept"])) * dd**slope, color="C0", label=f"fit: $d^{{{slope:.2f}}}$")
+    axs[1].loglog(dd, gm * (dd / dd[0])**2, "k--", label=r"$\propto d^2$")
+    axs[1].loglog(dd, gm * (dd / dd[0])**3, "k:", label=r"$\propto d^3$")
+    axs[1].set(xlabel="$d$", ylabel=f"smallest $n$ with error ≤ {level:g}")
+    axs[1].legend()
+    return fig
+
+
 def plot_regularisation_strength(out: dict[str, Any], fig: Any = None, *, convention: str = "chapter") -> Any:
     r"""The λ figure from :func:`regularisation_strength`'s output ``out`` (live or stored): :math:`R_1`, the
     train and the test loss against :math:`\log_d t` for every :math:`\lambda` of the grid (mean ± sd over

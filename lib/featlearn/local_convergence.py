@@ -494,7 +494,7 @@ its neurons (at 0.05 with the same steps some seeds had not); the kernel-regime 
 #: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
 #: :func:`featlearn.profiles.cut_short`); the dimensions, widths, teachers, seeds and λ schedules stay the
 #: profile's.
-CUT_SHORT = dict(steps=("steps", 500), pipe_steps=("steps", 500), n_random=("samples", 2000),
+CUT_SHORT = dict(steps=("steps", 100), pipe_steps=("steps", 100), n_random=("samples", 2000),
                  n_factor=("samples", 2), local_n_factor=("samples", 1.0))
 
 

@@ -79,9 +79,10 @@ SIZES = dict(
                batch=16384),
 )
 #: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
-#: :func:`featlearn.profiles.cut_short`); the dimensions, widths, seeds and batch size stay the profile's.
-CUT_SHORT = dict(path_max=("samples", 1), control_max=("samples", 1), curve_ratios=("samples", [0.25, 0.5]),
-                 kernel_ratios=("samples", [0.25]), kernel_n_max=("samples", 4096),
+#: :func:`featlearn.profiles.cut_short`); the dimensions, widths, seeds and batch size stay the profile's. The
+#: ratios keep n = d² (the sections compare every method there); the kernels then run at d = 64 only.
+CUT_SHORT = dict(path_max=("samples", 1), control_max=("samples", 1), curve_ratios=("samples", [0.5, 1]),
+                 kernel_ratios=("samples", [1]), kernel_n_max=("samples", 4096),
                  kernel_n_test=("samples", 2000), source_ratio=("samples", 1), n_target=("samples", 512),
                  n_test=("samples", 2000))
 

@@ -97,7 +97,8 @@ def _fmt_value(v) -> str:
 
 
 _STATUS_WORDS = {"reproduced": "reproduced", "partly": "partly reproduced", "not reproduced": "not reproduced",
-                 "failed": "FAILED"}
+                 "not measured": "not measured", "not claimed": "not claimed by the paper",
+                 "library identity": "library identity (not counted)", "failed": "FAILED"}
 
 
 def scorecard_counts(root: Path | None = None) -> dict[str, int]:

@@ -61,3 +61,21 @@ def relu_hermite_coefficients(kmax: int, bias: float = 0.0) -> np.ndarray:
         he = np.polynomial.hermite_e.hermeval(-b, [0] * (k - 2) + [1])
         out[k] = he * norm.pdf(b) / math.sqrt(math.factorial(k))
     return out
+
+
+def monomial_count(d: int, k: int) -> int:
+    r""":math:`N_k(d) = \binom{d+k-1}{k}`, the number of monomials of degree exactly ``k`` in ``d`` variables: the
+    dimension of the degree-``k`` Hermite block, which a rotation-invariant kernel must fill to learn degree ``k``
+    (:math:`\asymp d^k/k!`, but with a local slope in :math:`\log d` well below ``k`` at small ``d``)."""
+    return math.comb(_checks.positive_int("d", d) + _checks.nonneg_int("k", k) - 1, k)
+
+
+def count_slope(d_values, k: int) -> float:
+    r"""The local slope of :math:`\log N_k(d)` against :math:`\log d` over ``d_values`` (a least-squares line
+    through the points): the exponent a rotation-invariant kernel's :math:`n^*\propto N_k(d)` shows over that range
+    of ``d`` (it tends to ``k`` as ``d`` grows). ``d_values``: at least two distinct positive integers."""
+    dv = np.asarray(d_values)
+    if dv.ndim != 1 or np.unique(dv).size < 2:
+        raise ValueError(f"d_values must hold at least two distinct dimensions, got {d_values}")
+    counts = np.array([monomial_count(int(v), k) for v in dv], float)
+    return float(np.polyfit(np.log(dv.astype(float)), np.log(counts), 1)[0])

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from . import _checks, figures, kernels, metrics, models, sweeps, targets, taylor, train
+from . import _checks, figures, hermite, kernels, metrics, models, sweeps, targets, taylor, train
 from .progress import progress
 
 #: The kernel-regime chapter's sizes, for :func:`featlearn.profiles.sizes` (``fl.profiles.sizes(**SIZES)``).
@@ -171,10 +171,8 @@ def staircase(S: SimpleNamespace, key: Array) -> dict[str, Any]:
                      "nobias-n": int(nobias_n[-1]), "nobias-d": int(d0)}}
 
 
-def monomial_count(d: int, k: int) -> int:
-    r""":math:`N_k = \binom{d+k-1}{k}`, the number of monomials of degree exactly ``k`` in ``d`` variables (the
-    dimension of the degree-``k`` block a rotation-invariant kernel must fill, :math:`\asymp d^k/k!`)."""
-    return math.comb(_checks.positive_int("d", d) + _checks.nonneg_int("k", k) - 1, k)
+#: :func:`featlearn.hermite.monomial_count`, :math:`N_k(d)=\binom{d+k-1}{k}`.
+monomial_count = hermite.monomial_count
 
 
 def staircase_margins(curves: Mapping[str, Sequence], degree_variances: Sequence[float], *, early: float = 0.5,

@@ -29,7 +29,12 @@ from typing import Any
 from ._paths import figure_dir
 
 #: What a row may say about its claim.
-STATUSES = ("reproduced", "partly", "not reproduced", "failed")
+#: "not measured": the book runs the claim but its sizes cannot settle it (censored, or beyond the CPU); "not
+#: claimed": the book tests something the paper does not state; "library identity": a check that holds by the
+#: library's construction (a sanity check of the code, not a reproduction of the paper).
+STATUSES = ("reproduced", "partly", "not reproduced", "not measured", "not claimed", "library identity", "failed")
+#: The statuses a note may record (a note asserts nothing).
+NOTE_STATUSES = ("partly", "not reproduced", "not measured", "not claimed", "library identity")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -93,10 +98,12 @@ class Card:
               paper: str | None = None) -> None:
         """Record the check ``claim`` and raise :class:`AssertionError` (``message``) when ``ok`` is false.
 
-        ``status``: ``"reproduced"`` (the claim holds as stated) or ``"partly"`` (the check asserts what does hold
-        of a claim that reproduces only in part). ``theorem``: the label of the chapter's ``prf`` block."""
-        if status not in ("reproduced", "partly"):
-            raise ValueError(f"status of a check must be 'reproduced' or 'partly', got {status!r}")
+        ``status``: ``"reproduced"`` (the claim holds as stated), ``"partly"`` (the check asserts what does hold
+        of a claim that reproduces only in part) or ``"library identity"`` (the check holds by the library's
+        construction: a test of the code that the scorecard does not count as a reproduction). ``theorem``: the
+        label of the chapter's ``prf`` block."""
+        if status not in ("reproduced", "partly", "library identity"):
+            raise ValueError(f"status of a check must be 'reproduced', 'partly' or 'library identity', got {status!r}")
         passed = bool(ok)
         row = self._row(claim=claim, theorem=theorem, measured=measured, value=value, threshold=threshold,
                         status=status if passed else "failed", scale=scale, paper=paper)
@@ -107,9 +114,10 @@ class Card:
 
     def note(self, *, claim: str, measured: str, value: Any, threshold: str, theorem: str = "",
              status: str = "not reproduced", scale: str | None = None, paper: str | None = None) -> None:
-        """Record a claim the chapter reports as not (or only partly) reproduced; asserts nothing."""
-        if status not in ("partly", "not reproduced"):
-            raise ValueError(f"status of a note must be 'partly' or 'not reproduced', got {status!r}")
+        """Record a claim the chapter reports as not (or only partly) reproduced, not measured at these sizes, not
+        claimed by the paper, or holding by the library's construction (:data:`NOTE_STATUSES`); asserts nothing."""
+        if status not in NOTE_STATUSES:
+            raise ValueError(f"status of a note must be one of {NOTE_STATUSES}, got {status!r}")
         self.rows.append(self._row(claim=claim, theorem=theorem, measured=measured, value=value,
                                    threshold=threshold, status=status, scale=scale, paper=paper))
         self._write()

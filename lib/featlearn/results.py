@@ -39,6 +39,8 @@ from ._paths import project_root
 
 RESULTS_ENV = "FEATLEARN_RESULTS"
 MANIFEST = "manifest.json"
+#: The folder inside the installed package that holds a copy of ``results/`` (the data package ``featlearn._stored``).
+PACKAGED = "_stored"
 
 #: The book's chapters (their notebooks' names) and the modules that hold their sizes and experiments.
 CHAPTERS: dict[str, str] = {
@@ -52,10 +54,26 @@ CHAPTERS: dict[str, str] = {
 _ENTRY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
-def results_dir() -> Path:
-    """``$FEATLEARN_RESULTS`` or ``<root>/results`` (committed, unlike the cache)."""
+def packaged_results() -> Path | None:
+    """The stored results shipped inside the installed package (``featlearn/_stored``, a copy of ``results/``
+    made when the wheel is built; see ``pyproject.toml``), or None when the package holds none (an editable
+    install from a checkout, which reads ``results/`` itself)."""
+    folder = Path(__file__).resolve().parent / PACKAGED
+    return folder if folder.is_dir() and any(folder.iterdir()) else None
+
+
+def results_dir(*, write: bool = False) -> Path:
+    """``$FEATLEARN_RESULTS``, else ``<root>/results`` of the checkout (committed, unlike the cache), else, with no
+    checkout (featlearn installed from a wheel, as on Colab), the results shipped in the package
+    (:func:`packaged_results`), so a chapter's stored section shows the same figures there. ``write``: where to
+    write (never into the installed package: ``<root>/results``)."""
     env = os.environ.get(RESULTS_ENV)
-    return Path(env) if env else project_root() / "results"
+    if env:
+        return Path(env)
+    local = project_root() / "results"
+    if write or local.is_dir():
+        return local
+    return packaged_results() or local
 
 
 def chapter_module(chapter: str) -> ModuleType:
@@ -180,7 +198,7 @@ def write(chapter: str, profile: str, outputs: Mapping[str, Mapping[str, Any]], 
     man = _jsonable({**manifest, "chapter": chapter, "profile": profile})
     json.dumps(man, allow_nan=True)  # fails here, before writing, if something is not JSON
 
-    final = (root or results_dir()) / chapter / profile
+    final = (root or results_dir(write=True)) / chapter / profile
     kept: dict[str, dict] = {}
     if merge and (final / MANIFEST).is_file():
         old = json.loads((final / MANIFEST).read_text())

@@ -3,14 +3,18 @@
 
 import itertools
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from featlearn import figures
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class _Out(NamedTuple):
@@ -101,3 +105,115 @@ def test_import_featlearn_loads_neither_matplotlib_nor_yaml():
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     assert "MPL []" in r.stdout, r.stdout
     assert "SEEN []" in r.stdout, r.stdout
+
+
+def test_glued_text_reads_as_itself_never_as_a_tuple():
+    """myst-nb reads a glued value's text with `ast.literal_eval`: "8,192" would show as "(8, 192)" and
+    "0.5, 1, 2" as "(0.5, 1, 2)"; `figures.glue` gives such text quoted, and thousands commas as narrow spaces."""
+    from myst_nb.core.variables import format_plain_text
+
+    def shown(value: str, spec: str = "") -> str:
+        return format_plain_text(repr(figures._Text(figures.glue_text(value))), spec)
+
+    assert shown("8,192") == "8\u202f192" and shown("50,000") == "50\u202f000" and shown("1,234,567.5") == \
+        "1\u202f234\u202f567.5"
+    assert shown("0.5, 1, 2") == "0.5, 1, 2" and shown("{0.5, 1}") == "{0.5, 1}" and shown("1e-3") == "1e-3"
+    assert shown("quick") == "quick" and shown("cpu_large (stored)") == "cpu_large (stored)"
+    assert shown("0.25") == "0.25" and shown("0.25", ".1f") == "0.2" and shown("8192") == "8192"
+    assert format_plain_text(repr(8192), "") == "8192"
+
+
+def test_glue_values_shows_a_folded_summary_not_a_dict(monkeypatch):
+    monkeypatch.setattr(figures, "glue", lambda name, value: value)
+    got = figures.glue_values({f"v{i}": i * 0.5 for i in range(6)}, prefix="ch-")
+    assert isinstance(got, dict) and got["ch-v1"] == 0.5
+    assert repr(got) == "6 values glued for the text: ch-v0 = 0, ch-v1 = 0.5, ch-v2 = 1, ch-v3 = 1.5, …"
+    assert got._repr_html_().startswith('<details class="featlearn-glued"><summary>6 values glued')
+
+
+# Captions as the chapters write them: math, Unicode symbols, TeX specials, code.
+HARD_CAPTIONS = [
+    "Test error against n/d², mean ± sd over seeds; n*(d) ∝ d^p, 95% bootstrap interval, 2·10^4 steps",
+    "R1 of f_L + f_Q for several λ (s_b ∈ {0.5, 1, 2}); |a_i| ||w_i|| & W^T W; $\\kappa_0$ and $\\lambda_{\\max}$",
+    "Cosine with -a phi(b/|w|)/|w| H w — κ₀, κ₁ ≤ 10⁻³ … `one_step.entk_relu` #1 ~ 100% <x> \\ end",
+]
+
+
+def _braces_balance(text: str) -> bool:
+    depth = 0
+    for i, c in enumerate(text):
+        if c in "{}" and i and text[i - 1] == "\\":
+            continue
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def unescaped_tex(entry: str) -> list[str]:
+    """What pdflatex or BibTeX would reject in a BibTeX entry: non-ASCII characters, TeX specials (# $ % & ^ _ ~)
+    outside math and unescaped, unbalanced braces or dollars."""
+    problems = [f"non-ASCII {c!r}" for c in sorted(set(entry)) if ord(c) > 127]
+    for line in entry.splitlines()[1:-1]:
+        field, _, value = line.partition("=")
+        if field.strip() in ("url", "howpublished"):
+            continue
+        text = re.sub(r"\\ensuremath\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}", "", value)  # math in \ensuremath
+        text = re.sub(r"(?<!\\)\$(?:[^$\\]|\\.)+(?<!\\)\$", "", text)  # math in $…$
+        for c in "#$%&^_~":
+            if re.search(r"(?<!\\)" + re.escape(c), text):
+                problems.append(f"unescaped {c!r} in {field.strip()}: {value.strip()}")
+        if not _braces_balance(value):
+            problems.append(f"unbalanced braces in {field.strip()}")
+    return problems
+
+
+@pytest.mark.parametrize("caption", HARD_CAPTIONS)
+def test_figure_bibtex_is_ascii_tex_that_pdflatex_reads(caption):
+    rec = {"chapter": "one-step", "name": "alignment", "caption": caption, "number": "2.3"}
+    entry = figures.figure_bibtex(rec, "https://example.org/featlearn/", version="0.1.0", commit="a" * 40,
+                                  date="2026-12-06", strict=True)
+    assert unescaped_tex(entry) == [], entry
+    assert "version      = {0.1.0}" in entry and "commit aaaaaaaaaaaa" in entry
+    assert "date         = {2026-12-06}" in entry
+    assert "https://example.org/featlearn/figures/0.1.0/one-step-alignment.pdf" in entry, "the URL names the version"
+    assert entry.startswith("@misc{featlearn-one-step-alignment,") and entry.count("@") == 1
+    assert unescaped_tex(figures.book_bibtex("https://example.org/", version="0.1.0", commit="b" * 40,
+                                             date="2026-12-06")) == []
+
+
+def test_the_checker_rejects_raw_specials_and_unicode():
+    raw = "@misc{k,\n  title = {n/d^2 for λ ± sd, 50% of s_b & more},\n  year = {2026}\n}"
+    found = " ".join(unescaped_tex(raw))
+    for what in ("'λ'", "'±'", "'^'", "'_'", "'%'", "'&'"):
+        assert what in found, what
+    assert unescaped_tex("@misc{k,\n  title = {a {b},\n}") == ["unbalanced braces in title"]
+
+
+def test_tex_escape_converts_math_and_unicode():
+    t = figures.tex_escape
+    assert t("n/d²") == r"n/d\ensuremath{^{2}}" and t("λ ± sd") == r"\ensuremath{\lambda} \ensuremath{\pm} sd"
+    assert t("d^p and s_b") == r"d\ensuremath{^{p}} and s\ensuremath{_{b}}"
+    assert t("$\\kappa_0 ≤ 1$") == "$\\kappa_0 \\leq 1$" and t("50% & #1") == r"50\% \& \#1"
+    assert t("`one_step.f`") == r"\texttt{one\_step.f}"
+    with pytest.raises(ValueError, match="U\\+1F600"):
+        t("\U0001f600", strict=True)
+    assert t("\U0001f600") == "[U+1F600]"
+
+
+def test_every_caption_in_the_chapters_converts_to_tex():
+    """Every `save_figure(..., caption=...)` in the chapters' sources converts without a character TeX lacks."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from featlearn_book import figure_caption
+
+    captions = [c for nb in sorted((ROOT / "book").glob("*.ipynb"))
+                for cell in json.loads(nb.read_text())["cells"] if cell["cell_type"] == "code"
+                for c in [figure_caption("".join(cell["source"]))] if c]
+    assert captions, "no captions found in the chapters"
+    for c in captions:
+        rec = {"chapter": "ch", "name": "n", "caption": c, "number": "1.1"}
+        entry = figures.figure_bibtex(rec, "https://example.org/", version="0.1.0", commit="c" * 40,
+                                      date="2026-12-06", strict=True)
+        assert unescaped_tex(entry) == [], entry

@@ -65,8 +65,92 @@ def test_the_page_lists_every_row_in_book_order(tmp_path, monkeypatch):
     page = book.scorecard_html()
     assert page.index("kernel-regime.html") < page.index("one-step.html"), "rows follow the book's order"
     assert "network error" in page and "kernel gain" in page and 'href="one-step.html#thm-a"' in page
-    assert "2 claims: 1 reproduced, 0 partly reproduced, 1 not reproduced." in page
+    assert "2 claims: 1 reproduced, 1 not reproduced." in page
     assert "<details" in book.scorecard_html(collapsed=True)
+
+
+def _two_papers(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEATLEARN_FIGURES", str(tmp_path))
+    a, b = card(tmp_path / "scorecard", "one-step"), card(tmp_path / "scorecard", "kernel-regime")
+    a.check(True, "m", claim="x", measured="network error", value=0.3, threshold="< 0.5", theorem="thm-a")
+    a.note(claim="even-k", measured="even-k parity", value=0.5, threshold="< 0.1", status="not claimed")
+    a.note(claim="slope", measured="exponent [95% interval]", value=[1.96, 1.45, 2.47], threshold="2",
+           status="not measured")
+    a.note(claim="gain", measured="several-fold drop", value=1.2, threshold="> 3")
+    a.check(True, "m", claim="ident", measured="NTK equals its closed form", value=1e-9, threshold="< 1e-6",
+            status="library identity")
+    a.check(True, "m", claim="part", measured="collapse", value=[0.01] * 40, threshold="< 0.1", status="partly",
+            paper="B (2021)")
+    b.check(True, "m", claim="y", measured="kernel plateau", value=0.33, threshold="≈ 1/3")
+    return a, b
+
+
+def test_the_verdict_table_counts_each_status_per_paper_and_links_each_claim(tmp_path, monkeypatch):
+    """The landing page's table: one row per paper; "not reproduced" apart from "not measured" and "not claimed";
+    a library identity listed but not counted as a reproduction; counts link to the scorecard's rows, and the
+    claims that fall short link to their checks."""
+    _two_papers(tmp_path, monkeypatch)
+    ps = book.papers()
+    assert list(ps) == ["A (2022)", "B (2021)"], "papers in the order the book first checks them"
+    a = ps["A (2022)"]["counts"]
+    assert (a["reproduced"], a["not reproduced"], a["not measured"], a["not claimed"], a["library identity"]) == \
+        (2, 1, 1, 1, 1)
+    assert ps["B (2021)"]["counts"]["partly"] == 1
+    page = book.verdict_html()
+    assert page.count('<tr><th scope="row">') == 2
+    assert "6 claims: 2 reproduced, 1 partly reproduced, 1 not reproduced, 1 not measured, 1 not claimed" in page
+    assert "(and 1 identity of the library, not counted)" in page
+    assert 'href="scorecard.html?status=not-reproduced#paper-a-2022"' in page
+    assert 'href="one-step.html#check-one-step-gain"' in page, "a claim not reproduced links to its check"
+    assert 'href="one-step.html#check-one-step-part"' in page
+    assert "check-one-step-slope" not in page, "only the claims that fall short are listed under the table"
+
+
+def test_the_scorecard_page_groups_by_paper_and_theorem_labels_intervals_and_folds_long_values(tmp_path,
+                                                                                                monkeypatch):
+    _two_papers(tmp_path, monkeypatch)
+    page = book.scorecard_html()
+    assert page.index('id="paper-a-2022"') < page.index('id="paper-b-2021"')
+    assert page.count('class="featlearn-theorem"') == 4  # (kernel-regime, ""), (one-step, thm-a), (one-step, ""), B
+    assert "estimate [interval]: </span>1.96 [1.45, 2.47]" in page
+    assert "<details><summary>[0.01, 0.01, 0.01, 0.01, 0.01, 0.01, …]</summary>" in page, "a long value is folded"
+    assert 'data-status="not-reproduced"' in page and 'data-status="not-claimed"' in page
+    assert '<form class="featlearn-filter"' in page
+    assert page.count('<input type="checkbox"') == len(scorecard.STATUSES)
+
+
+def test_values_read_as_numbers():
+    f = scorecard.format_value
+    assert f({"value": 0.50321}) == "0.503" and f({"value": 8192}) == "8192" and f({"value": 3.0}) == "3"
+    assert f({"value": 3.1e-9}) == "3.1×10⁻⁹" and f({"value": True}) == "yes"
+    assert f({"value": 0.5, "interval": [0.35, 0.65]}) == "0.5 [0.35, 0.65]"
+    assert f({"value": [1.0, 3.0, 2.0], "measured": "a [95% interval]"}) == "[1, 3, 2]", "lo > est: not an interval"
+    assert f({"value": list(range(10))}) == "[0, 1, 2, 3, 4, 5, …]"
+    assert f({"value": list(range(10))}, limit=None).endswith("8, 9]")
+
+
+def test_a_check_shows_its_verdict_line_in_a_notebook(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(scorecard, "_in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    c = card(tmp_path)
+    c.check(True, "m", claim="ok", measured="slope", value=-0.5, interval=(-0.65, -0.35), threshold="in [-1, 0]")
+    c.note(claim="nr", measured="gain", value=1.2, threshold="> 3")
+    with pytest.raises(AssertionError):
+        c.check(False, "too small", claim="bad", measured="drop", value=1.0, threshold="> 2")
+    lines = [v.text() for v in shown]
+    assert lines == ["✔ reproduced · slope: -0.5 [-0.65, -0.35] (threshold in [-1, 0])",
+                     "✘ not reproduced · gain: 1.2 (threshold > 3)",
+                     "✘ failed · drop: 1 (threshold > 2) — too small"]
+    assert 'id="check-one-step-ok"' in shown[0]._repr_html_() and repr(shown[1]) == lines[1]
+    assert json.loads(c.path.read_text())["rows"][0]["interval"] == [-0.65, -0.35]
+    with pytest.raises(ValueError, match="interval"):
+        c.check(True, "m", claim="iv", measured="e", value=1.0, threshold="< 2", interval=(1.0,))
+
+
+def test_outside_a_notebook_a_check_shows_nothing(tmp_path, capsys):
+    card(tmp_path).check(True, "m", claim="ok", measured="e", value=1.0, threshold="< 2")
+    assert scorecard._in_notebook() is False and capsys.readouterr().out == ""
 
 
 def test_checks_on_stored_results_record_the_stored_scale(tmp_path):

@@ -2,8 +2,9 @@
 (gallery, citations, status) after every chapter, so they see the figures the chapters have just written.
 
 Chapters write ``figures/<chapter>-<name>.{pdf,png,svg,csv,json}`` at the repository root. After the build, this
-copies them to ``<html>/figures/`` so that each figure has a stable URL that can be cited (the images Sphinx
-embeds are named by a hash of their bytes and must not be cited).
+copies them to ``<html>/figures/`` and to ``<html>/figures/<version>/`` (the library's version), so that each figure
+has a stable URL that can be cited and names the version cited (the images Sphinx embeds are named by a hash of
+their bytes and must not be cited).
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ def _copy_figures(app, exception) -> None:
     src = Path(app.srcdir) / "figures"
     if not src.is_dir():
         return
+    from featlearn import __version__
+
     dst = Path(app.outdir) / "figures"
-    dst.mkdir(parents=True, exist_ok=True)
+    versioned = dst / __version__
+    versioned.mkdir(parents=True, exist_ok=True)
     for p in sorted(src.iterdir()):
         if p.is_file():
             shutil.copyfile(p, dst / p.name)
+            shutil.copyfile(p, versioned / p.name)
     # The chapters' scorecards (featlearn.scorecard), published beside the figures.
     if (src / "scorecard").is_dir():
         shutil.copytree(src / "scorecard", dst / "scorecard", dirs_exist_ok=True)

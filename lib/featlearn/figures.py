@@ -149,30 +149,146 @@ def figure_records(folder: Path | None = None, chapters: Sequence[str] | None = 
 
 BOOK_BIBTEX_KEY = "featlearn2026"
 
+# Unicode in captions, as TeX that pdflatex reads in text and in math (\ensuremath) without extra packages.
+_TEX_MATH = {
+    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon", "ζ": r"\zeta",
+    "η": r"\eta", "θ": r"\theta", "ι": r"\iota", "κ": r"\kappa", "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu",
+    "ξ": r"\xi", "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma", "τ": r"\tau", "υ": r"\upsilon", "φ": r"\varphi",
+    "ϕ": r"\phi", "χ": r"\chi", "ψ": r"\psi", "ω": r"\omega", "Γ": r"\Gamma", "Δ": r"\Delta",
+    "Θ": r"\Theta", "Λ": r"\Lambda", "Ξ": r"\Xi", "Π": r"\Pi", "Σ": r"\Sigma", "Φ": r"\Phi", "Ψ": r"\Psi",
+    "Ω": r"\Omega", "±": r"\pm", "∓": r"\mp", "×": r"\times", "·": r"\cdot", "⋅": r"\cdot", "∝": r"\propto",
+    "≈": r"\approx", "≃": r"\simeq", "≍": r"\asymp", "∼": r"\sim", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq",
+    "≪": r"\ll", "≫": r"\gg", "→": r"\to", "←": r"\leftarrow", "↦": r"\mapsto", "⇒": r"\Rightarrow",
+    "∈": r"\in", "∉": r"\notin", "⊂": r"\subset", "∪": r"\cup", "∩": r"\cap", "∞": r"\infty",
+    "∂": r"\partial", "∇": r"\nabla", "√": r"\surd", "∑": r"\sum", "∏": r"\prod", "∫": r"\int",
+    "‖": r"\|", "⟨": r"\langle", "⟩": r"\rangle", "⊤": r"\top", "⊥": r"\perp", "∘": r"\circ", "°": r"^{\circ}",
+    "ℝ": r"\mathbb{R}", "ℕ": r"\mathbb{N}", "−": "-", "′": r"\prime", "⁺": r"^{+}", "⁻": r"^{-}",
+    "⁰": "^{0}", "¹": "^{1}", "²": "^{2}", "³": "^{3}", "⁴": "^{4}", "⁵": "^{5}", "⁶": "^{6}", "⁷": "^{7}",
+    "⁸": "^{8}", "⁹": "^{9}", "ⁿ": "^{n}", "ᵀ": r"^{\top}", "₀": "_{0}", "₁": "_{1}", "₂": "_{2}", "₃": "_{3}",
+    "₄": "_{4}", "₅": "_{5}", "₆": "_{6}", "₇": "_{7}", "₈": "_{8}", "₉": "_{9}", "ₖ": "_{k}", "ᵢ": "_{i}",
+}
+_TEX_TEXT = {"–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "…": r"\ldots{}", "\u00a0": "~",
+             "\u2009": r"\,", "\u202f": r"\,", "é": r"\'{e}", "è": r"\`{e}", "ü": r'\"{u}', "ö": r'\"{o}',
+             "ä": r'\"{a}', "ç": r"\c{c}", "✔": "yes", "✘": "no", "§": r"\S{}"}
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
 
-def book_bibtex(url: str, year: str = "2026") -> str:
-    """BibTeX entry for the book as a whole."""
-    return (f"@book{{{BOOK_BIBTEX_KEY},\n  title  = {{featlearn: Feature Learning beyond the Kernel Regime}},\n"
-            f"  author = {{{{The featlearn authors}}}},\n  year   = {{{year}}},\n  url    = {{{url}}}\n}}")
+
+def _tex_char(c: str, *, math: bool, strict: bool) -> str:
+    if c in _TEX_MATH:
+        return _TEX_MATH[c] + (" " if _TEX_MATH[c][-1].isalpha() else "") if math else \
+            r"\ensuremath{" + _TEX_MATH[c] + "}"
+    if c in _TEX_TEXT and not math:
+        return _TEX_TEXT[c]
+    if ord(c) < 128:
+        return c if math else _TEX_SPECIAL.get(c, c)
+    import unicodedata
+
+    plain = "".join(x for x in unicodedata.normalize("NFKD", c) if ord(x) < 128)
+    if plain:
+        return plain if math else "".join(_TEX_SPECIAL.get(x, x) for x in plain)
+    if strict:
+        raise ValueError(f"tex: no TeX for the character {c!r} (U+{ord(c):04X}); add it to figures._TEX_MATH")
+    return f"[U+{ord(c):04X}]"
 
 
-def figure_bibtex(record: dict, url: str, year: str = "2026") -> str:
-    """BibTeX entry for one figure: its number, caption and the stable URL of its PDF file."""
+def tex_escape(text: str, *, strict: bool = False) -> str:
+    """``text`` (a caption: plain words, Unicode symbols, ``$…$`` math, ``x^2``, ``s_b``, ```code```) as ASCII
+    that pdflatex reads in a BibTeX field: TeX specials escaped, Unicode symbols as TeX commands, ``x^2`` and
+    ``s_b`` as math, ``$…$`` kept as math (its Unicode converted), ```code``` as ``\texttt``. A character with no
+    TeX form raises ``ValueError`` with ``strict`` (the tests), else is written as ``[U+XXXX]``."""
+    out = []
+    for i, part in enumerate(re.split(r"(\$[^$]+\$|`[^`]+`)", text)):
+        if i % 2 and part.startswith("$"):
+            math = "".join(_tex_char(c, math=True, strict=strict) for c in part[1:-1])
+            out.append("$" + re.sub(r"(\\[A-Za-z]+) (?=[ ,.;:)}\]^_])", r"\1", math) + "$")
+        elif i % 2:
+            out.append(r"\texttt{" + "".join(_tex_char(c, math=False, strict=strict) for c in part[1:-1]) + "}")
+        else:
+            # x^2, x^{-1}, d^(1/2), s_b: a superscript or subscript outside $…$ is math.
+            pieces = re.split(r"([\^_](?:\{[^{}]*\}|\([^()]*\)|[-+]?[A-Za-z0-9.]*[A-Za-z0-9]))", part)
+            for j, piece in enumerate(pieces):
+                if j % 2:
+                    op, arg = piece[0], piece[1:]
+                    arg = arg[1:-1] if arg.startswith("{") else arg
+                    inner = "".join(_tex_char(c, math=True, strict=strict) for c in arg)
+                    out.append(r"\ensuremath{" + op + "{" + inner + "}}")
+                else:
+                    out.append("".join(_tex_char(c, math=False, strict=strict) for c in piece))
+    return "".join(out)
+
+
+def book_bibtex(url: str, year: str = "2026", *, version: str = "", commit: str = "", date: str = "") -> str:
+    """BibTeX entry for the book as a whole (with its ``version``, ``commit`` and ``date`` when given)."""
+    note = _edition(version, commit, date)
+    return (f"@book{{{BOOK_BIBTEX_KEY},\n  title   = {{featlearn: Feature Learning beyond the Kernel Regime}},\n"
+            f"  author  = {{{{The featlearn authors}}}},\n  year    = {{{year}}},\n"
+            + (f"  version = {{{version}}},\n" if version else "")
+            + (f"  date    = {{{date}}},\n" if date else "")
+            + (f"  note    = {{{note}}},\n" if note else "")
+            + f"  url     = {{{url}}}\n}}")
+
+
+def _edition(version: str, commit: str, date: str) -> str:
+    parts = ([f"version {version}"] if version else []) + ([f"commit {commit[:12]}"] if commit else []) \
+        + ([f"built {date}"] if date else [])
+    return ", ".join(parts)
+
+
+def figure_url(record: dict, url: str, version: str = "", ext: str = "pdf") -> str:
+    """The stable URL of a figure's file: ``<url>/figures/<version>/<chapter>-<name>.<ext>`` (the version's own
+    folder, so a citation keeps pointing at what was cited), or ``<url>/figures/…`` without a version."""
+    stem = f"{record['chapter']}-{record['name']}"
+    return f"{url.rstrip('/')}/figures/" + (f"{version}/" if version else "") + f"{stem}.{ext}"
+
+
+def figure_bibtex(record: dict, url: str, year: str = "2026", *, version: str = "", commit: str = "",
+                  date: str = "", strict: bool = False) -> str:
+    """BibTeX entry for one figure: its number and caption (as TeX that pdflatex reads, :func:`tex_escape`), the
+    book's version, commit and build date, and the versioned URL of its PDF file (:func:`figure_url`). The entry
+    is ASCII; its fields work with BibTeX (``howpublished``, ``note``) and biblatex (``url``, ``version``,
+    ``date``)."""
     stem = f"{record['chapter']}-{record['name']}"
     num = record.get("number", "")
-    title = f"Figure {num}: {record.get('caption', '')}".strip().rstrip(":")
-    title = title.replace("{", "").replace("}", "")
-    return (f"@misc{{featlearn-{stem},\n  title        = {{{title}}},\n"
+    caption = str(record.get("caption", "")).strip()
+    title = (f"Figure {num}: " if num else "Figure: ") + tex_escape(caption, strict=strict)
+    link = figure_url(record, url, version)
+    note = "In: featlearn: Feature Learning beyond the Kernel Regime"
+    edition = _edition(version, commit, date)
+    return (f"@misc{{featlearn-{stem},\n  title        = {{{{{title.rstrip(': ')}}}}},\n"
             f"  author       = {{{{The featlearn authors}}}},\n  year         = {{{year}}},\n"
-            f"  howpublished = {{\\url{{{url.rstrip('/')}/figures/{stem}.pdf}}}},\n"
-            f"  note         = {{In: featlearn: Feature Learning beyond the Kernel Regime}}\n}}")
+            + (f"  version      = {{{version}}},\n" if version else "")
+            + (f"  date         = {{{date}}},\n" if date else "")
+            + f"  howpublished = {{\\url{{{link}}}}},\n  url          = {{{link}}},\n"
+            f"  note         = {{{note}" + (f" ({edition})" if edition else "") + "}\n}")
+
+
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 class _Text(str):
-    """A string whose ``repr`` is itself, so that ``{glue:text}`` shows ``quick`` rather than ``'quick'``."""
+    """A string whose ``repr`` is its text, so that ``{glue:text}`` shows ``quick`` rather than ``'quick'``.
+
+    myst-nb reads a glued value's text with :func:`ast.literal_eval`, which turns ``8,192`` into the tuple
+    ``(8, 192)`` and ``0.5, 1, 2`` into ``(0.5, 1, 2)``: such a text is given quoted, which ``literal_eval`` reads
+    back as the string itself."""
 
     def __repr__(self) -> str:
-        return str(self)
+        import ast
+
+        text = str(self)
+        try:
+            read = ast.literal_eval(text)
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+            return text
+        return text if str(read) == text else repr(text)
+
+
+def glue_text(value: str) -> str:
+    """The text :func:`glue` publishes for a string: a number with thousands commas (``8,192``) in SI style with
+    a narrow no-break space (``8 192``), anything else unchanged."""
+    return value.replace(",", "\u202f") if _THOUSANDS.match(value.strip()) else value
 
 
 def listed(items: Sequence) -> str:
@@ -185,13 +301,14 @@ def listed(items: Sequence) -> str:
 
 def glue(name: str, value, *, display: bool = False):
     """Make ``value`` available to the chapter's text as ``{glue:text}`name``` (myst-nb), so numbers in the
-    prose come from the run. Strings appear without quotes. Outside a myst-nb build (e.g. on Colab without
+    prose come from the run. Strings appear without quotes and read as themselves (``"8,192"`` shows ``8 192``,
+    never the tuple ``(8, 192)``: :class:`_Text`, :func:`glue_text`). Outside a myst-nb build (e.g. on Colab without
     myst-nb) it only returns ``value``."""
     try:
         from myst_nb import glue as _glue
     except ImportError:
         return value
-    _glue(name, _Text(value) if isinstance(value, str) else value, display=display)
+    _glue(name, _Text(glue_text(value)) if isinstance(value, str) else value, display=display)
     return value
 
 
@@ -205,14 +322,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def glue_values(values: Mapping[str, Any], *, prefix: str = "", fmt: str | None = None) -> dict[str, Any]:
+def _shown(v: Any) -> str:
+    from .scorecard import format_number
+
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return format_number(v, 4)
+    text = str(v)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+class Glued(dict):
+    """What :func:`glue_values` glued, by name (a ``dict``). A notebook shows it folded, as one line ("12 values
+    glued for the text") over a two-column table, never as a dict's repr."""
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k} = {_shown(v)}" for k, v in list(self.items())[:4])
+        return f"{len(self)} values glued for the text: {shown}" + (", …" if len(self) > 4 else "")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(_shown(v))}</td></tr>"
+                       for k, v in self.items())
+        return (f'<details class="featlearn-glued"><summary>{len(self)} values glued for the text</summary>'
+                f'<table class="table"><tbody>{rows}</tbody></table></details>')
+
+
+def glue_values(values: Mapping[str, Any], *, prefix: str = "", fmt: str | None = None) -> Glued:
     """:func:`glue` each item of ``values`` as ``prefix + name``, in order: one call in place of a loop of
     ``glue`` calls. NumPy scalars are glued as Python scalars; with ``fmt`` (a format spec such as ``".3f"``),
     every number (not a string or a bool) is glued as ``format(value, fmt)`` instead. Returns what was glued,
-    by full name."""
+    by full name (a :class:`Glued`, which a notebook shows folded)."""
     if not isinstance(prefix, str):
         raise ValueError(f"prefix must be a string, got {prefix!r}")
-    glued = {}
+    glued = Glued()
     for name, value in values.items():
         if not isinstance(name, str) or not name:
             raise ValueError(f"values must be keyed by non-empty strings, got the key {name!r}")

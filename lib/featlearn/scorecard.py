@@ -13,8 +13,14 @@ when the condition is false; the row of a failed check says ``failed``. A claim 
 part says ``status="partly"``; a claim that does not reproduce at the sizes run is recorded with :meth:`Card.note`
 (``status="not reproduced"``), which asserts nothing. Checks made on stored results (:mod:`featlearn.results`)
 go through :meth:`Card.at_scale`, so that their rows name the stored profile. The book's scorecard page and
-landing page render the rows (:func:`featlearn.book.scorecard_html`), so the scorecard cannot drift from the
-chapters.
+landing page render the rows (:func:`featlearn.book.scorecard_html`, :func:`featlearn.book.verdict_html`), so the
+scorecard cannot drift from the chapters.
+
+In a notebook, every check and note also shows its verdict as one line under the cell (:class:`Verdict`):
+``✔ reproduced · <what is measured>: <value> (threshold <threshold>)``, ``✘ failed · …`` before the
+:class:`AssertionError`, and the note's status for a note. A value that is an estimate with an interval is given as
+``value=est, interval=(lo, hi)`` (or, as older chapters do, ``value=[est, lo, hi]`` with "interval" in ``measured``)
+and shows as ``est [lo, hi]``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,13 @@ STATUSES = ("reproduced", "partly", "not reproduced", "not measured", "not claim
 #: The statuses a note may record (a note asserts nothing).
 NOTE_STATUSES = ("partly", "not reproduced", "not measured", "not claimed", "library identity")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+#: The sign a verdict line starts with, by status.
+SIGNS = {"reproduced": "✔", "partly": "◐", "not reproduced": "✘", "not measured": "○", "not claimed": "–",
+         "library identity": "≡", "failed": "✘"}
+#: The words the book uses for each status (the scorecard pages and the verdict lines).
+STATUS_WORDS = {"reproduced": "reproduced", "partly": "partly reproduced", "not reproduced": "not reproduced",
+                "not measured": "not measured", "not claimed": "not claimed by the paper",
+                "library identity": "library identity", "failed": "failed"}
 
 
 def _plain(value: Any) -> Any:
@@ -54,6 +67,116 @@ def _plain(value: Any) -> Any:
         return [_plain(x) for x in arr.tolist()]
     except (TypeError, ValueError):
         return str(value)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def format_number(v: Any, digits: int = 3) -> str:
+    """A number as a reader reads it: ``0.503``, ``12.4``, ``8192``, ``3.1×10⁻⁹`` (``digits`` significant digits;
+    integers in full; booleans as yes/no)."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        if v == 0:
+            return "0"
+        if v == int(v) and abs(v) < 1e6:
+            return str(int(v))
+        text = f"{v:.{digits}g}"
+        if "e" in text:
+            mant, exp = text.split("e")
+            return f"{mant}×10{str(int(exp)).translate(_SUPERSCRIPT)}"
+        return text
+    return str(v)
+
+
+def interval_of(row: dict) -> tuple[Any, Any, Any] | None:
+    """``(estimate, low, high)`` when the row's value is an estimate with an interval: its ``interval`` field, or
+    (older chapters) a value ``[est, lo, hi]`` with ``lo ≤ est ≤ hi`` whose ``measured`` says "interval"."""
+    v = row.get("value")
+    if row.get("interval") is not None:
+        lo, hi = row["interval"]
+        return v, lo, hi
+    if (isinstance(v, list) and len(v) == 3 and all(isinstance(x, int | float) for x in v)
+            and "interval" in str(row.get("measured", "")) and v[1] <= v[0] <= v[2]):
+        return v[0], v[1], v[2]
+    return None
+
+
+def format_value(row: dict, limit: int | None = 6) -> str:
+    """A row's value for a reader: a number (:func:`format_number`), ``est [lo, hi]`` for an estimate with its
+    interval (:func:`interval_of`), a list as ``[a, b, …]`` (its first ``limit`` items; ``None``: all)."""
+    iv = interval_of(row)
+    if iv is not None:
+        est, lo, hi = iv
+        if isinstance(est, list):
+            return f"{format_value({'value': est}, limit)} [{format_value({'value': lo}, limit)}, " \
+                   f"{format_value({'value': hi}, limit)}]"
+        return f"{format_number(est)} [{format_number(lo)}, {format_number(hi)}]"
+    v = row.get("value")
+    if isinstance(v, list):
+        items = v if limit is None else v[:limit]
+        more = ", …" if limit is not None and len(v) > limit else ""
+        return "[" + ", ".join(format_value({"value": x}, limit) for x in items) + more + "]"
+    return format_number(v)
+
+
+def check_anchor(chapter: str, claim: str) -> str:
+    """The HTML id of a check's verdict line in its chapter (the scorecard pages link to it)."""
+    return f"check-{chapter}-{claim}"
+
+
+class Verdict:
+    """One row as one line: ``✔ reproduced · what is measured: value (threshold …)``. A notebook shows it (HTML,
+    with a plain-text fallback) under the cell that made the check; its id is :func:`check_anchor`."""
+
+    def __init__(self, row: dict, message: str = "", chapter: str = ""):
+        self.row, self.message, self.chapter = row, message, chapter
+
+    def text(self) -> str:
+        r = self.row
+        line = (f"{SIGNS[r['status']]} {STATUS_WORDS[r['status']]} · {r['measured']}: {format_value(r)} "
+                f"(threshold {r['threshold']})")
+        if r["status"] == "failed" and self.message:
+            line += f" — {self.message}"
+        return line
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        r = self.row
+        status = r["status"].replace(" ", "-")
+        anchor = f' id="{check_anchor(self.chapter, r["claim"])}"' if self.chapter else ""
+        return (f'<p class="featlearn-verdict featlearn-verdict-{status}"{anchor}><span class="featlearn-sign">'
+                f"{SIGNS[r['status']]}</span> <b>{html.escape(STATUS_WORDS[r['status']])}</b> · "
+                f"{html.escape(r['measured'])}: <span class=\"featlearn-value\">{html.escape(format_value(r))}</span>"
+                f" <span class=\"featlearn-threshold\">(threshold {html.escape(r['threshold'])})</span>"
+                + (f" — {html.escape(self.message)}" if r["status"] == "failed" and self.message else "") + "</p>")
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (a chapter being run or built), False in scripts and tests."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def show(row: dict, message: str = "", chapter: str = "") -> None:
+    """Show a row's :class:`Verdict` under the current notebook cell (nothing outside a notebook)."""
+    if _in_notebook():
+        from IPython.display import display
+
+        display(Verdict(row, message, chapter))
 
 
 class Card:
@@ -80,7 +203,7 @@ class Card:
         self.path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
     def _row(self, *, claim: str, theorem: str, measured: str, value: Any, threshold: str, status: str,
-             scale: str | None, paper: str | None) -> dict:
+             scale: str | None, paper: str | None, interval: Sequence[Any] | None = None) -> dict:
         if not isinstance(claim, str) or not _ID.match(claim):
             raise ValueError(f"claim must be an id of lower-case letters, digits and hyphens, got {claim!r}")
         if any(r["claim"] == claim for r in self.rows):
@@ -90,37 +213,48 @@ class Card:
         for name, v in (("measured", measured), ("threshold", threshold)):
             if not isinstance(v, str) or not v.strip():
                 raise ValueError(f"{name} must be a non-empty string")
-        return {"claim": claim, "paper": paper or self.paper, "theorem": theorem, "measured": measured,
-                "value": _plain(value), "threshold": threshold, "scale": scale or self.scale, "status": status}
+        row = {"claim": claim, "paper": paper or self.paper, "theorem": theorem, "measured": measured,
+               "value": _plain(value), "threshold": threshold, "scale": scale or self.scale, "status": status}
+        if interval is not None:
+            iv = _plain(interval)
+            if not isinstance(iv, list) or len(iv) != 2:
+                raise ValueError(f"interval must be a pair (low, high), got {interval!r}")
+            row["interval"] = iv
+        return row
 
     def check(self, ok: Any, message: str, *, claim: str, measured: str, value: Any, threshold: str,
               theorem: str = "", status: str = "reproduced", scale: str | None = None,
-              paper: str | None = None) -> None:
-        """Record the check ``claim`` and raise :class:`AssertionError` (``message``) when ``ok`` is false.
+              paper: str | None = None, interval: Sequence[Any] | None = None) -> None:
+        """Record the check ``claim``, show its verdict line (in a notebook) and raise :class:`AssertionError`
+        (``message``) when ``ok`` is false.
 
         ``status``: ``"reproduced"`` (the claim holds as stated), ``"partly"`` (the check asserts what does hold
         of a claim that reproduces only in part) or ``"library identity"`` (the check holds by the library's
         construction: a test of the code that the scorecard does not count as a reproduction). ``theorem``: the
-        label of the chapter's ``prf`` block."""
+        label of the chapter's ``prf`` block. ``interval``: ``(low, high)`` of an estimate ``value``."""
         if status not in ("reproduced", "partly", "library identity"):
             raise ValueError(f"status of a check must be 'reproduced', 'partly' or 'library identity', got {status!r}")
         passed = bool(ok)
         row = self._row(claim=claim, theorem=theorem, measured=measured, value=value, threshold=threshold,
-                        status=status if passed else "failed", scale=scale, paper=paper)
+                        status=status if passed else "failed", scale=scale, paper=paper, interval=interval)
         self.rows.append(row)
         self._write()
+        show(row, message, self.chapter)
         if not passed:
             raise AssertionError(message)
 
     def note(self, *, claim: str, measured: str, value: Any, threshold: str, theorem: str = "",
-             status: str = "not reproduced", scale: str | None = None, paper: str | None = None) -> None:
+             status: str = "not reproduced", scale: str | None = None, paper: str | None = None,
+             interval: Sequence[Any] | None = None) -> None:
         """Record a claim the chapter reports as not (or only partly) reproduced, not measured at these sizes, not
         claimed by the paper, or holding by the library's construction (:data:`NOTE_STATUSES`); asserts nothing."""
         if status not in NOTE_STATUSES:
             raise ValueError(f"status of a note must be one of {NOTE_STATUSES}, got {status!r}")
-        self.rows.append(self._row(claim=claim, theorem=theorem, measured=measured, value=value,
-                                   threshold=threshold, status=status, scale=scale, paper=paper))
+        row = self._row(claim=claim, theorem=theorem, measured=measured, value=value, threshold=threshold,
+                        status=status, scale=scale, paper=paper, interval=interval)
+        self.rows.append(row)
         self._write()
+        show(row, chapter=self.chapter)
 
     def at_scale(self, scale: str) -> ScaledCard:
         """The same card, recording its rows at another ``scale``: for checks made on stored results (a chapter's

@@ -148,6 +148,10 @@ _STATUS_ORDER = ("reproduced", "partly", "not reproduced", "not measured", "not 
 _STATUS_HEADS = {"reproduced": "Reproduced", "partly": "Partly", "not reproduced": "Not reproduced",
                  "not measured": "Not measured", "not claimed": "Not claimed", "library identity": "Library identity",
                  "failed": "Failed"}
+#: The same, in two lines for the narrow count columns of the verdict table.
+_STATUS_HEADS_SHORT = {"reproduced": "Repro&shy;duced", "partly": "Partly", "not reproduced": "Not<br>reproduced",
+                       "not measured": "Not<br>measured", "not claimed": "Not<br>claimed",
+                       "library identity": "Library identity (not counted)", "failed": "Failed"}
 _PRF = re.compile(r"```\{prf:(\w+)\}[ \t]*(.*)\n(?:(?!```).*\n)*?:label:\s*(\S+)")
 
 
@@ -240,7 +244,7 @@ def verdict_html(root: Path | None = None, scorecard_page: str = "scorecard.html
     if not ps:
         return "<p>No chapter has recorded a check yet: build the chapters first.</p>"
     shown = [s for s in _STATUS_ORDER if s != "failed" or any(p["counts"]["failed"] for p in ps.values())]
-    head = "".join(f'<th class="featlearn-count featlearn-{s.replace(" ", "-")}">{_STATUS_HEADS[s]}</th>'
+    head = "".join(f'<th class="featlearn-count featlearn-{s.replace(" ", "-")}">{_STATUS_HEADS_SHORT[s]}</th>'
                    for s in shown)
     body = []
     for paper, p in ps.items():
@@ -251,11 +255,11 @@ def verdict_html(root: Path | None = None, scorecard_page: str = "scorecard.html
             cells.append(f'<td class="{cls}"><a href="{scorecard_page}?status={s.replace(" ", "-")}#{p["slug"]}">{n}'
                          "</a></td>" if n else f'<td class="{cls} featlearn-zero">0</td>')
         chs = ", ".join(f'<a href="{c}.html">{html.escape(c)}</a>' for c in p["chapters"])
-        body.append(f'<tr><th scope="row"><a href="{scorecard_page}#{p["slug"]}">{html.escape(paper)}</a></th>'
-                    f'<td class="featlearn-chapters">{chs}</td>' + "".join(cells) + "</tr>")
+        body.append(f'<tr><th scope="row"><a href="{scorecard_page}#{p["slug"]}">{html.escape(paper)}</a>'
+                    f'<span class="featlearn-chapters">{chs}</span></th>' + "".join(cells) + "</tr>")
     counts = scorecard_counts(root)
-    table = ('<div class="featlearn-verdict-wrap"><table class="table featlearn-verdicts"><thead><tr><th>Paper</th>'
-             f"<th>Chapter</th>{head}</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+    table = ('<div class="featlearn-verdict-wrap"><table class="table featlearn-verdicts"><thead><tr>'
+             f"<th>Paper (chapter)</th>{head}</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
     shortfalls = []
     for paper, p in ps.items():
         items = [f'<a href="{ch}.html#{check_anchor(ch, r["claim"])}">{html.escape(r["measured"])}</a> '

@@ -107,6 +107,13 @@ return {
   page: [document.documentElement.scrollWidth, window.innerWidth],
   wide: wide,
   proofs: main.querySelectorAll('.proof').length,
+  // Display math wider than its column (it scrolls in its own box rather than push the page, but is cut).
+  wideMath: Array.from(article.querySelectorAll('mjx-container[display="true"]'))
+    .filter(e => e.scrollWidth > Math.min(e.clientWidth, box.width) + 2)
+    .map(e => `${Math.round(e.scrollWidth)} > ${Math.round(Math.min(e.clientWidth, box.width))} px: `
+      + (e.closest('.math') ? (e.closest('.math').id || '') : '') + ' '
+      + (e.querySelector('mjx-assistive-mml') ? e.querySelector('mjx-assistive-mml').textContent : '').slice(0, 60))
+    .slice(0, 5),
   math: main.querySelectorAll('mjx-container').length,
   height: document.documentElement.scrollHeight,
 };
@@ -128,6 +135,8 @@ def look(browser, url: str, page: str, width: int, chapter: bool) -> list[str]:
             problems.append(f"raw markup ({what}) visible: …{context}…")
     if seen["mathErrors"]:
         problems.append(f"MathJax errors: {seen['mathErrors']}")
+    if seen["wideMath"]:
+        problems.append(f"display math wider than its column: {seen['wideMath']}")
     broken = [src for src, complete, w, _ in seen["images"] if not (complete and w > 0)]
     if broken:
         problems.append(f"images that did not load: {broken}")
@@ -168,4 +177,64 @@ def test_every_page_reads_cleanly_at_desktop_and_phone_widths(browser, server, h
             problems += look(browser, f"{server}/book/{page.name}", page.stem, width, page.stem in chapters)
     assert not problems, "\n".join(problems)
     shots = {p.name for p in SHOTS.glob("*.png")}
-    assert shots == {f"{p.stem}-{w}.png" for p in pages for w in WIDTHS}, "a page has no screenshot"
+    assert {f"{p.stem}-{w}.png" for p in pages for w in WIDTHS} <= shots, "a page has no screenshot"
+
+
+def test_the_landing_page_opens_with_the_verdicts_above_the_fold(browser, server):
+    """At 1280 × 800 the per-paper verdict table ends within the first 800 px; the screenshot of that screen is
+    `_build/screenshots/intro-verdicts-1280x800.png`."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    set_viewport(browser, 1280, 800)
+    browser.get(f"{server}/book/intro.html")
+    browser.execute_async_script(WAIT_MATHJAX)
+    box = browser.execute_script(
+        "const t = document.querySelector('table.featlearn-verdicts'); if (!t) return null;"
+        "const r = t.getBoundingClientRect(); return [r.top + window.scrollY, r.bottom + window.scrollY,"
+        " t.querySelectorAll('tbody tr').length];")
+    browser.save_screenshot(str(SHOTS / "intro-verdicts-1280x800.png"))
+    assert box, "the landing page has no verdict table"
+    top, bottom, papers = box
+    assert papers >= 1 and bottom <= 800, f"the verdict table ends at {bottom:.0f} px, below the fold of 800 px"
+
+
+def test_the_pdf_link_shows_only_when_the_pdf_exists(browser, server, html_dir):
+    set_viewport(browser, 1280, 800)
+    browser.get(f"{server}/book/intro.html")
+    visible = browser.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      setTimeout(() => { const p = document.querySelector('.featlearn-pdf');
+        done(p ? !p.hidden && p.offsetParent !== null : null); }, 1500);""")
+    assert visible is not None, "the landing page has no PDF paragraph"
+    assert visible == (html_dir / "featlearn.pdf").is_file(), \
+        "the PDF link must show exactly when _build/html/featlearn.pdf exists (make pdf puts it there)"
+
+
+def test_the_scorecard_filters_by_status(browser, server):
+    set_viewport(browser, 1280, 800)
+    browser.get(f"{server}/book/scorecard.html?status=not-reproduced")
+    counts = browser.execute_script("""
+      const rows = Array.from(document.querySelectorAll('tr.featlearn-row'));
+      const shown = rows.filter(r => !r.hidden);
+      return [rows.length, shown.length, shown.every(r => r.dataset.status === 'not-reproduced'),
+              rows.filter(r => r.dataset.status === 'not-reproduced').length];""")
+    total, shown, only, wanted = counts
+    assert total > 0 and only and shown == wanted, f"?status=not-reproduced shows {shown} rows, {wanted} expected"
+    browser.get(f"{server}/book/scorecard.html")
+    after = browser.execute_script("""
+      const box = document.querySelector('form.featlearn-filter input[value="reproduced"]');
+      box.click();
+      const rows = Array.from(document.querySelectorAll('tr.featlearn-row'));
+      return [rows.filter(r => !r.hidden && r.dataset.status === 'reproduced').length,
+              rows.filter(r => !r.hidden).length, rows.length];""")
+    assert after[0] == 0 and after[1] < after[2], "unticking 'reproduced' hides exactly those rows"
+
+
+def test_a_copy_button_copies_its_bibtex(browser, server):
+    set_viewport(browser, 1280, 800)
+    browser.get(f"{server}/book/how-to-cite.html")
+    label = browser.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      const b = document.querySelector('button.featlearn-copy');
+      if (!b) { done(null); return; }
+      b.click(); setTimeout(() => done(b.textContent), 300);""")
+    assert label == "Copied", f"the copy button did not copy (it says {label!r})"

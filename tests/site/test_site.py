@@ -119,6 +119,121 @@ def test_the_scorecard_lists_every_check_of_every_chapter(html_dir):
                    if not (any(r.startswith(c[:-1]) for r in claims) if c.endswith("*") else c in claims)]
         assert not missing, f"{path.stem}: checks without a scorecard row: {missing}"
         assert rows and all(r["status"] != "failed" for r in rows), f"{path.stem}: a failed or empty scorecard"
-        cell = f'<td><a href="{path.stem}.html'
-        for name, html in (("the scorecard page", page), ("the landing page", intro)):
-            assert html.count(cell) == len(rows), f"{path.stem}: {name} shows {html.count(cell)} of {len(rows)} rows"
+        shown = page.count(f'id="row-{path.stem}-')
+        assert shown == len(rows), f"{path.stem}: the scorecard page shows {shown} of {len(rows)} rows"
+        assert f'<a href="{path.stem}.html">{path.stem}</a>' in intro, f"{path.stem}: not in the landing's verdicts"
+
+
+# --- issue 27: findings first, verdicts, citable figures, no reprs ------------------------------------------------
+
+# Python reprs that must never reach a reader in a chapter's output.
+REPRS = re.compile(r"namespace\(|array\(\[|np\.float\d*\(|np\.int\d*\(|dtype=|Array\(\[")
+# A number rendered as a tuple: a glued value myst-nb read with literal_eval ("8,192" → "(8, 192)").
+TUPLE_NUMBER = re.compile(r"^\(\d+(?:, \d+)+\)$")
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", "", fragment)
+
+
+def _cell_outputs(page_html: str) -> list[str]:
+    return re.findall(r'<div class="cell_output[^"]*"[^>]*>(.*?)</div>\s*</div>\s*</div>', page_html, re.S)
+
+
+def test_no_python_repr_in_any_output(html_dir):
+    found = []
+    for page in _chapter_pages(html_dir) + [html_dir / "book" / f"{p}.html" for p in ("intro", "scorecard",
+                                                                                       "gallery", "how-to-cite")]:
+        for out in _cell_outputs(page.read_text()):
+            m = REPRS.search(_text(out))
+            if m:
+                t = _text(out)
+                found.append(f"{page.name}: …{t[max(0, m.start() - 60): m.end() + 60]!r}…")
+    assert not found, "Python reprs in outputs:\n" + "\n".join(found[:20])
+
+
+def test_no_glued_number_renders_as_a_tuple(html_dir):
+    bad = []
+    for page in _pages(html_dir):
+        for span in re.findall(r'<span class="pasted-text">([^<]*)</span>', page.read_text()):
+            if TUPLE_NUMBER.match(span.strip()) or span.strip().startswith("(") and span.strip().endswith(")") \
+                    and re.fullmatch(r"\([\d., ]+\)", span.strip()):
+                bad.append(f"{page.name}: {span}")
+    assert not bad, f"glued numbers rendered as tuples: {bad}"
+
+
+def test_every_local_link_and_image_points_at_a_file(html_dir):
+    """Every relative href/src of every page resolves to a file of the build, and every link to a check
+    (`#check-…`) or a scorecard row lands on an element with that id."""
+    ids: dict[Path, set[str]] = {}
+
+    def ids_of(path: Path) -> set[str]:
+        if path not in ids:
+            ids[path] = set(re.findall(r'\bid="([^"]+)"', path.read_text()))
+        return ids[path]
+
+    missing = []
+    for page in sorted(html_dir.rglob("*.html")):
+        if "_static" in page.parts or page.name == "featlearn-print.html":
+            continue
+        for url in re.findall(r'(?:href|src)="([^"]+)"', page.read_text()):
+            if re.match(r"^(?:[a-z][a-z0-9+.-]*:|//|#|\?)", url) or "{" in url:
+                continue
+            target_part, _, fragment = url.partition("#")
+            target_part = target_part.split("?")[0]
+            if not target_part:
+                continue
+            target = (page.parent / target_part).resolve()
+            if target.name == "featlearn.pdf":
+                continue  # shown only when it exists (test_the_pdf_link_shows_only_when_the_pdf_exists)
+            if not target.exists():
+                missing.append(f"{page.relative_to(html_dir)} → {url}")
+            elif fragment.startswith(("check-", "row-", "paper-", "fig-", "cite-")) and target.suffix == ".html" \
+                    and fragment not in ids_of(target):
+                missing.append(f"{page.relative_to(html_dir)} → {url} (no element with that id)")
+    assert not missing, f"{len(missing)} links to missing files or anchors:\n" + "\n".join(missing[:30])
+
+
+def test_every_check_shows_its_verdict_line_in_its_chapter(html_dir):
+    import json
+
+    for page in _chapter_pages(html_dir):
+        rows = json.loads((html_dir / "figures" / "scorecard" / f"{page.stem}.json").read_text())["rows"]
+        text = page.read_text()
+        for r in rows:
+            assert f'id="check-{page.stem}-{r["claim"]}"' in text, f"{page.stem}: no verdict line for {r['claim']}"
+        assert "featlearn-verdict-failed" not in text
+
+
+def test_theorems_are_numbered_by_chapter(html_dir):
+    for number, page in enumerate(_chapter_pages(html_dir), start=1):
+        titles = re.findall(r'<span class="caption-number">(\w+) ([\d.]+) </span>', page.read_text())
+        assert titles, f"{page.stem}: no numbered theorem, lemma or definition"
+        wrong = [f"{k} {n}" for k, n in titles if not n.startswith(f"{number}.")]
+        assert not wrong, f"{page.stem} is chapter {number}, but numbers {wrong[:5]}"
+
+
+def test_figure_bibtex_on_the_citation_page_is_tex_with_version_and_a_copy_button(html_dir):
+    import html as html_lib
+    import json
+
+    from test_figures import unescaped_tex
+
+    from featlearn import __version__
+
+    page = (html_dir / "book" / "how-to-cite.html").read_text()
+    entries = {k: html_lib.unescape(v) for k, v in re.findall(r'<pre id="bib-([^"]+)">(.*?)</pre>', page, re.S)}
+    records = sorted((html_dir / "figures").glob("*.json"))
+    assert {f"featlearn-{r.stem}" for r in records} <= set(entries), "a figure without BibTeX"
+    buttons = set(re.findall(r'<button[^>]*class="featlearn-copy"[^>]*data-copy="bib-([^"]+)"', page))
+    assert buttons == set(entries), "every BibTeX entry has its copy button"
+    for key, entry in entries.items():
+        assert unescaped_tex(entry) == [], f"{key}: {unescaped_tex(entry)}"
+        assert "version" in entry and "commit" in entry and re.search(r"date\s*=\s*\{\d{4}-\d\d-\d\d\}", entry)
+    for r in records:
+        rec = json.loads(r.read_text())
+        stem = f"{rec['chapter']}-{rec['name']}"
+        assert f"/figures/{__version__}/{stem}.pdf" in entries[f"featlearn-{stem}"], f"{stem}: URL without version"
+        assert (html_dir / "figures" / __version__ / f"{stem}.pdf").is_file(), f"{stem}: no versioned copy"
+    gallery = (html_dir / "book" / "gallery.html").read_text()
+    assert gallery.count('class="featlearn-copy"') == len(records)

@@ -21,6 +21,8 @@ One concept per module:
 * :mod:`featlearn.book` – the generated pages: figure gallery, citations, status, scorecard;
 * :mod:`featlearn.scorecard` – every check of every chapter, recorded by the check itself;
 * :mod:`featlearn.kernel_regime` – lazy training: distance moved, gap to the linearised model, NTK at finite width;
+* :mod:`featlearn.separations` – paired network-versus-kernel measurements: n* per seed with censoring, the ratio
+  n*_kernel / n*_network per dimension and the slope of its growth;
 * :mod:`featlearn.metrics` – errors, alignments, principal angles, the nearest teacher, log-log fits;
 * :mod:`featlearn.sweeps` – seeds × hyperparameters as one compiled program, sharded and cached;
 * :mod:`featlearn.progress` – a progress bar that stays silent in CI and in the built book;
@@ -54,6 +56,7 @@ from . import (  # noqa: E402
     results,
     rng,
     scorecard,
+    separations,
     sweeps,
     targets,
     taylor,
@@ -81,6 +84,7 @@ __all__ = [
     "results",
     "rng",
     "scorecard",
+    "separations",
     "sweeps",
     "targets",
     "taylor",

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from featlearn import _checks, _linalg, data, figures, metrics, models, rng, sweeps, train
+from featlearn import _checks, _linalg, data, figures, kernels, metrics, models, rng, separations, sweeps, train
 from featlearn.progress import progress
 
 MODELS = ("L", "Q", "LQ")
@@ -335,36 +335,103 @@ def dense_sparse_target(key: Array, d: int) -> DenseSparseTarget:
 
 
 class SampleCurve(NamedTuple):
-    r"""One trained network: ``test_error`` ``(n_evals + 1,)``, the normalised test MSE
-    :math:`\|f-f^*\|^2/\|f^*-\bar f^*\|^2` on fresh inputs (1 for the zero predictor), and ``train_loss``
-    ``(n_evals + 1,)`` (:math:`\tfrac12`MSE on the ``n`` training samples)."""
+    r"""One trained network: ``test_error`` and ``val_error`` ``(n_evals + 1,)``, the normalised MSE
+    :math:`\|f-f^*\|^2/\|f^*-\bar f^*\|^2` on the fresh test and validation inputs (1 for the zero predictor)
+    at each evaluation, and ``train_loss`` ``(n_evals + 1,)`` (:math:`\tfrac12`MSE on the ``n`` training
+    samples). The stopping step is chosen on ``val_error`` (:func:`validated_errors`), never on the test error."""
 
     test_error: Array
     train_loss: Array
+    val_error: Array
+
+
+def dense_sparse_data(key: Array, *, d: int, n_max: int, n_val: int, n_test: int
+                      ) -> tuple[DenseSparseTarget, tuple[Array, Array], tuple[Array, Array], tuple[Array, Array]]:
+    r"""One seed's problem for section 4, shared by the network and the kernel so that they see the same draws:
+    the target (:func:`dense_sparse_target`) and ``(x, y)`` pairs of ``n_max`` training, ``n_val`` validation and
+    ``n_test`` test inputs :math:`x\sim N(0,I_d)`, from ``key`` (the network's initialisation uses the fourth of
+    ``jax.random.split(key, 5)``, which this function leaves alone)."""
+    kt, kx, kxt, _, kv = jax.random.split(key, 5)
+    f_star = dense_sparse_target(kt, d)
+    x, xv, xt = rng.normal(kx, (n_max, d)), rng.normal(kv, (n_val, d)), rng.normal(kxt, (n_test, d))
+    return f_star, (x, f_star(x)), (xv, f_star(xv)), (xt, f_star(xt))
 
 
 def ordinary_network_run(key: Array, n: int | Array, *, d: int, n_max: int, m: int, steps: int, lr: float,
-                         n_test: int, bias_std: float = 1.0, n_evals: int = 10) -> SampleCurve:
+                         n_test: int, n_val: int, bias_std: float = 1.0, n_evals: int = 10) -> SampleCurve:
     r"""An ordinary two-layer ReLU network :math:`f(x)=\tfrac1{\sqrt m}\sum_j a_j\,\mathrm{relu}(w_j\cdot x+b_j)`
     (:mod:`featlearn.models`: symmetric initialisation, so :math:`f\equiv0` at the start; biases
     :math:`N(0,b_{\rm std}^2)`, without which a ReLU network's kernel puts no weight on degree 3), all layers
     trained by full-batch GD for ``steps`` steps on the first ``n`` of ``n_max`` samples of
-    :func:`dense_sparse_target`.
+    :func:`dense_sparse_target` (:func:`dense_sparse_data`), its validation and test errors recorded at
+    ``n_evals + 1`` evenly spaced steps (step 0 is the zero predictor, so the null predictor is always a
+    candidate of the validated stopping rule).
 
-    The seed (``key``) fixes the target, the ``n_max`` inputs and the initialisation, so within one seed the
-    training sets are nested and only ``n`` differs. ``n`` is a traced value
-    (:func:`featlearn.data.first_n_weights`): a sweep over it is one compiled program per ``d``."""
-    _sizes(d=d, n_max=n_max, m=m, steps=steps, n_test=n_test)
-    kt, kx, kxt, kp = jax.random.split(key, 4)
-    f_star = dense_sparse_target(kt, d)
-    x, xt = rng.normal(kx, (n_max, d)), rng.normal(kxt, (n_test, d))
-    y, yt = f_star(x), f_star(xt)
-    params = models.init_params(kp, d, m, symmetric=True, bias_std=bias_std)
+    The seed (``key``) fixes the target, the inputs and the initialisation, so within one seed the training sets
+    are nested and only ``n`` differs. ``n`` is a traced value (:func:`featlearn.data.first_n_weights`): a sweep
+    over it is one compiled program per ``d``."""
+    _sizes(d=d, n_max=n_max, m=m, steps=steps, n_test=n_test, n_val=n_val)
+    _, (x, y), (xv, yv), (xt, yt) = dense_sparse_data(key, d=d, n_max=n_max, n_val=n_val, n_test=n_test)
+    params = models.init_params(jax.random.split(key, 5)[3], d, m, symmetric=True, bias_std=bias_std)
     apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
     loss = train.supervised_loss(apply_fn, x, y, weights=data.first_n_weights(n, n_max, rescale=True))
     _, tr = train.fit(params, loss, steps=steps, lr=lr, n_evals=n_evals,
-                      metrics=lambda p: train.loss_value(apply_fn(p, xt), yt))
-    return SampleCurve(tr.metrics / (0.5 * jnp.var(yt)), tr.loss)
+                      metrics=lambda p: (metrics.normalized_mse(apply_fn(p, xt), yt),
+                                         metrics.normalized_mse(apply_fn(p, xv), yv)))
+    test_error, val_error = tr.metrics
+    return SampleCurve(test_error, tr.loss, val_error)
+
+
+#: The NTK's relative ridge grid in section 4: :data:`featlearn.train.RIDGE_LAMBDAS` (down to :math:`10^{-6}`)
+#: extended to :math:`10^{-10}`, since on these noiseless labels validation chose the grid's smallest penalty in
+#: every run; the solve is in float64.
+KERNEL_LAMBDAS: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-20, 3))
+
+
+class KernelCurve(NamedTuple):
+    r"""The closed-form NTK by kernel ridge on the first ``n`` samples for each ``n`` of a grid: ``test_error``
+    ``(K,)`` (normalised MSE on the test inputs at the validated candidate) and ``rel_lam`` ``(K,)``, the chosen
+    relative ridge penalty (``inf`` where validation chose the null predictor)."""
+
+    test_error: np.ndarray
+    rel_lam: np.ndarray
+
+
+def ntk_ridge_run(key: Array, ns: Sequence[int], *, d: int, n_max: int, n_val: int, n_test: int,
+                  bias_std: float = 1.0, cg_above: int = 2048) -> KernelCurve:
+    r"""The kernel side of section 4's paired measurement: the closed-form NTK of the same two-layer ReLU network
+    (all layers trained, biases :math:`N(0,b_{\rm std}^2)`; :func:`featlearn.kernels.ntk_relu`) on the same draws
+    as :func:`ordinary_network_run` with the same ``key`` (:func:`dense_sparse_data`), by kernel ridge on the first
+    ``n`` samples for each ``n`` in ``ns``. The candidates are the ridge grid :data:`featlearn.train.RIDGE_LAMBDAS`
+    and the null predictor, chosen by the validation error like the network's stopping step. Exact solves up to
+    ``cg_above`` samples, preconditioned conjugate gradients above (:func:`featlearn.train.kernel_ridge`)."""
+    _sizes(d=d, n_max=n_max, n_val=n_val, n_test=n_test, cg_above=cg_above)
+    grid = [int(v) for v in ns]
+    if not grid or any(not 1 <= v <= n_max for v in grid):
+        raise ValueError(f"ns must be a non-empty list of sizes in [1, n_max = {n_max}], got {list(ns)}")
+    _, (x, y), (xv, yv), (xt, yt) = dense_sparse_data(key, d=d, n_max=n_max, n_val=n_val, n_test=n_test)
+    bias_var = float(bias_std) ** 2
+    errs, lams = [], []
+    with jax.enable_x64(True):  # noiseless labels: validation wants penalties below float32's resolution
+        x, y, xv, yv, xt, yt = (jnp.asarray(a, jnp.float64) for a in (x, y, xv, yv, xt, yt))
+        K, Kv, Kt = (kernels.ntk_relu(a, x, bias_var=bias_var) for a in (x, xv, xt))
+        null_val = float(jnp.mean(yv * yv))
+        for n in grid:
+            fit = train.kernel_ridge(K[:n, :n], y[:n], Kv[:, :n], yv, lambdas=KERNEL_LAMBDAS,
+                                     solver="eigh" if n <= cg_above else "cg")
+            use = float(fit.val_mse[fit.best]) < null_val
+            pred = Kt[:, :n] @ fit.coef if use else jnp.zeros_like(yt)
+            errs.append(float(metrics.normalized_mse(pred, yt)))
+            lams.append(float(fit.rel_lam) if use else math.inf)
+    return KernelCurve(np.array(errs), np.array(lams))
+
+
+def validated_errors(curve: SampleCurve) -> tuple[np.ndarray, np.ndarray]:
+    r"""The test error at the evaluation step whose validation error is smallest, and that step's index: ``curve``
+    with fields ``(..., E)`` → two arrays ``(...)``. The test error plays no part in the choice."""
+    val, test = np.asarray(curve.val_error, float), np.asarray(curve.test_error, float)
+    best = np.argmin(val, axis=-1)
+    return np.take_along_axis(test, best[..., None], axis=-1)[..., 0], best
 
 
 def sample_threshold(ns: np.ndarray, errors: np.ndarray, level: float) -> np.ndarray:
@@ -411,24 +478,26 @@ SIZES: dict[str, dict[str, object]] = dict(
     # learning rate on ½MSE
     quick=_chapter_sizes(20, m=1000, n_val=1000, n_test=1000, steps=3000, seeds=3, lams=(0.0, 0.3, 1.0, 3.0, 10.0),
                          lr=1.0, q_init=0.1, plain_d=(8, 11, 16), plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8),
-                         plain_m=64, plain_steps=500, plain_seeds=5),
+                         plain_m=64, plain_steps=500, plain_seeds=5, plain_n_val=1000),
     # cpu_large: between the two, sized to this session's CPU budget for a stored run (22 minutes measured on 2 shared
     # cores; the issue allows up to 2 hours): twice the d (n = d^1.5 as always, m = 50 d as in quick), more seeds, and
     # the ordinary network to d = 32 with more seeds
     cpu_large=_chapter_sizes(40, m=2000, n_val=2000, n_test=2000, steps=5000, seeds=4,
                              lams=(0.0, 0.3, 1.0, 3.0, 10.0), lr=1.0, q_init=0.1, plain_d=(8, 11, 16, 23, 32),
-                             plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8), plain_m=64, plain_steps=500, plain_seeds=8),
+                             plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8), plain_m=64, plain_steps=500, plain_seeds=8,
+                             plain_n_val=2000),
     # paper: the authors' d = 100, n = 1000, m = 10^4, their 2·10^4 steps of GD on the MSE at rate 1 (our ½MSE at
     # rate 2) and their λ grid 0, 10^-5, ..., 10^-1 in our units (times n: see authors_lambda), an accelerator's job
     paper=_chapter_sizes(100, m=10_000, n_val=10_000, n_test=10_000, steps=20_000, seeds=3,
                          lams=(0.0, 0.01, 0.1, 1.0, 10.0, 100.0), lr=2.0, q_init=0.1, plain_d=(16, 23, 32, 45, 64),
                          plain_n_over_d2=(0.5, 0.71, 1, 1.41, 2, 2.83, 4, 5.66, 8), plain_m=512,
-                         plain_steps=5000, plain_seeds=8),
+                         plain_steps=5000, plain_seeds=8, plain_n_val=10_000),
 )
 #: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
 #: :func:`featlearn.profiles.cut_short`); d, the widths, the seeds and the λ grid stay the profile's.
 CUT_SHORT = dict(n=("samples", 200), n_val=("samples", 500), n_test=("samples", 500), steps=("steps", 100),
-                 plain_n_over_d2=("samples", (0.5, 0.71)), plain_steps=("steps", 100))
+                 plain_n_over_d2=("samples", (0.5, 0.71)), plain_steps=("steps", 100),
+                 plain_n_val=("samples", 500))
 
 
 # --- the chapter's experiments
@@ -511,49 +580,89 @@ def models_compared(S: SimpleNamespace, key: Array, regularised: dict[str, Any] 
     return out | {"glue": glue}
 
 
-def sample_complexity(S: SimpleNamespace, key: Array, *, level: float = 0.3, lr: float = 2.0, ci: float = 0.95
-                      ) -> dict[str, Any]:
-    r"""Section 4, an ordinary network's sample complexity: for each ``d`` in ``S.plain_d``,
-    :func:`ordinary_network_run` over the :func:`sample_grid` (one sweep per ``d``, key ``fold_in(key, d)``),
-    the smallest :math:`n^*` whose final normalised test error reaches ``level`` (:func:`sample_threshold`),
-    and the log-log fit of :math:`n^*(d)` with a bootstrap interval at ``ci`` that resamples seeds within each
-    ``d``.
+#: Section 4's target by Hermite degree (:class:`DenseSparseTarget`): variance ½ at degree 2 and ½ at degree 3.
+DENSE_SPARSE_VARIANCES = (0.0, 0.0, 0.5, 0.5)
+#: Section 4's level as a share of the degree-2 plateau :math:`P_2 = \tfrac12`, fixed before any run: 0.6, so the
+#: level is 0.3 and reaching it takes at least 40% of the cubic's variance, which a kernel learns only from
+#: :math:`n\gtrsim N_3(d)` samples.
+LEVEL_FRACTION = 0.6
 
-    Returns ``d`` ``(D,)``; ``curves``, a table of the final error per ``d`` and ``n`` over seeds (``d``, ``n``,
-    ``error_mean``, ``error_sd``); ``n_star`` and ``error_smallest_n`` (the error at the grid's smallest ``n``)
-    ``(D, seeds)``; the fit's ``slope``, ``intercept``, ``ci_low``, ``ci_high``; ``level``, ``ci``; and
-    ``glue``."""
-    _checks.real_in("level", level, 0.0, low_open=True)
+
+def sample_complexity(S: SimpleNamespace, key: Array, *, lr: float = 2.0, ci: float = 0.95) -> dict[str, Any]:
+    r"""Section 4, a paired separation (:mod:`featlearn.separations`): for each ``d`` in ``S.plain_d``, on the
+    :func:`sample_grid` and the same draws per seed (key ``fold_in(key, d)``), the ordinary network
+    (:func:`ordinary_network_run`, one sweep per ``d``, stopping step chosen on validation) and the closed-form NTK
+    by kernel ridge (:func:`ntk_ridge_run`, penalty or null predictor chosen on validation); the level
+    :data:`LEVEL_FRACTION` of the degree-2 plateau; :math:`n^*` per seed for both, their ratio per ``d`` with a
+    bootstrap interval and the slope of its growth (:func:`featlearn.separations.paired_separation`); and, for
+    reference, the log-log fit of the network's median :math:`n^*(d)` (:func:`featlearn.metrics.fit_loglog_median`).
+
+    Returns ``d`` ``(D,)``; ``curves``, a table of both methods' test errors per ``d`` and ``n`` over seeds
+    (``d``, ``n``, ``error_mean``, ``error_sd`` for the network, ``kernel_mean``, ``kernel_sd`` for the NTK);
+    ``n_star`` (the network's, ``nan`` where censored) and ``error_smallest_n`` ``(D, seeds)``; the network's
+    exponent ``slope``, ``intercept``, ``ci_low``, ``ci_high``; the separation's fields prefixed ``pair_``
+    (:func:`featlearn.separations.as_dict`); ``level``, ``ci``; and ``glue``."""
     _checks.real_in("ci", ci, 0.0, 1.0, low_open=True, high_open=True)
-    curves: dict[str, list] = {"d": [], "n": [], "error_mean": [], "error_sd": []}
-    n_star, first = [], []
+    level = separations.level(DENSE_SPARSE_VARIANCES, 2, LEVEL_FRACTION)
+    cols: dict[str, list] = {k: [] for k in ("d", "n", "error_mean", "error_sd", "kernel_mean", "kernel_sd")}
+    grids, net_err, ker_err, net_step, ker_lam = [], [], [], [], []
     for d in progress(S.plain_d, desc="dimensions"):
         grid = sample_grid(d, S.plain_n_over_d2)
-        out = sweeps.sweep(ordinary_network_run, key=jax.random.fold_in(key, d), seeds=S.plain_seeds,
-                           vary=dict(n=grid), fixed=dict(d=d, n_max=int(grid[-1]), m=S.plain_m,
-                                                         steps=S.plain_steps, lr=lr, n_test=S.n_test))
-        err = out.test_error[..., -1]  # (seeds, grid): the error at the end of training
-        n_star.append(sample_threshold(grid, err, level))
-        first.append(err[:, 0])
+        kd = jax.random.fold_in(key, d)
+        sizes = dict(d=d, n_max=int(grid[-1]), n_val=S.plain_n_val, n_test=S.n_test)
+        out = sweeps.sweep(ordinary_network_run, key=kd, seeds=S.plain_seeds, vary=dict(n=grid),
+                           fixed=dict(sizes, m=S.plain_m, steps=S.plain_steps, lr=lr))
+        err, step = validated_errors(out)  # (seeds, grid): the test error at the validated step, and the step
+        kern = [ntk_ridge_run(k, grid, **sizes) for k in sweeps.seed_keys(kd, S.plain_seeds)]
+        kerr = np.stack([c.test_error for c in kern])
+        net_step.append(step == out.val_error.shape[-1] - 1)
+        ker_lam.append(np.stack([c.rel_lam for c in kern]))
+        grids.append(grid)
+        net_err.append(err)
+        ker_err.append(kerr)
         for name, v in (("d", [d] * len(grid)), ("n", list(grid)), ("error_mean", list(err.mean(0))),
-                        ("error_sd", list(err.std(0)))):
-            curves[name] += v
-    n_star = np.stack(n_star)
-    seeds = np.arange(S.plain_seeds)
-    fit = metrics.fit_loglog(np.repeat(S.plain_d, S.plain_seeds).astype(float), n_star.ravel(),
-                             groups=np.tile(seeds, len(S.plain_d)), level=ci)
+                        ("error_sd", list(err.std(0))), ("kernel_mean", list(kerr.mean(0))),
+                        ("kernel_sd", list(kerr.std(0)))):
+            cols[name] += v
+    sep = separations.paired_separation(S.plain_d, grids, net_err, ker_err, level, ci=ci)
+    n_star = np.where(sep.network_kind == separations.EXACT, sep.n_star_network, np.nan)
+    fit = metrics.fit_loglog_median(np.asarray(S.plain_d, float), n_star, level=ci, unknown="nan")
     d_max = max(S.plain_d)
+    word = {separations.EXACT: "", separations.LOWER: "at least ", separations.UPPER: "at most ",
+            separations.UNKNOWN: "unknown: "}
     glue = {"exponent": fit.slope, "exponent-lo": fit.ci_low, "exponent-hi": fit.ci_high, "ci": f"{ci:.0%}",
-            "level": level, "plain-lr": lr, "plain-dmax": d_max, "plain-d-span": d_max / min(S.plain_d),
-            "harmonics": math.comb(d_max + 2, 3) - d_max,  # degree-3 spherical harmonics in d_max dimensions
+            "level": level, "level-fraction": LEVEL_FRACTION, "plain-lr": lr, "plain-dmax": d_max,
+            "plain-d-span": d_max / min(S.plain_d), "plain-n-val": S.plain_n_val,
+            "n3-dmax": math.comb(d_max + 2, 3), "budget-dmax": int(grids[-1][-1]),
             "plain-d-all": figures.listed(S.plain_d),
-            "nstar-all": figures.listed([f"{np.exp(np.log(t).mean()):.0f}" for t in n_star]),
+            "nstar-all": figures.listed([separations.described(float(np.median(sep.n_star_network[i])),
+                                                               separations.median(sep.n_star_network[i],
+                                                                                  sep.network_kind[i])[1], ".0f")
+                                         for i in range(len(S.plain_d))]),
+            "kernel-nstar-all": figures.listed([separations.described(float(np.median(sep.n_star_kernel[i])),
+                                                                      separations.median(sep.n_star_kernel[i],
+                                                                                         sep.kernel_kind[i])[1],
+                                                                      ".0f") for i in range(len(S.plain_d))]),
+            "ratio-all": figures.listed([f"{word[int(k)]}{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, k, lo, hi in
+                                         zip(sep.median, sep.median_kind, sep.median_low, sep.median_high,
+                                             strict=True)]),
+            "ratio-slope": sep.slope, "ratio-slope-lo": sep.slope_low, "ratio-slope-hi": sep.slope_high,
+            "ratio-slope-kind": {separations.EXACT: "measured", separations.LOWER: "a lower bound",
+                                 separations.UNKNOWN: "not measured (censored)"}[sep.slope_kind],
+            "kernel-censored": int((sep.kernel_kind == separations.LOWER).sum()),
+            "network-last-step": float(np.mean(np.concatenate([a.ravel() for a in net_step]))),
+            "kernel-smallest-lam": float(np.mean(np.concatenate([np.isclose(a, min(KERNEL_LAMBDAS)).ravel()
+                                                                  for a in ker_lam]))),
+            "kernel-null": float(np.mean(np.concatenate([np.isinf(a).ravel() for a in ker_lam]))),
+            "kernel-lam-min": min(KERNEL_LAMBDAS),
+            "network-censored": int((sep.network_kind == separations.LOWER).sum()),
+            "runs": int(sep.ratio.size),
             "plain-dmin": min(S.plain_d), "plain-m": S.plain_m, "plain-steps": S.plain_steps,
             "plain-seeds": S.plain_seeds}
-    return {"d": np.array(S.plain_d), "curves": {k: np.asarray(v) for k, v in curves.items()}, "n_star": n_star,
-            "error_smallest_n": np.stack(first),
+    return {"d": np.array(S.plain_d), "curves": {k: np.asarray(v) for k, v in cols.items()}, "n_star": n_star,
+            "error_smallest_n": np.stack([e[:, 0] for e in net_err]),
             "slope": fit.slope, "intercept": fit.intercept, "ci_low": fit.ci_low, "ci_high": fit.ci_high,
-            "level": level, "ci": ci, "glue": glue}
+            **separations.as_dict(sep, "pair_"), "level": level, "ci": ci, "glue": glue}
 
 
 #: The authors' size for ``tools/good_directions_d100.py`` (one seed, CPU hours; its λ in this module's units): the

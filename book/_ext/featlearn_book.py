@@ -109,6 +109,62 @@ def figure_caption(source: str) -> str | None:
     return None
 
 
+def figure_name(source: str) -> str | None:
+    """The figure name (third argument, a string literal) of the ``save_figure`` call in a code cell, or None."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "save_figure":
+            name = node.args[2] if len(node.args) > 2 else next((k.value for k in node.keywords if k.arg == "name"),
+                                                                   None)
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                return name.value
+    return None
+
+
+def _chapter_number(app, chapter: str) -> int | None:
+    import yaml
+
+    toc = yaml.safe_load((Path(app.srcdir) / "_toc.yml").read_text())
+    for part in toc.get("parts", []):
+        if part.get("caption") == "Chapters":
+            names = [Path(c["file"]).name for c in part.get("chapters", [])]
+            return names.index(chapter) + 1 if chapter in names else None
+    return None
+
+
+def _figure_captions(app, doctree) -> None:
+    # Under each chapter figure, its number and caption as the gallery gives them (read from the figure's record,
+    # which the cell has just written with `fl.figures.save_figure(..., caption=...)`), linked to its gallery entry.
+    import html
+    import json
+    import os
+
+    docname = app.env.docname
+    if not docname.startswith("book/") or Path(app.env.doc2path(docname)).suffix != ".ipynb":
+        return
+    chapter = Path(docname).name
+    number = _chapter_number(app, chapter)
+    folder = Path(os.environ.get("FEATLEARN_FIGURES") or Path(app.srcdir) / "figures")
+    for cell in doctree.findall(nodes.container):
+        if cell.get("nb_element") != "cell_code" or not any(True for _ in cell.findall(nodes.image)):
+            continue
+        source = "\n".join(b.astext() for b in cell.findall(nodes.literal_block)
+                           if b.parent is not None and b.parent.get("nb_element") == "cell_code_source")
+        name = figure_name(source)
+        record = folder / f"{chapter}-{name}.json"
+        if name is None or number is None or not record.is_file():
+            continue
+        rec = json.loads(record.read_text())
+        stem = f"{chapter}-{name}"
+        cell.append(nodes.raw(
+            "", f'<p class="featlearn-figure-caption" id="figure-{stem}"><b>Figure {number}.{rec.get("index", 0)}.</b> '
+                f'{html.escape(rec.get("caption", ""))} <a class="featlearn-gallery-link" '
+                f'href="gallery.html#fig-{stem}">Files, data and citation</a></p>', format="html"))
+
+
 def _alt_text_from_captions(app, doctree) -> None:
     # A figure in a chapter is the image output of the cell that saves it with `fl.figures.save_figure(...,
     # caption=...)`; that caption becomes the image's alt text (myst-nb would otherwise use the file name).
@@ -131,6 +187,7 @@ def setup(app):
     app.connect("html-page-context", _launch_only_ipynb, priority=502)
     app.connect("env-before-read-docs", _read_generated_last)
     app.connect("doctree-read", _alt_text_from_captions)
+    app.connect("doctree-read", _figure_captions)
     app.connect("build-finished", _copy_figures)
     app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

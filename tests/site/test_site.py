@@ -237,3 +237,27 @@ def test_figure_bibtex_on_the_citation_page_is_tex_with_version_and_a_copy_butto
         assert (html_dir / "figures" / __version__ / f"{stem}.pdf").is_file(), f"{stem}: no versioned copy"
     gallery = (html_dir / "book" / "gallery.html").read_text()
     assert gallery.count('class="featlearn-copy"') == len(records)
+
+
+def test_every_chapter_figure_is_numbered_captioned_and_linked_to_the_gallery(html_dir):
+    """Each image a chapter's cell shows sits above its number and caption, the gallery's (book/_ext), with a link
+    to its gallery entry, whose figure has the same number."""
+    gallery = (html_dir / "book" / "gallery.html").read_text()
+    numbers = dict(re.findall(r'id="fig-([a-z0-9-]+)".*?<b>Figure ([\d.]+)</b>', gallery, re.S))
+    bad = []
+    for page in _chapter_pages(html_dir):
+        text = page.read_text()
+        cells = re.split(r'<div class="cell(?:\s[^"]*)?"', text)[1:]
+        for cell in cells:
+            if "<img" not in cell:
+                continue
+            cap = re.search(r'<p class="featlearn-figure-caption" id="figure-([a-z0-9-]+)"><b>Figure ([\d.]+)\.</b>'
+                            r'(.*?)<a class="featlearn-gallery-link" href="gallery\.html#fig-\1">', cell, re.S)
+            if not cap:
+                bad.append(f"{page.stem}: a figure without its number and caption")
+            elif numbers.get(cap.group(1)) != cap.group(2):
+                bad.append(f"{page.stem}: {cap.group(1)} is Figure {cap.group(2)} here, "
+                           f"{numbers.get(cap.group(1))} in the gallery")
+            elif not cap.group(3).strip():
+                bad.append(f"{page.stem}: {cap.group(1)} has an empty caption")
+    assert not bad, "\n".join(bad)

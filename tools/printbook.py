@@ -25,7 +25,9 @@ from pathlib import Path
 PRINT_CSS = """
 .bd-header, .bd-sidebar-primary, .bd-sidebar-secondary, .bd-footer, .bd-footer-article, .prev-next-area,
 .header-article, .article-header-buttons, .toggle-details summary, button.toggle-button, .skip-link,
-#pst-back-to-top { display: none !important; }
+#pst-back-to-top, button.featlearn-copy, form.featlearn-filter { display: none !important; }
+tr.featlearn-row[hidden] { display: table-row !important; }
+section.featlearn-paper[hidden] { display: block !important; }
 .bd-main .bd-content .bd-article-container { max-width: 100% !important; }
 pre { white-space: pre-wrap !important; word-break: break-word; }
 img { max-width: 100% !important; break-inside: avoid; }

@@ -217,3 +217,23 @@ def test_every_caption_in_the_chapters_converts_to_tex():
         entry = figures.figure_bibtex(rec, "https://example.org/", version="0.1.0", commit="c" * 40,
                                       date="2026-12-06", strict=True)
         assert unescaped_tex(entry) == [], entry
+
+
+def test_a_figure_record_says_how_small_its_text_is(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("FEATLEARN_FIGURES", str(tmp_path))
+    figures.use_style()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([1, 2], [3, 4], label="a")
+    ax.legend(fontsize=5.5)
+    ax.set_xlabel("x", fontsize=12)
+    figures.save_figure(fig, "c", "n", caption="x")
+    plt.close(fig)
+    rec = figures.figure_records(tmp_path)[0]
+    assert rec["min_font_pt"] == 5.5 and rec["png_dpi"] == 150.0
+    w, h = rec["png_px"]
+    assert 400 < w <= 4 * 150 and 300 < h <= 3 * 150, "the PNG's pixels, cropped to the drawn area"

@@ -126,10 +126,36 @@ def save_figure(fig, chapter: str, name: str, *, data: Mapping[str, Sequence] | 
         order.append(name)
     record = {"chapter": chapter, "name": name, "caption": caption, "index": order.index(name) + 1,
               "files": sorted(Path(p).name for p in paths.values()) + [f"{stem}.json"]}
+    record.update(text_metrics(fig, paths.get("png")))
     p = out / f"{stem}.json"
     p.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     paths["json"] = p
     return paths
+
+
+def text_metrics(fig, png: Path | None = None) -> dict[str, Any]:
+    """How large a figure's text is, for the book's legibility test: ``min_font_pt``, the smallest font size (in
+    points) of any visible, non-empty text (tick labels, legends, titles; as drawn by the last save) and, given the
+    PNG written, its size in pixels ``png_px`` and ``png_dpi``. On a page that shows the PNG ``w`` pixels wide the
+    smallest text is ``min_font_pt · png_dpi / 72 · w / png_px[0]`` pixels tall."""
+    from matplotlib.text import Text
+
+    sizes = [float(t.get_fontsize()) for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    out: dict[str, Any] = {"min_font_pt": round(min(sizes), 2) if sizes else None}
+    if png is not None and Path(png).is_file():
+        import struct
+
+        head = Path(png).read_bytes()[:24]
+        out["png_px"] = list(struct.unpack(">II", head[16:24]))
+        out["png_dpi"] = _savefig_dpi(fig)
+    return out
+
+
+def _savefig_dpi(fig) -> float:
+    import matplotlib as mpl
+
+    dpi = mpl.rcParams["savefig.dpi"]
+    return float(fig.get_dpi() if dpi == "figure" else dpi)
 
 
 def figure_records(folder: Path | None = None, chapters: Sequence[str] | None = None) -> list[dict]:

@@ -238,3 +238,41 @@ def test_a_copy_button_copies_its_bibtex(browser, server):
       if (!b) { done(null); return; }
       b.click(); setTimeout(() => done(b.textContent), 300);""")
     assert label == "Copied", f"the copy button did not copy (it says {label!r})"
+
+
+# The smallest text a figure may have on the page, as a share of the body's font size (a footnote's size).
+MIN_TEXT_SHARE = 0.75
+# Figures drawn before issue 27 whose smallest text is below that at 1280 px (redrawing them is the chapters'
+# part of the issue). The test fails on any other figure that is too small, and on a listed one that is no longer.
+KNOWN_SMALL_TEXT: set[str] = set()
+
+
+def test_figure_text_is_no_smaller_than_a_footnote_at_1280_px(browser, server, html_dir):
+    """From each figure's own record (`figures.text_metrics`: its smallest font in points, the PNG's pixels and dpi)
+    and the width the page shows it at: the smallest text in CSS pixels."""
+    import json
+
+    set_viewport(browser, 1280, 1000)
+    small, fixed, sizes = [], [], {}
+    for page in sorted(p.stem for p in nbsetup.chapter_notebooks(ROOT)):
+        browser.get(f"{server}/book/{page}.html")
+        shown = browser.execute_script("""
+          const body = parseFloat(getComputedStyle(document.querySelector('main article p')).fontSize);
+          return [body, Array.from(document.querySelectorAll('p.featlearn-figure-caption')).map(c => {
+            const cell = c.closest('div.cell'); const img = cell && cell.querySelector('img');
+            return [c.id.replace(/^figure-/, ''), img ? img.getBoundingClientRect().width : 0]; })];""")
+        body, figs = shown
+        for stem, width in figs:
+            rec = json.loads((html_dir / "figures" / f"{stem}.json").read_text())
+            if not rec.get("min_font_pt") or not rec.get("png_px") or not width:
+                continue
+            px = rec["min_font_pt"] * rec["png_dpi"] / 72 * width / rec["png_px"][0]
+            sizes[stem] = round(px, 1)
+            if px < MIN_TEXT_SHARE * body and stem not in KNOWN_SMALL_TEXT:
+                small.append(f"{stem}: {px:.1f} px < {MIN_TEXT_SHARE * body:.1f} px")
+            elif px >= MIN_TEXT_SHARE * body and stem in KNOWN_SMALL_TEXT:
+                fixed.append(stem)
+    print("smallest figure text at 1280 px (CSS px):", sizes)
+    assert sizes, "no figure record says how small its text is"
+    assert not small, "figure text smaller than a footnote:\n" + "\n".join(small)
+    assert not fixed, f"now legible, take them off KNOWN_SMALL_TEXT: {fixed}"

@@ -229,8 +229,104 @@ def staircase_margins(curves: Mapping[str, Sequence], degree_variances: Sequence
     return {part: {k: np.array([r[j] for r in rows[part]]) for j, k in enumerate(names[part])} for part in names}
 
 
+#: The fixed ratio :math:`n/N_\ell(d)` at which :func:`degree_fractions` measures how much of degree
+#: :math:`\ell+1` a kernel has learned: eight times the count of degree-:math:`\ell` monomials.
+FRACTION_RATIO = 8
+#: The degrees :math:`\ell` of :func:`degree_fractions`: the fraction of degree :math:`\ell+1` at
+#: :math:`n =` :data:`FRACTION_RATIO`:math:`\cdot N_\ell(d)`.
+FRACTION_DEGREES = (1, 2)
+
+
+def component_fractions(key: Array, target: targets.MultiIndexTarget, d: int, n: int, *, n_test: int = 4000,
+                        bias_var: float = 1.0) -> dict[str, Array]:
+    r"""Kernel ridge regression with the NTK with biases on ``n`` samples of a target whose terms each carry one
+    degree (:func:`featlearn.targets.hermite_sum`: :math:`f^* = \sum_k f_k`, :math:`f_k = c_k h_k(u_k\cdot x)`),
+    :math:`\lambda` by exact leave-one-out: the same draws and fit as :func:`featlearn.kernels.kernel_ridge_error`
+    with the same ``key``. On its ``n_test`` test inputs it measures, besides the normalised test MSE ``nmse``, the
+    **fraction of each term learned**, the coefficient of the predictor along it,
+
+    .. math:: \alpha_k = \frac{\mathbb E[\hat f(x) f_k(x)]}{\mathbb E[f_k(x)^2]}
+       = \frac{\frac1{n_t}\sum_i \hat f(x_i) f_k(x_i)}{c_k^2},
+
+    (1 for a predictor that has learned :math:`f_k`, 0 for one orthogonal to it; a ridge shrinks it in between),
+    and its Monte Carlo standard error over the test inputs. Returns ``nmse`` (scalar), ``fraction`` and
+    ``fraction_se`` ``(K,)``, one per term in the order of ``target.terms``."""
+    n = _checks.positive_int("n", n)
+    n_test = _checks.positive_int("n_test", n_test, minimum=2)
+    kx, kt = jax.random.split(key)
+    x, y = targets.sample(kx, target, n, d)
+    xt, yt = targets.sample(kt, target, n_test, d)
+    fit = train.kernel_ridge(kernels.ntk_relu(x, x, bias_var=bias_var), y)  # λ by leave-one-out
+    pred = kernels.ntk_relu(xt, x, bias_var=bias_var) @ fit.coef
+    parts = jnp.stack([targets.MultiIndexTarget(target.U, (term,))(xt) for term in target.terms])  # (K, n_test)
+    c2 = jnp.array([c * c for _, c in target.terms], pred.dtype)[:, None]
+    prod = pred[None, :] * parts / c2
+    return {"nmse": metrics.normalized_mse(pred, yt), "fraction": prod.mean(1),
+            "fraction_se": prod.std(1) / math.sqrt(n_test)}
+
+
+def degree_fractions(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+    r"""How much of degree :math:`\ell+1` a kernel learns at a fixed :math:`n/N_\ell(d)`: on the staircase's
+    target (:func:`staircase`), :func:`component_fractions` at :math:`n =` :data:`FRACTION_RATIO`
+    :math:`\cdot N_\ell(d)` for :math:`\ell` in :data:`FRACTION_DEGREES` and every ``d`` in ``S.stair_d`` (up to
+    ``S.stair_n_max`` samples; ``S.seeds`` seeds). The theorem (:math:`d^{\ell+\delta}\le n\le
+    d^{\ell+1-\delta}`: nothing of degree :math:`\ell+1`) says that this fraction vanishes as :math:`d` grows,
+    since :math:`n/N_{\ell+1}(d)\propto 1/d` at fixed :math:`n/N_\ell(d)`; a method that found the degree-
+    :math:`(\ell+1)` direction from :math:`n\propto N_\ell` samples would keep it.
+
+    Returns ``table`` (columns ``degree`` (:math:`\ell`), ``d``, ``n``, ``seed``, ``nmse``, ``fraction`` (of degree
+    :math:`\ell+1`)): every run; ``summary`` (``degree, d, n, fraction, se, span, nmse``: the mean over seeds,
+    its standard error over seeds, the span count :math:`n/N_{\ell+1}(d)` and the mean error); ``glue``."""
+    rows: dict[str, list] = {k: [] for k in ("degree", "d", "n", "seed", "nmse", "fraction")}
+    summary: dict[str, list] = {k: [] for k in ("degree", "d", "n", "fraction", "se", "span", "nmse")}
+    for d in progress(S.stair_d, desc="dimensions"):
+        tgt = targets.hermite_sum(jax.random.key(1), d, {1: 1 / 3, 2: 1 / 3, 3: 1 / 3})
+        degrees = [sum(a) for a, _ in tgt.terms]
+        for ell in FRACTION_DEGREES:
+            n = FRACTION_RATIO * monomial_count(d, ell)
+            if n > S.stair_n_max:
+                continue
+            out = sweeps.sweep(component_fractions, key=key, seeds=S.seeds,
+                               fixed=dict(target=tgt, d=d, n=int(n), n_test=S.n_test))
+            frac = np.asarray(out["fraction"])[:, degrees.index(ell + 1)]  # (seeds,)
+            for s in range(S.seeds):
+                for k, v in zip(rows, (ell, d, n, s, float(out["nmse"][s]), float(frac[s])), strict=True):
+                    rows[k].append(v)
+            for k, v in zip(summary, (ell, d, n, float(frac.mean()), float(frac.std(ddof=1) / math.sqrt(S.seeds)),
+                                      n / monomial_count(d, ell + 1), float(np.mean(out["nmse"]))), strict=True):
+                summary[k].append(v)
+    summary_arr = {k: np.array(v) for k, v in summary.items()}
+    glue = {f"frac-l{ell}": ", ".join(f"{f:.3f}" for f in summary_arr["fraction"][summary_arr["degree"] == ell])
+            for ell in FRACTION_DEGREES}
+    glue |= {f"frac-d-l{ell}": ", ".join(str(d) for d in summary_arr["d"][summary_arr["degree"] == ell])
+             for ell in FRACTION_DEGREES}
+    glue |= {"frac-ratio": FRACTION_RATIO}
+    return {"table": {k: np.array(v) for k, v in rows.items()}, "summary": summary_arr, "glue": glue}
+
+
+def fraction_shrinks(summary: Mapping[str, Sequence], degree: int, *, z: float = 3.0, rise_z: float = 2.0
+                     ) -> tuple[bool, str]:
+    r"""The check that replaces "nothing learned early": at a fixed :math:`n/N_\ell(d)` the fraction of degree
+    :math:`\ell+1` learned (``summary`` of :func:`degree_fractions`, rows of ``degree`` :math:`\ell`, in
+    increasing ``d``) must shrink as :math:`d` grows: it falls from the smallest to the largest ``d`` by more than
+    ``z`` combined standard errors (over seeds), and never rises from one ``d`` to the next by more than ``rise_z``
+    of them. Needs at least two dimensions. Returns ``(passes, the fractions in words)``."""
+    deg = np.asarray(summary["degree"])
+    sel = deg == degree
+    if sel.sum() < 2:
+        raise ValueError(f"degree {degree}: at least two dimensions are needed, got {int(sel.sum())}")
+    d, f, se = (np.asarray(summary[k], float)[sel] for k in ("d", "fraction", "se"))
+    order = np.argsort(d)
+    d, f, se = d[order], f[order], se[order]
+    drop = (f[0] - f[-1]) / math.hypot(se[0], se[-1])
+    rises = (f[1:] - f[:-1]) / np.hypot(se[1:], se[:-1])
+    words = ", ".join(f"d = {int(a)}: {b:.3f} ± {c:.3f}" for a, b, c in zip(d, f, se, strict=True))
+    return bool(drop > z and np.all(rises <= rise_z)), words
+
+
 #: The chapter's experiments, in its order (``fl.kernel_regime.SECTIONS[name](S, key)``).
-SECTIONS = {"lazy_training": lazy_training, "ntk_closed_form": ntk_closed_form, "staircase": staircase}
+SECTIONS = {"lazy_training": lazy_training, "ntk_closed_form": ntk_closed_form, "staircase": staircase,
+            "degree_fractions": degree_fractions}
 
 
 # --- the chapter's figures

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
 
-from . import _checks, data, figures, metrics, models, progress, rng, sweeps, targets, train
+from . import _checks, data, figures, hermite, metrics, models, progress, rng, sweeps, targets, train
 from .models import Params, init_params
 
 Target = Callable[[Array], Array]
@@ -54,6 +54,9 @@ KERNELS = ("ntk", "nngp", "entk")
 # ``paper`` for a GPU; the same keys in both. Kernel baselines run at ``kernel_ratios``·d² (a subset of
 # ``curve_ratios``) for ``d`` in ``kernel_d``, up to ``kernel_n_max`` samples (an n × n Gram matrix), scored on
 # the first ``kernel_n_test`` test rows; the empirical NTK runs beside the closed-form one for ``d`` in ``entk_d``.
+# Where the random features (``m`` distinct neurons) number fewer than 2 N_2(d) and no kernel runs, the closed-form
+# NTK runs from n = d² as the baseline with the capacity for degree 2 (:func:`capable_baselines`). The quick
+# kernels stop at 4096 samples (4 d² at d = 32), which leaves the budget for the NTK at d = 64 and n = d².
 #: Validation rows that choose every ridge penalty of the chapter (network, random features, kernels). The target
 #: has degree-4 Hermite terms, whose squares are heavy-tailed: on 2048 rows one seed's label variance came out
 #: 0.70 for a unit-variance target, and validation then preferred the largest penalty of the grid.
@@ -62,7 +65,7 @@ N_VAL = 8192
 SIZES = dict(
     quick=dict(seeds=3, path_d=[16, 24, 32, 48, 64], path_m_per_d=2, path_max=64, control_d=[16, 32, 64],
                control_max=16, curve_d=[16, 32, 64], curve_ratios=[0.5, 1, 2, 4, 8], m=256, kernel_d=[16, 32],
-               kernel_ratios=[1, 2, 4, 8], kernel_n_max=8192, kernel_n_test=20_000, entk_d=[16],
+               kernel_ratios=[1, 2, 4, 8], kernel_n_max=4096, kernel_n_test=20_000, entk_d=[16],
                transfer_d=[16, 32, 64], source_ratio=16, n_target=2048, n_test=50_000, batch=4096),
     # cpu_large: between the two, sized to this session's CPU budget for a stored run (32 minutes measured on 2 shared
     # cores; the issue allows up to 2 hours): the gradient paths to d = 256 (two minutes per seed there: most of the
@@ -670,6 +673,69 @@ CONTROL = {3: 1.0}
 LEVEL = 0.5
 #: The kernels of the network-vs-kernels section, in the order their rows are listed.
 KERNEL_METHODS = ("entk", "ntk")
+#: The degree a kernel must learn next to go below the plateau (the variance above degree 2): :data:`SOURCE` has
+#: no degree-3 part (its variance above degree 2 and above degree 3 are both 1/2), so the next degree is 4.
+NEXT_DEGREE = 4
+#: The kernels' window: the plateau is checked on the kernel runs with :math:`n \le` ``KERNEL_WINDOW``
+#: :math:`\cdot N_4(d)`, fewer samples than half the degree-4 monomials (the kernel-regime chapter's "nothing of
+#: degree :math:`\ell+1` before :math:`N_{\ell+1}/2` samples", with :math:`\ell+1 = 4`).
+KERNEL_WINDOW = 0.5
+#: Random features have the capacity to learn the degree-2 part when they number at least this many times
+#: :math:`N_2(d)` (distinct features); where the chapter's random features have fewer, the closed-form NTK (the
+#: kernel limit, :math:`N = \infty`) runs in their place as the baseline with that capacity.
+CAPACITY = 2
+
+
+def capable_baselines(S: SimpleNamespace) -> dict[int, tuple[int, ...]]:
+    r"""The dimensions of the network's curve (``S.curve_d``) whose random features lack the capacity to learn the
+    degree-2 part, :math:`m <` :data:`CAPACITY`:math:`\cdot N_2(d)`, and that have no kernel run
+    (``S.kernel_d``), with the sample sizes at which the closed-form NTK runs there as the baseline with that
+    capacity: :math:`n = r\,d^2` for the kernel ratios up to the kernel budget, and :math:`n = d^2` (where the
+    comparison starts) whenever :math:`d^2 \le 2\,` ``S.kernel_n_max``. ``{d: ns}`` (a ``d`` with no such ``n`` is
+    left out: there the chapter has no baseline with the capacity, and says so)."""
+    out = {}
+    for d in S.curve_d:
+        if S.m >= CAPACITY * hermite.monomial_count(d, 2) or d in S.kernel_d:
+            continue
+        ns = {int(r * d * d) for r in S.kernel_ratios if r * d * d <= S.kernel_n_max}
+        if d * d <= 2 * S.kernel_n_max:
+            ns.add(d * d)
+        if ns:
+            out[d] = tuple(sorted(ns))
+    return out
+
+
+def network_beats_kernels(network_upper: Sequence[float], gaps: Sequence[float], plateau: float) -> bool:
+    r"""The chapter's paired separation check: the network's error plus three standard errors at its largest
+    :math:`n` is below ``plateau`` at every ``d`` (``network_upper``), and the network beats every baseline at every
+    :math:`n\ge d^2` where both ran (``gaps``: network − baseline, worst :math:`n`, all negative). A kernel handed in
+    the network's place fails it: within its window it stays at or above the plateau, and against itself its gap
+    is 0."""
+    upper, gap = np.asarray(network_upper, float), np.asarray(gaps, float)
+    if upper.size == 0 or gap.size == 0:
+        raise ValueError("network_upper and gaps must each hold at least one value")
+    return bool(np.all(upper < plateau) and np.all(gap < 0))
+
+
+def paired_margins(mean: Mapping[str, np.ndarray], network: str = "network") -> dict[str, np.ndarray]:
+    r"""The margins of the paired comparison from a ``mean`` table (columns ``d, method, n, nmse``): for each
+    ``d`` where ``network`` ran and each other method there, the largest difference ``network`` − method over the
+    sample sizes :math:`n\ge d^2` at which both ran (negative: ``network`` is better at every such :math:`n`).
+    Columns ``d, method, gap``, in the table's order of ``d`` and methods."""
+    d, method, n, err = (np.asarray(mean[k]) for k in ("d", "method", "n", "nmse"))
+    rows: dict[str, list] = dict(d=[], method=[], gap=[])
+    for dd in dict.fromkeys(d[method == network].tolist()):
+        mine = {int(k): float(e) for k, e in zip(n[(d == dd) & (method == network)],
+                                                 err[(d == dd) & (method == network)], strict=True)}
+        for other in dict.fromkeys(method[(d == dd) & (method != network)].tolist()):
+            sel = (d == dd) & (method == other)
+            diffs = [mine[int(k)] - float(e) for k, e in zip(n[sel], err[sel], strict=True)
+                     if k >= dd * dd and int(k) in mine]
+            if diffs:
+                rows["d"].append(dd)
+                rows["method"].append(other)
+                rows["gap"].append(max(diffs))
+    return {"d": np.array(rows["d"]), "method": np.array(rows["method"]), "gap": np.array(rows["gap"], float)}
 
 
 def _source(d: int) -> targets.MultiIndexTarget:
@@ -765,19 +831,24 @@ def sample_complexity(S: SimpleNamespace, key: Array) -> dict[str, Any]:
                                   "ctrl-last": float(out["control_alignment"][-1])}}
 
 
-def kernel_floor(mean: Mapping[str, np.ndarray], plateau: float, max_ratio: float | None = None
-                 ) -> tuple[float, str]:
+def kernel_floor(mean: Mapping[str, np.ndarray], plateau: float, max_ratio: float | None = None, *,
+                 window: float | None = None) -> tuple[float, str]:
     r"""The kernel run (any method but ``network`` of :func:`network_vs_kernels`'s ``mean`` table: columns ``d``,
     ``method``, ``n``, ``nmse``, ``se``) that comes closest to ``plateau`` from above, or goes furthest below it,
     in standard errors: ``(z, that run in words)``, with :math:`z = (\text{error} - \text{plateau})/\text{SE}`.
-    ``max_ratio``: only the runs with :math:`n \le` ``max_ratio``·d² (the kernels' plateau is a statement about
-    :math:`n \ll d^3`; a run far enough in :math:`n` learns degree 3)."""
+    ``max_ratio``: only the runs with :math:`n \le` ``max_ratio``·d². ``window``: only the runs with
+    :math:`n \le` ``window``·:math:`N_4(d)` (:data:`KERNEL_WINDOW`): the source has no degree-3 part, so the next
+    degree a kernel can learn past the plateau is 4, and it costs of order :math:`N_4(d)=\binom{d+3}{4}` samples."""
     d, method, n = (np.asarray(mean[k]) for k in ("d", "method", "n"))
     keep = method != "network"
     if max_ratio is not None:
         keep &= n <= max_ratio * d.astype(float) ** 2
+    if window is not None:
+        _checks.real_in("window", window, 0.0, low_open=True)
+        keep &= n <= window * np.array([hermite.monomial_count(int(v), NEXT_DEGREE) for v in d], float)
     if not np.any(keep):
-        raise ValueError(f"no kernel run with n <= max_ratio d^2 (max_ratio = {max_ratio})")
+        raise ValueError(f"no kernel run with n <= max_ratio d^2 (max_ratio = {max_ratio}) and n <= window N_4(d) "
+                         f"(window = {window})")
     z = (np.asarray(mean["nmse"], float) - plateau) / np.asarray(mean["se"], float)
     i = np.flatnonzero(keep)[np.argmin(z[keep])]
     return float(z[i]), (f"{method[i]} at d = {d[i]}, n = {n[i]}: {float(mean['nmse'][i]):.4f} ± "
@@ -816,10 +887,15 @@ def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
             # One seed per program (chunk=1): each holds its n x n Gram matrices (1 GiB for two kernels at n = 8192).
             kern[d] = (np.array(kn), sweeps.sweep(kernel_baselines, key=key, seeds=S.seeds, chunk=1, fixed=dict(
                 target=tgt, m=S.m, ns=kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=names)))
+    capable = {}
+    for d, kn in capable_baselines(S).items():  # the closed-form NTK where random features lack the capacity
+        capable[d] = (np.array(kn), sweeps.sweep(kernel_baselines, key=key, seeds=S.seeds, chunk=1, fixed=dict(
+            target=_source(d), m=S.m, ns=kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk",))))
     plateau = _source(16).plateau(2)
     # Every method at every size, per seed and averaged: (method, d, ns, errors (seeds, K), standard errors).
     runs = [(k, d, ns, out[k], out[f"{k}_se"]) for d, (ns, out) in curve.items() for k in ("network", "rf")]
-    runs += [(k, d, kn, out[k], out[f"{k}_se"]) for d, (kn, out) in kern.items() for k in KERNEL_METHODS if k in out]
+    runs += [(k, d, kn, out[k], out[f"{k}_se"]) for d, (kn, out) in (kern | capable).items() for k in KERNEL_METHODS
+             if k in out]
     table = figures.concat_tables(*(figures.sweep_table({"nmse": err, "se": se}, {"n": ns}, d=d, method=k)
                                     for k, d, ns, err, se in runs))
     mean = figures.concat_tables(*(figures.sweep_table({"nmse": err.mean(0), "se": _mean_se(se)}, {"n": ns},
@@ -829,25 +905,21 @@ def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     top = {d: kn[-1] for d, (kn, _) in kern.items()}
     excess = {d: float((out["ntk"].mean(0)[-1] - plateau) / (out["ntk"].mean(0)[kn == d * d][0] - plateau))
               for d, (kn, out) in kern.items()}
-    margins = dict(d=[], method=[], gap=[])
-    for d, (ns, out) in curve.items():
-        big = ns >= d * d
-        net_d = out["network"].mean(0)
-        margins["d"].append(d)
-        margins["method"].append("rf")
-        margins["gap"].append((net_d[big] - out["rf"].mean(0)[big]).max())
-        kn, ko = kern.get(d, (None, {}))
-        for k in (k for k in KERNEL_METHODS if k in ko):
-            mask = np.isin(ns, kn) & big
-            margins["d"].append(d)
-            margins["method"].append(k)
-            margins["gap"].append((net_d[mask] - ko[k].mean(0)[np.isin(kn, ns[mask])]).max())
+    margins = paired_margins(mean)
+    # Which baselines have the capacity to learn the degree-2 part: random features with m >= CAPACITY N_2(d)
+    # distinct features, and every kernel (N = infinity).
+    margins["capable"] = np.array([k != "rf" or S.m >= CAPACITY * hermite.monomial_count(int(d), 2)
+                                   for d, k in zip(margins["d"], margins["method"], strict=True)])
     ntk_top = {d: float(out["ntk"].mean(0)[-1]) for d, (_, out) in kern.items()}
     entk_top = {d: float(out["entk"].mean(0)[-1]) for d, (_, out) in kern.items() if "entk" in out}
     dk = max(kern)
     spread, spread_small = np.abs(net[-1] - net[-2]), np.abs(net[1] - net[0])
     kernel_z, kernel_worst = kernel_floor(mean, plateau)
-    cg_res = max(float(o["cg_residual"].max()) for _, o in kern.values())
+    window_z, window_worst = kernel_floor(mean, plateau, window=KERNEL_WINDOW)
+    cg_res = max(float(o["cg_residual"].max()) for _, o in (kern | capable).values())
+    big_d = [d for d in S.curve_d if d not in kern]  # the dimensions without a kernel of the d <= 32 kind
+    cap_gap = {d: float(margins["gap"][(margins["d"] == d) & margins["capable"]].max()) for d in big_d
+               if np.any((margins["d"] == d) & margins["capable"])}
     glue = {"net-last": float(net[:, -1].mean()), "spread": float(spread.max()),
             "spread-small": float(spread_small.max()),
             "kernel-min": float(np.min(mean["nmse"][mean["method"] != "network"])), "kernel-z": kernel_z,
@@ -855,11 +927,21 @@ def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
             "kernel-d-max": dk, "kernel-d-min": min(kern), "kernel-n-max": f"{int(top[dk]):,}",
             "kernel-top-ratio": float(top[dk] / dk**2), "rate-ratio": float(dk**2 / top[dk]),
             "ntk-top-small": ntk_top[min(kern)], "ntk-top-big": ntk_top[dk], "entk-top": min(entk_top.values()),
-            "entk-d": ", ".join(str(d) for d in entk_top), "excess-ratio": max(excess.values()), "cg-res": cg_res}
+            "entk-d": ", ".join(str(d) for d in entk_top), "excess-ratio": max(excess.values()), "cg-res": cg_res,
+            "window": KERNEL_WINDOW, "window-z": window_z, "n4-small": f"{hermite.monomial_count(min(kern), 4):,}",
+            "window-n-small": f"{int(KERNEL_WINDOW * hermite.monomial_count(min(kern), 4)):,}",
+            "n2-rf-short": ", ".join(f"{hermite.monomial_count(d, 2):,}" for d in S.curve_d
+                                     if S.m < CAPACITY * hermite.monomial_count(d, 2)),
+            "capable-d": ", ".join(str(d) for d in capable) or "none",
+            "capable-ntk": ", ".join(f"{float(o['ntk'].mean(0)[0]):.3f}" for o in (v for _, v in capable.values()))
+                           or "not run",
+            "capable-gap": max(cap_gap.values()) if cap_gap else float("nan")}
     return {
         "table": table, "mean": mean, "plateau": plateau, "network_last": net[:, -1], "network_last_se": net_se[:, -1],
         "network_upper": net[:, -1] + 3 * net_se[:, -1], "spread": spread, "spread_small": spread_small,
         "kernel_z": kernel_z, "kernel_worst": kernel_worst, "kernel_dims": np.array(list(kern)),
+        "window_z": window_z, "window_worst": window_worst, "capable_dims": np.array(list(capable), int),
+        "capable_gap": np.array([cap_gap.get(d, np.nan) for d in big_d]), "big_dims": np.array(big_d, int),
         "kernel_top_ratio": glue["kernel-top-ratio"],
         "ntk_top": np.array(list(ntk_top.values())), "excess_ratio": np.array(list(excess.values())),
         "entk_dims": np.array(list(entk_top)), "cg_res": cg_res,

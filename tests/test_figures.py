@@ -237,3 +237,33 @@ def test_a_figure_record_says_how_small_its_text_is(tmp_path, monkeypatch):
     assert rec["min_font_pt"] == 5.5 and rec["png_dpi"] == 150.0
     w, h = rec["png_px"]
     assert 400 < w <= 4 * 150 and 300 < h <= 3 * 150, "the PNG's pixels, cropped to the drawn area"
+
+
+def test_a_document_citing_every_entry_compiles_with_pdflatex_and_bibtex(tmp_path):
+    """Where TeX is installed (Debian's texlive-latex-base): every figure entry the chapters' captions give, and the
+    book's, cited in one document that pdflatex and BibTeX compile without an error."""
+    import json
+    import shutil
+
+    if not (shutil.which("pdflatex") and shutil.which("bibtex")):
+        pytest.skip("pdflatex/bibtex not installed (apt-get install texlive-latex-base); unescaped_tex checks instead")
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from featlearn_book import figure_caption
+
+    captions = HARD_CAPTIONS + [c for nb in sorted((ROOT / "book").glob("*.ipynb"))
+                                for cell in json.loads(nb.read_text())["cells"] if cell["cell_type"] == "code"
+                                for c in [figure_caption("".join(cell["source"]))] if c]
+    entries = [figures.book_bibtex("https://example.org/", version="0.1.0", commit="d" * 40, date="2026-12-06")]
+    entries += [figures.figure_bibtex({"chapter": "ch", "name": f"f{i}", "caption": c, "number": f"1.{i}"},
+                                      "https://example.org/", version="0.1.0", commit="d" * 40, date="2026-12-06")
+                for i, c in enumerate(captions)]
+    (tmp_path / "refs.bib").write_text("\n\n".join(entries) + "\n")
+    (tmp_path / "doc.tex").write_text("\\documentclass{article}\n\\usepackage{url}\n\\begin{document}\n"
+                                      "\\nocite{*}\n\\bibliographystyle{plain}\n\\bibliography{refs}\n\\end{document}\n")
+    for cmd in (["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc"], ["bibtex", "doc"],
+                ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc"]):
+        r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"{cmd[0]} failed:\n{r.stdout[-3000:]}"
+    log = (tmp_path / "doc.blg").read_text()
+    assert "error" not in log.lower(), log
+    assert (tmp_path / "doc.pdf").stat().st_size > 0

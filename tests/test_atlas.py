@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from featlearn import agop, atlas, data, kernels, metrics, models, one_step, profiles, results, sweeps, targets, train
 from featlearn import good_directions as gd
 from featlearn import gradient_features as gf
+from featlearn.hermite import count_slope, monomial_count
 
 D, N_MAX, N_VAL, N_TEST = 5, 40, 30, 50
 
@@ -83,15 +84,16 @@ def test_ntk_ridge_is_kernel_ridge_on_the_first_n_rows():
     alpha = grid_ridge(K / n, y / n, lams, lambda c: Kv @ c, yv)
     want = np.mean((Kt @ alpha - yt) ** 2) / np.var(yt)
     assert float(out["error"]) == pytest.approx(want, rel=2e-3)
-    assert int(out["choice"]) == 0  # one candidate
+    assert int(out["choice"]) == 1  # one candidate, after the null predictor (candidate 0)
     # the key plays no part; another n gives another fit
     assert float(atlas.run("ntk", jax.random.key(1), p, n)["error"]) == float(out["error"])
     assert float(atlas.run("ntk", jax.random.key(9), p, 12)["error"]) != float(out["error"])
 
 
 def test_random_features_ridge_is_ridge_on_distinct_features():
-    p, n, N = problem(1), 30, 120
+    p, n, N = problem(0), 30, 120  # h2, which 30 samples in d = 5 learn better than the null predictor
     out = atlas.run("random-features", jax.random.key(4), p, n, features=N)
+    assert int(out["choice"]) == 1
     F, Fv, Ft = f64(*(kernels.random_features(jax.random.key(4), z, N) for z in (p.x[:n], p.x_val, p.x_test)))
     assert np.linalg.matrix_rank(F.T @ F + 0 * np.eye(N)) == n  # N > n distinct features: rank n
     y, yv, yt = f64(p.y[:n], p.y_val, p.y_test)
@@ -133,6 +135,7 @@ def test_one_step_on_data_is_algorithm_1_on_the_ghost_rows():
 def test_two_stage_uses_the_hinge_loss_on_classification_and_picks_by_validation():
     key, n = jax.random.key(2), 30
     hp = dict(width=16, steps=20, eta1s=(1.0, 4.0), decays=(1e-4,))
+    chosen = []
     for t, loss in ((5, "hinge"), (0, "mse")):  # the XOR mixture, h2
         p = problem(t)
         cls = atlas.CLASSIFICATION[t]
@@ -140,12 +143,16 @@ def test_two_stage_uses_the_hinge_loss_on_classification_and_picks_by_validation
         p0 = models.init_params(key, D, 16, symmetric=True)
         preds = [gf.two_stage(p0, p.x[:n], p.y[:n], eta1=e, steps=20, weight_decay=1e-4, loss=loss).final
                  for e in hp["eta1s"]]
-        val = [float(jnp.mean((models.apply(q, p.x_val) - p.y_val) ** 2)) for q in preds]
+        null = float(jnp.mean(p.y[:n]))  # candidate 0: the null predictor
+        val = [float(jnp.mean((null - p.y_val) ** 2))]
+        val += [float(jnp.mean((models.apply(q, p.x_val) - p.y_val) ** 2)) for q in preds]
         best = int(np.argmin(val))
-        pt = models.apply(preds[best], p.x_test)
+        pt = jnp.full_like(p.y_test, null) if best == 0 else models.apply(preds[best - 1], p.x_test)
         want = metrics.classification_error(pt, p.y_test) if cls else metrics.normalized_mse(pt, p.y_test)
         assert int(out["choice"]) == best
+        chosen.append(best)
         assert float(out["error"]) == pytest.approx(float(want), rel=1e-3, abs=1e-6)
+    assert max(chosen) > 0  # the method's own candidates, not only the null predictor
 
 
 def test_square_loss_second_layer_converges_to_its_ridge_solution(x64):
@@ -184,11 +191,15 @@ def test_good_directions_mask_is_training_on_the_first_n_rows():
     Wc, _ = gd.fit(net, p.x[:n], p.y[:n], **kw)
     np.testing.assert_allclose(Wm, Wc, rtol=2e-3, atol=2e-5)
     out = atlas.run("good-directions", key, p, n, width=16, steps=30, time=60.0, lams=(0.0, 1.0))
-    assert int(out["choice"]) in (0, 1)
     apply_fn = gd.model_fn(net, "LQ")
     cands = [gd.fit(net, p.x[:n], p.y[:n], **(kw | dict(lam=lam)))[0] for lam in (0.0, 1.0)]
-    best = cands[int(out["choice"])]
-    want = metrics.normalized_mse(apply_fn({"W": best}, p.x_test), p.y_test)
+    null = float(jnp.mean(p.y[:n]))  # candidate 0: the null predictor
+    val = [float(jnp.mean((null - p.y_val) ** 2))]
+    val += [float(jnp.mean((apply_fn({"W": W}, p.x_val) - p.y_val) ** 2)) for W in cands]
+    assert int(out["choice"]) == int(np.argmin(val))
+    c = int(out["choice"])
+    pt = jnp.full_like(p.y_test, null) if c == 0 else apply_fn({"W": cands[c - 1]}, p.x_test)
+    want = metrics.normalized_mse(pt, p.y_test)
     assert float(out["error"]) == pytest.approx(float(want), rel=2e-3)
 
 
@@ -205,7 +216,7 @@ def test_full_gd_checkpoints_are_gradient_descent_on_the_first_n_rows():
     val = [float(jnp.mean((apply_fn(q, p.x_val) - p.y_val) ** 2)) for q in fits]
     assert val[0] == pytest.approx(float(jnp.mean(p.y_val ** 2)), rel=1e-6)  # the start is the zero function
     best = int(np.argmin(val))
-    assert int(out["choice"]) == best
+    assert int(out["choice"]) == best + 1  # candidate 0 is the null predictor
     want = metrics.normalized_mse(apply_fn(fits[best], p.x_test), p.y_test)
     assert float(out["error"]) == pytest.approx(float(want), rel=2e-3)
 
@@ -228,13 +239,56 @@ def test_rfm_with_a_validation_set_chooses_the_penalty_there():
     np.testing.assert_allclose(flipped.test_pred[0], Kt @ alpha, rtol=2e-3, atol=1e-3)
     assert float(jnp.abs(flipped.test_pred[0]).max()) < 0.5 * float(jnp.abs(res.test_pred[0]).max())
     # through the interface: iterations + 1 candidates, chosen by the validation loss
-    out = atlas.run("rfm", jax.random.key(0), p, n, 1.0, iterations=2, bandwidth=3.0)
+    out = atlas.run("rfm", jax.random.key(0), p, n, 1.0, iterations=2, bandwidths=(3.0,))
     full = agop.rfm(p.x[:n], p.y[:n], p.x_test, p.y_test, iterations=2, bandwidth=3.0, x_val=p.x_val, y_val=p.y_val)
     best = int(np.argmin(np.mean((np.asarray(full.val_pred) - np.asarray(p.y_val)) ** 2, axis=1)))
-    assert int(out["choice"]) == best
+    assert int(out["choice"]) == best + 1  # candidate 0 is the null predictor
     assert float(out["error"]) == pytest.approx(float(full.test_error[best]), abs=1e-6)
     with pytest.raises(ValueError, match="x_val and y_val"):
         agop.rfm(p.x, p.y, p.x_test, p.y_test, x_val=p.x_val)
+
+
+def test_rfm_chooses_its_bandwidth_on_validation():
+    """Several bandwidths: the plain Laplace kernel at each, the iterations at the one of smallest validation loss;
+    the middle one here (0.01: K ≈ I, predictions ≈ 0 off the training rows) is the worst, so a fixed bandwidth
+    shows."""
+    p, n, widths = problem(0), 30, (3.0, 0.01, 0.3)
+    kw = dict(x_val=p.x_val, y_val=p.y_val)
+    res = agop.rfm(p.x[:n], p.y[:n], p.x_test, p.y_test, iterations=1, bandwidth=widths, **kw)
+    plain = [agop.rfm(p.x[:n], p.y[:n], p.x_test, p.y_test, iterations=0, bandwidth=L, **kw) for L in widths]
+    val = [float(jnp.mean((r.val_pred[0] - p.y_val) ** 2)) for r in plain]
+    best = int(np.argmin(val))
+    assert int(res.choice) == best != 1 and float(res.bandwidth) == widths[best]
+    for b in range(3):  # the plain kernels first, then the iteration at the chosen bandwidth
+        np.testing.assert_allclose(res.val_pred[b], plain[b].val_pred[0], rtol=1e-5, atol=1e-6)
+    once = agop.rfm(p.x[:n], p.y[:n], p.x_test, p.y_test, iterations=1, bandwidth=widths[best], **kw)
+    np.testing.assert_allclose(res.test_pred[3], once.test_pred[1], rtol=1e-4, atol=1e-5)
+    # through the interface: bandwidth-major candidates, the iterations only at the chosen bandwidth
+    out = atlas.run("rfm", jax.random.key(0), p, n, iterations=1, bandwidths=widths)
+    c = int(out["choice"]) - 1
+    assert c // 2 == best or int(out["choice"]) == 0
+    with pytest.raises(ValueError, match="several bandwidths"):
+        agop.rfm(p.x[:n], p.y[:n], p.x_test, p.y_test, bandwidth=widths)
+
+
+def test_null_predictor_is_a_candidate_of_every_method():
+    """Candidate 0 of every method is the constant mean of the first n training labels: with validation labels
+    equal to that constant, every method's own candidates lose to it, and it is what is scored."""
+    p, n = problem(0), 30
+    mean = float(jnp.mean(p.y[:n]))
+    flipped = p._replace(y_val=jnp.full_like(p.y_val, mean))  # validation labels only the null predictor fits
+    hp = {"ntk": {}, "random-features": dict(features=64), "one-step": dict(width=8),
+          "two-stage": dict(width=8, steps=5, eta1s=(1.0,), decays=(1e-4,)),
+          "good-directions": dict(width=8, steps=5, time=10.0, lams=(0.0,)),
+          "rfm": dict(iterations=1, bandwidths=(3.0,))}
+    want = float(metrics.normalized_mse(jnp.full_like(p.y_test, mean), p.y_test))
+    for method, h in hp.items():
+        out = atlas.run(method, jax.random.key(0), flipped, n, **h)
+        assert int(out["choice"]) == 0, method
+        assert float(out["error"]) == pytest.approx(want, rel=1e-5), method
+    c = atlas.with_null(atlas.Candidates(jnp.ones((2, 3)), jnp.zeros((2, 4))), 0.5)
+    np.testing.assert_array_equal(c.pred_val, [[0.5] * 3, [1.0] * 3, [1.0] * 3])
+    np.testing.assert_array_equal(c.pred_test[0], [0.5] * 4)
 
 
 def test_score_is_the_validation_choice_scored_on_the_test_set():
@@ -258,12 +312,12 @@ def test_learning_curve_runs_every_n_on_nested_rows():
                          fixed=dict(d=D, n_max=N_MAX, n_val=N_VAL, n_test=N_TEST, functions=atlas.gaussian_targets(D)))
     probs = atlas.Problem(*(jnp.asarray(a) for a in probs))
     k = jax.random.fold_in(jax.random.split(jax.random.key(1), 1)[0], 1)  # seed 1's key: its own, not seed 0's
-    for method, hp, t in (("random-features", dict(features=64), 4), ("one-step", dict(width=8), 0)):
+    for method, hp, t in (("random-features", dict(features=64), 5), ("one-step", dict(width=8), 0)):
         out = sweeps.sweep(atlas.learning_curve, key=jax.random.key(1), seeds=1, cache=False,
                            vary=dict(seed=range(2), target=range(6)),
                            fixed=dict(method=method, problems=probs, ns=ns, **hp))
         assert out["error"].shape == (1, 2, 6, 3)
-        p = jax.tree_util.tree_map(lambda a, t=t: a[1, t], probs)  # seed 1, the parity or h2
+        p = jax.tree_util.tree_map(lambda a, t=t: a[1, t], probs)  # seed 1, the XOR mixture or h2
         want = atlas.run(method, k, p, 20, atlas.CLASSIFICATION[t], **hp)["error"]
         assert float(out["error"][0, 1, t, 1]) == pytest.approx(float(want), rel=1e-4, abs=1e-6)
         other = atlas.run(method, jax.random.key(1), p, 20, atlas.CLASSIFICATION[t], **hp)["error"]
@@ -307,13 +361,28 @@ def test_exponent_of_synthetic_crossings(p):
     assert exp2.exponent == pytest.approx(p, abs=1e-6)
 
 
+def test_exponent_against_the_count():
+    """n* = c_s N_3(d): the slope against log N_3(d) is exactly 1, and the slope against log d is the count's local
+    slope over the same d (below 3 at these d)."""
+    ds = np.array([16, 24, 32])
+    counts = np.array([monomial_count(int(d), 3) for d in ds], float)
+    n_star = np.array([0.7, 1.0, 1.4])[None, :] * 4 * counts[:, None]
+    status = np.full(n_star.shape, atlas.CROSSED)
+    exp = atlas.exponent(ds, n_star, status, counts=counts, n_boot=200)
+    assert exp.vs_count == pytest.approx(1.0, abs=1e-9) and exp.count_low <= 1.0 <= exp.count_high
+    assert exp.exponent == pytest.approx(count_slope(ds, 3), abs=1e-9) and exp.exponent < 2.9
+    assert np.isnan(atlas.exponent(ds, n_star, status, n_boot=50).vs_count)  # no counts, no slope against them
+    with pytest.raises(ValueError, match="counts must hold one count per dimension"):
+        atlas.exponent(ds, n_star, status, counts=counts[:2])
+
+
 def test_censored_cells_are_never_numbers():
     ds = np.array([8, 16])
     n_star = np.array([[100.0, 120.0], [400.0, np.nan]])
     status = np.array([[atlas.CROSSED, atlas.AT_START], [atlas.CROSSED, atlas.NEVER]])
-    exp = atlas.exponent(ds, n_star, status)
+    exp = atlas.exponent(ds, n_star, status, counts=[10.0, 40.0])
     assert exp.censored == atlas.ABOVE_BUDGET and np.isnan(exp.exponent) and np.isnan(exp.ci_low)
-    assert exp.crossed == 2 and exp.runs == 4
+    assert exp.crossed == 2 and exp.runs == 4 and exp.never == 1 and np.isnan(exp.vs_count)
     status[1, 1] = atlas.CROSSED
     n_star[1, 1] = 500.0
     exp = atlas.exponent(ds, n_star, status)
@@ -331,7 +400,9 @@ def fake_table(S, truth):
             for d in S.d:
                 ns = atlas.sample_sizes(d, S.budget, S.points)
                 for s, c in enumerate((0.9, 1.0, 1.1)):
-                    err = (curve(ns, c * d ** p, spec.level, slope=0.02 * d) if p is not None
+                    n_star = (None if p is None else 4 * c * monomial_count(d, p[1]) if isinstance(p, tuple)
+                              else c * d ** p)
+                    err = (curve(ns, n_star, spec.level, slope=0.02 * d) if p is not None
                            else np.full(ns.size, 2.0))
                     rows.append({"method": np.full(ns.size, method), "target": np.full(ns.size, spec.name),
                                  "d": np.full(ns.size, d), "seed": np.full(ns.size, s), "n": ns, "error": err,
@@ -340,19 +411,23 @@ def fake_table(S, truth):
 
 
 def sizes(**kw):
-    base = dict(profiles.sizes(**atlas.SIZES, profile="quick").__dict__) | dict(d=[8, 12, 16], seeds=3, n_boot=200)
+    base = dict(profiles.sizes(**atlas.SIZES, profile="quick").__dict__) | dict(
+        d=[8, 12, 16], seeds=3, n_boot=200, methods=tuple(atlas.METHODS), targets=atlas.TARGET_NAMES)
     return SimpleNamespace(**(base | kw))
 
 
 def test_measure_recovers_each_cells_exponent_and_the_verdicts():
-    S = sizes(budget=128.0, points=12)  # a grid from d/2 to 128 d², wide enough for every n* = c d^p below
+    S = sizes(budget=128.0, points=12)  # a grid from d/2 to 128 d², wide enough for every n* below
     truth = {(m, t.name): 1.5 for m in atlas.METHODS for t in atlas.TARGETS}
-    truth[("ntk", "he2")] = 2.0  # agrees with the kernel theory
-    truth[("one-step", "he2")] = 1.0  # disagrees with Damian et al.'s 2
+    truth[("ntk", "he2")] = ("count", 2)  # n* = 4 c N_2(d): agrees with the kernel theory (slope 1 against N_2)
+    truth[("random-features", "he2")] = 2.6  # n* ∝ d^2.6: steeper than N_2(d), disagrees
+    truth[("one-step", "he2")] = 1.0  # below the sufficient d²: consistent with Damian et al.
+    truth[("one-step", "multi-index")] = 2.6  # above it: disagrees
     for t in ("he3", "multi-index", "dense-sparse", "parity"):
-        truth[("ntk", t)] = None  # censored above the budget: agrees with d^k, k > 2
-    truth[("one-step", "multi-index")] = None  # censored, theory 2: disagrees
+        truth[("ntk", t)] = None  # censored above the budget: not measured, whatever the theory
+    truth[("full-gd", "xor")] = None  # censored, no prediction: not measured
     truth[("good-directions", "dense-sparse")] = 3.6  # above the bound < 3: disagrees
+    truth[("rfm", "parity")] = 2.2  # no prediction
     out = atlas.exponents(S, jax.random.key(0), fake_table(S, truth))
     t = out["table"]
     cell = {(m, g): i for i, (m, g) in enumerate(zip(t["method"], t["target"], strict=True))}
@@ -360,25 +435,60 @@ def test_measure_recovers_each_cells_exponent_and_the_verdicts():
         i = cell[(m, g)]
         if p is None:
             assert t["censored"][i] == atlas.ABOVE_BUDGET and np.isnan(t["exponent"][i]), (m, g)
-        else:
+            assert t["verdict"][i] == atlas.NOT_MEASURED and t["never"][i] == t["runs"][i] == 9, (m, g)
+        elif not isinstance(p, tuple):
             assert t["exponent"][i] == pytest.approx(p, abs=1e-6) and t["censored"][i] == "", (m, g)
+    # the censored cells carry no verdict but "not measured"
+    assert set(t["verdict"][t["censored"] != ""]) == {atlas.NOT_MEASURED}
     v = lambda m, g: t["verdict"][cell[(m, g)]]  # noqa: E731
-    assert v("ntk", "he2") == atlas.AGREES and v("ntk", "he3") == atlas.AGREES
-    assert v("one-step", "he2") == atlas.DISAGREES and v("one-step", "multi-index") == atlas.DISAGREES
-    assert v("good-directions", "dense-sparse") == atlas.DISAGREES and v("full-gd", "he2") == atlas.SILENT
-    assert v("random-features", "he2") == atlas.DISAGREES  # 1.5 where kernels need 2
+    he2, xor = cell[("ntk", "he2")], cell[("ntk", "xor")]
+    assert t["slope_vs_count"][he2] == pytest.approx(1.0, abs=1e-6)
+    assert t["exponent"][he2] == pytest.approx(count_slope(S.d, 2), abs=1e-6)
+    assert t["theory_local"][he2] == pytest.approx(count_slope(S.d, 2))
+    assert t["theory_local"][cell[("one-step", "multi-index")]] == pytest.approx(count_slope(S.d, 4))
+    assert np.isnan(t["theory_local"][xor]) and np.isnan(t["slope_vs_count"][xor])
+    assert v("ntk", "he2") == atlas.AGREES and v("ntk", "he3") == atlas.NOT_MEASURED
+    assert v("random-features", "he2") == atlas.DISAGREES
+    assert v("one-step", "he2") == atlas.CONSISTENT and v("one-step", "multi-index") == atlas.DISAGREES
+    assert v("good-directions", "dense-sparse") == atlas.DISAGREES and v("rfm", "parity") == atlas.SILENT
     assert out["glue"]["disagrees"] == len(out["disagreements"]) == sum(t["verdict"] == atlas.DISAGREES)
-    assert out["glue"]["ntk-he3"] == "censored (> budget)" and out["glue"]["ntk-he2"].startswith("2.00 [")
+    assert out["glue"]["not-measured"] == 5 and out["glue"]["consistent"] == 1 and out["glue"]["agrees"] == 1
+    assert out["glue"]["ntk-he3"] == "not measured (> budget)"
+    assert out["glue"]["ntk-he2"].startswith(f"{count_slope(S.d, 2):.2f} [")
+    assert out["glue"]["ntk-he2-count"].startswith("1.00 [")
     assert out["grid"].shape == (7, 6) and np.isnan(out["grid"][0, 1]) and out["censored"][0, 1] == "> budget"
-    assert list(out["csv"]) == ["method", "target", "exponent", "ci_low", "ci_high", "censored", "theory", "source"]
-    assert set(out["kernels_beyond"]["target"]) == {"he3", "multi-index", "dense-sparse", "parity"}
+    assert out["verdicts"][0, 1] == atlas.NOT_MEASURED
+    assert list(out["csv"]) == list(atlas.CSV_COLUMNS) and {"slope_vs_count", "theory_local", "verdict"} <= set(
+        atlas.CSV_COLUMNS)
+    kb = out["kernels_beyond"]
+    assert set(kb["target"]) == {"he3", "multi-index", "dense-sparse", "parity"} and set(kb["method"]) == {
+        "ntk", "random-features"}
+    assert np.all(kb["never"][kb["method"] == "ntk"] == 9) and not np.all(kb["never"] == kb["runs"])
     assert out["html"].count("<tr>") == 1 + 42 and "&gt; budget" in out["html"] and "$" not in out["html"]
+    assert "he2" not in out["html"] and "h₂(u·x)" in out["html"]  # names, not ids
+    # at d = 8-16 and a budget of 128 d², degree 3 is within reach, degree 4 is not: the paper profile's sizes
+    assert t["needs"][cell[("ntk", "multi-index")]].startswith("needs the paper profile (GPU): n up to 4·N_4(d)")
+    assert t["needs"][cell[("ntk", "he3")]].startswith("needs a larger budget: n up to 4·N_3(d) = 480,")
+
+
+def test_a_subset_of_cells_is_measured_alone():
+    """A profile that runs some methods on some targets (quick) gets a table, grid and checks over those cells."""
+    S = sizes(budget=128.0, points=12, methods=("one-step", "ntk"), targets=("he3", "he2"))
+    assert atlas.cells(S) == (("ntk", "one-step"), ("he2", "he3"))
+    full = fake_table(S, {("ntk", "he2"): ("count", 2), ("one-step", "he2"): 2.0, ("one-step", "he3"): None})
+    keep = np.isin(full["method"], S.methods) & np.isin(full["target"], S.targets)
+    out = atlas.exponents(S, jax.random.key(0), {k: v[keep] for k, v in full.items()})
+    assert out["grid"].shape == (2, 2) and list(out["methods"]) == ["ntk", "one-step"]
+    assert list(out["targets"]) == ["he2", "he3"] and out["censored"][1, 1] == atlas.ABOVE_BUDGET
+    assert list(out["kernels_beyond"]["target"]) == ["he3"]
+    with pytest.raises(ValueError, match="methods must be one of"):
+        atlas.cells(sizes(methods=("svm",)))
 
 
 def test_theory_states_only_what_the_cited_results_say():
-    assert atlas.theory("ntk", "he3").text == "3" and atlas.theory("random-features", "multi-index").text == "4"
-    assert atlas.theory("ntk", "xor").exponent is None  # not Gaussian, sphere or hypercube inputs
-    assert atlas.theory("one-step", "he2").text == "2" and atlas.theory("one-step", "he3").exponent is None
+    assert atlas.theory("ntk", "he3").text == "3 ± δ" and atlas.theory("random-features", "multi-index").text == "4 ± δ"
+    assert atlas.theory("ntk", "he3").degree == 3 and atlas.theory("ntk", "xor").exponent is None
+    assert atlas.theory("one-step", "he2").text == "≤ 2" and atlas.theory("one-step", "he3").exponent is None
     assert atlas.theory("one-step", "parity").exponent is None
     assert atlas.theory("good-directions", "dense-sparse").text == "< 3"
     for m in ("two-stage", "full-gd", "rfm"):
@@ -388,16 +498,38 @@ def test_theory_states_only_what_the_cited_results_say():
         for t in atlas.TARGET_NAMES:
             for key in filter(None, atlas.theory(m, t).source.split("; ")):
                 assert f"{{{key}," in bib, key
+
+
+def test_verdicts_are_never_earned_by_failing_to_measure():
+    kern = lambda p: atlas.Prediction(p, atlas.KERNEL, "", "", int(p))  # noqa: E731
     finite = atlas.Exponent(2.4, 2.1, 2.7, "", 9, 9)
-    assert atlas.verdict(atlas.Prediction(2.0, "=", "", ""), finite) == atlas.DISAGREES
-    assert atlas.verdict(atlas.Prediction(2.5, "=", "", ""), finite) == atlas.AGREES
-    assert atlas.verdict(atlas.Prediction(3.0, "<", "", ""), finite) == atlas.AGREES
-    assert atlas.verdict(atlas.Prediction(2.1, "<", "", ""), finite) == atlas.DISAGREES
-    below = atlas.Exponent(np.nan, np.nan, np.nan, atlas.BELOW_GRID, 8, 9)
-    assert atlas.verdict(atlas.Prediction(2.0, "=", "", ""), below) == atlas.INCONCLUSIVE
-    above = atlas.Exponent(np.nan, np.nan, np.nan, atlas.ABOVE_BUDGET, 0, 9)
-    assert atlas.verdict(atlas.Prediction(3.0, "<", "", ""), above) == atlas.INCONCLUSIVE
+    assert atlas.verdict(kern(2.0), finite) == atlas.DISAGREES  # no count slope: the exponent's interval decides
+    assert atlas.verdict(kern(2.0), finite._replace(vs_count=1.1, count_low=0.9, count_high=1.3)) == atlas.AGREES
+    assert atlas.verdict(kern(3.0), finite._replace(vs_count=1.2, count_low=1.05, count_high=1.3)) == atlas.DISAGREES
+    suff, better = atlas.Prediction(2.0, atlas.SUFFICIENT, "", ""), atlas.Prediction(3.0, atlas.BETTER, "", "")
+    assert atlas.verdict(suff, finite) == atlas.DISAGREES  # the whole interval above a sufficient d²
+    assert atlas.verdict(suff, finite._replace(ci_low=2.0)) == atlas.CONSISTENT  # at the bound
+    assert atlas.verdict(suff, finite._replace(ci_low=1.2, exponent=1.5)) == atlas.CONSISTENT
+    assert atlas.verdict(better, finite) == atlas.CONSISTENT
+    assert atlas.verdict(better, finite._replace(ci_low=3.0, ci_high=3.4)) == atlas.DISAGREES  # strictly below 3
     assert atlas.verdict(atlas.NO_PREDICTION, finite) == atlas.SILENT
+    for censored in (atlas.ABOVE_BUDGET, atlas.BELOW_GRID):  # a censored cell never agrees, whatever the theory
+        c = atlas.Exponent(np.nan, np.nan, np.nan, censored, 0, 9, 9)
+        for pred in (kern(2.0), kern(3.0), kern(4.0), suff, better, atlas.NO_PREDICTION):
+            assert atlas.verdict(pred, c) == atlas.NOT_MEASURED, (censored, pred)
+
+
+def test_kernel_barrier_needs_every_run_at_every_d():
+    """The check that kernels cannot learn degree ≥ 3 within the budget counts the runs that never crossed: one
+    run that crossed at one d breaks it, although the cell is still censored."""
+    table = {"method": np.array(["ntk", "ntk", "random-features", "one-step"]),
+             "target": np.array(["he2", "he3", "parity", "he3"]),
+             "theory": np.array(["2 ± δ", "3 ± δ", "3 ± δ", "—"]),
+             "degree": np.array([2, 3, 3, 3]), "never": np.array([0, 9, 8, 9]), "crossed": np.array([9, 0, 1, 0]),
+             "runs": np.array([9, 9, 9, 9])}
+    kb = atlas.kernel_barrier(table)
+    assert list(kb["target"]) == ["he3", "parity"] and list(kb["never"] == kb["runs"]) == [True, False]
+    assert list(atlas.settling_sizes(3, [16, 24, 32])) == [3264, 10400, 23936]
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -443,19 +575,23 @@ def test_grid_edges_count_the_validation_choices_at_each_edge():
     """The candidates' layout of every method: two-stage (η₁ major, weight decay minor), R₁ strengths, GD (rate
     major, checkpoint minor), RFM iterations; each share is the fraction of that method's rows at the edge."""
     S = SimpleNamespace(eta1s=(1.0, 4.0, 16.0), decays=(0.0, 1e-4), quad_lams=(0.0, 1.0, 3.0), net_lrs=(0.5, 2.0),
-                        net_evals=4, rfm_iterations=2)
-    rows = {"two-stage": [0, 1, 2, 5], "good-directions": [0, 2, 2, 1], "full-gd": [4, 9, 5, 0], "rfm": [0, 2, 2, 1],
-            "ntk": [0, 0, 0, 0]}
+                        net_evals=4, rfm_iterations=2, rfm_bandwidths=(5.0, 10.0))
+    own = {"two-stage": [0, 1, 2, 5], "good-directions": [0, 2, 2, 1], "full-gd": [4, 9, 5, 0], "rfm": [0, 2, 4, 5],
+           "ntk": [0, 0, 0, 0]}  # each method's own candidates; every method also chose the null predictor once
+    rows = {m: [0] + [v + 1 for v in c] for m, c in own.items()}
     table = {"method": np.array([m for m, c in rows.items() for _ in c]),
              "choice": np.array([v for c in rows.values() for v in c])}
     out = atlas.grid_edges(S, table)
     e: dict = {}
     for m, k, v in zip(out["method"], out["edge"], out["share"], strict=True):
         e.setdefault(m, {})[k] = v
-    assert e["two-stage"] == {"smallest η₁": 0.5, "largest η₁": 0.25}
-    assert e["good-directions"] == {"λ = 0": 0.25, "largest λ": 0.5}
-    assert e["full-gd"] == {"last checkpoint": 0.5, "smallest rate": 0.5, "largest rate": 0.5}
-    assert e["rfm"] == {"plain Laplace kernel": 0.25, "last iteration": 0.5}
+    assert all(e[m].pop("null predictor") == 0.2 for m in own)
+    assert e["two-stage"] == {"smallest η₁": 0.4, "largest η₁": 0.2}
+    assert e["good-directions"] == {"λ = 0": 0.2, "largest λ": 0.4}
+    assert e["full-gd"] == {"last checkpoint": 0.4, "smallest rate": 0.4, "largest rate": 0.4}
+    assert e["rfm"] == {"smallest bandwidth": 0.4, "largest bandwidth": 0.4, "plain Laplace kernel": 0.2,
+                        "last iteration": 0.4}
+    assert e["ntk"] == {}
 
 
 def test_sample_sizes_span_d_over_2_to_the_budget():
@@ -495,13 +631,14 @@ def test_sections_run_at_toy_sizes(tmp_path):
     section reads the first's curves, and censored cells carry no number."""
     S = sizes(d=[4, 6], seeds=2, budget=1.5, points=3, n_val=32, n_test=64, n_boot=50, width=16, stage_steps=10,
               eta1s=(1.0,), quad_width=8, quad_steps=10, quad_time=10.0, quad_lams=(0.0,), net_width=8, net_steps=10,
-              net_lrs=(0.5,), net_evals=2, rfm_iterations=1, profile="quick")
+              net_lrs=(0.5,), net_evals=2, rfm_iterations=1, rfm_bandwidths=(3.0, 6.0), profile="quick")
     lc = atlas.learning_curves(S, jax.random.key(0))
     assert len(lc["table"]["error"]) == 7 * 6 * 2 * 2 * 3
     ex = atlas.exponents(S, jax.random.key(0), lc["table"])
     t = ex["table"]
     assert len(t["method"]) == 42
     assert np.all(np.isnan(t["exponent"][t["censored"] != ""]))
+    assert set(t["verdict"][t["censored"] != ""]) <= {atlas.NOT_MEASURED}
     assert np.all(np.isfinite(t["exponent"][t["censored"] == ""]))
     again = atlas.exponents(S, jax.random.key(0))  # the same sweeps, from the cache
     np.testing.assert_array_equal(again["table"]["censored"], t["censored"])
@@ -511,16 +648,10 @@ def test_sections_run_at_toy_sizes(tmp_path):
     stored = results.load("atlas", root=tmp_path)
     sx = stored["exponents"]
     assert sx["html"] == ex["html"] and list(sx["csv"]) == list(atlas.CSV_COLUMNS)
-    np.testing.assert_array_equal(sx["kernels_beyond"]["censored"], ex["kernels_beyond"]["censored"])
+    np.testing.assert_array_equal(sx["kernels_beyond"]["never"], ex["kernels_beyond"]["never"])
+    np.testing.assert_array_equal(sx["verdicts"], ex["verdicts"])
     np.testing.assert_array_equal(sx["grid"], ex["grid"])
     assert atlas.table_html(sx["table"]) == ex["html"]
     for fig in (atlas.plot_exponents(sx), atlas.plot_curves(stored["learning_curves"]["mean"])):
         assert len(fig.axes) >= 2
         plt.close(fig)
-
-
-def test_lower_order_slope_is_the_slope_of_d_plus_d2_over_4():
-    assert atlas.lower_order_slope(8, 16) == pytest.approx(np.log(80 / 24) / np.log(2))
-    assert 1.7 < atlas.lower_order_slope(8, 16) < atlas.lower_order_slope(64, 128) < 2
-    with pytest.raises(ValueError, match="d_lo"):
-        atlas.lower_order_slope(16, 8)

@@ -17,7 +17,7 @@ A *Recursive Feature Machine* (:func:`rfm`) alternates kernel ridge regression w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
@@ -99,42 +99,69 @@ def kernel_predictor_agop(X: Array, alpha: Array, M: Array, x: Array, *, bandwid
 
 
 class RFMResult(NamedTuple):
-    """Result of :func:`rfm`: ``test_error`` ``(T+1,)`` (0-1 error of the sign of the predictor after each
-    iteration; entry 0 is the plain Laplace kernel, ``M = I``), the final ``M`` ``(d, d)``, and the predictions
-    after each iteration on the test inputs, ``test_pred`` ``(T+1, n_test)``, and on the validation inputs,
-    ``val_pred`` ``(T+1, n_val)`` (``None`` without a validation set)."""
+    """Result of :func:`rfm`: ``test_error`` ``(B+T,)`` (0-1 error of the sign of each predictor: first the plain
+    Laplace kernel, ``M = I``, at each of the ``B`` bandwidths, then the predictor after each of the ``T``
+    iterations at the chosen bandwidth), the final ``M`` ``(d, d)``, the predictions of the same predictors on the
+    test inputs, ``test_pred`` ``(B+T, n_test)``, and on the validation inputs, ``val_pred`` ``(B+T, n_val)``
+    (``None`` without a validation set), the index ``choice`` of the chosen bandwidth and the ``bandwidth`` itself
+    (``B = 1``: one bandwidth, ``choice`` 0)."""
 
     test_error: Array
     M: Array
     test_pred: Array
     val_pred: Array | None
+    choice: Array | int = 0
+    bandwidth: Array | float = 10.0
 
 
-def rfm(x: Array, y: Array, x_test: Array, y_test: Array, *, iterations: int = 5, bandwidth: float = 10.0,
-        lambdas: Array | None = None, x_val: Array | None = None, y_val: Array | None = None) -> RFMResult:
+def rfm(x: Array, y: Array, x_test: Array, y_test: Array, *, iterations: int = 5,
+        bandwidth: float | Sequence[float] = 10.0, lambdas: Array | None = None, x_val: Array | None = None,
+        y_val: Array | None = None) -> RFMResult:
     r"""Recursive Feature Machine: for :math:`t=0..T`, fit kernel ridge regression with :math:`K_{M_t}` (penalty
     by exact leave-one-out error, or on the validation set ``x_val``, ``y_val`` when one is given), record its test
     0-1 error and its predictions, then set :math:`M_{t+1}=\mathrm{AGOP}(\hat f_t)` over the training inputs,
     rescaled to trace ``d`` (so that distances keep the scale of :math:`M_0=I`).
+
+    ``bandwidth`` :math:`L`: one value, or several; with several (a validation set is then required) the plain
+    Laplace kernel :math:`M_0 = I` is fitted at each, and the iterations run at the one whose fit has the smallest
+    validation square loss (the bandwidth is chosen on validation data like the penalty).
     Shapes: ``x`` ``(n, d)``, ``y`` ``(n,)`` (in ``{±1}`` for the 0-1 error; any real labels otherwise),
     ``x_val`` ``(n_val, d)``, ``y_val`` ``(n_val,)``; ``iterations`` is :math:`T`."""
     iterations = _checks.nonneg_int("iterations", iterations)
-    _checks.real_in("bandwidth", bandwidth, 0.0, low_open=True)
+    widths = tuple(bandwidth) if isinstance(bandwidth, (tuple, list)) else (bandwidth,)
+    if not widths:
+        raise ValueError("bandwidth must be a positive number or a non-empty sequence of them, got ()")
+    for L in widths:
+        _checks.real_in("bandwidth", L, 0.0, low_open=True)
     n, d = x.shape
     _checks.shape("y", y, (n,))
     if (x_val is None) != (y_val is None):
         raise ValueError("x_val and y_val must be given together (a validation set), or neither (leave-one-out)")
-    M = jnp.eye(d, dtype=x.dtype)
-    errs, preds, vals = [], [], []
-    for t in range(iterations + 1):
-        K, Kt = laplace_kernel(x, x, M, bandwidth=bandwidth), laplace_kernel(x_test, x, M, bandwidth=bandwidth)
-        Kv = None if x_val is None else laplace_kernel(x_val, x, M, bandwidth=bandwidth)
+    if len(widths) > 1 and x_val is None:
+        raise ValueError(f"several bandwidths ({len(widths)}) need a validation set (x_val, y_val) to choose one")
+
+    def fit(M: Array, L: Array | float) -> tuple[Array, Array, Array | None]:
+        K, Kt = laplace_kernel(x, x, M, bandwidth=L), laplace_kernel(x_test, x, M, bandwidth=L)
+        Kv = None if x_val is None else laplace_kernel(x_val, x, M, bandwidth=L)
         coef = train.kernel_ridge(K, y, Kv, y_val, lambdas=lambdas).coef  # λ by leave-one-out, or on validation
-        preds.append(Kt @ coef)
-        errs.append(metrics.classification_error(preds[-1], y_test))
-        if Kv is not None:
-            vals.append(Kv @ coef)
-        if t < iterations:
-            G = kernel_predictor_agop(x, coef, M, x, bandwidth=bandwidth)
-            M = d * G / jnp.maximum(jnp.trace(G), jnp.finfo(x.dtype).tiny)
-    return RFMResult(jnp.stack(errs), M, jnp.stack(preds), jnp.stack(vals) if vals else None)
+        return coef, Kt @ coef, None if Kv is None else Kv @ coef
+
+    M = jnp.eye(d, dtype=x.dtype)
+    plain = [fit(M, L) for L in widths]
+    preds = [f[1] for f in plain]
+    vals = [f[2] for f in plain] if x_val is not None else []
+    if len(widths) > 1:
+        choice = jnp.argmin(jnp.stack([jnp.mean((v - y_val) ** 2) for v in vals]))
+        L = jnp.asarray(widths, x.dtype)[choice]
+        coef = jnp.stack([f[0] for f in plain])[choice]
+    else:
+        choice, L, coef = 0, widths[0], plain[0][0]
+    for _ in range(iterations):
+        G = kernel_predictor_agop(x, coef, M, x, bandwidth=L)
+        M = d * G / jnp.maximum(jnp.trace(G), jnp.finfo(x.dtype).tiny)
+        coef, pt, pv = fit(M, L)
+        preds.append(pt)
+        if pv is not None:
+            vals.append(pv)
+    errs = jnp.stack([metrics.classification_error(q, y_test) for q in preds])
+    return RFMResult(errs, M, jnp.stack(preds), jnp.stack(vals) if vals else None, choice, L)

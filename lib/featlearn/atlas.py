@@ -55,7 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
 
-from . import _checks, agop, data, figures, kernels, metrics, models, one_step, sweeps, targets, train
+from . import _checks, agop, data, figures, hermite, kernels, metrics, models, one_step, sweeps, targets, train
 from . import good_directions as gd
 from . import gradient_features as gf
 from .progress import progress
@@ -250,15 +250,26 @@ def full_gd(key: Array, p: Problem, keep: Array, *, width: int, steps: int, lrs:
     return Candidates(pv.reshape(-1, pv.shape[-1]), pt.reshape(-1, pt.shape[-1]))
 
 
-def rfm_fit(key: Array, p: Problem, *, iterations: int, bandwidth: float) -> Candidates:
+def rfm_fit(key: Array, p: Problem, *, iterations: int, bandwidths: Sequence[float]) -> Candidates:
     r"""Method 7: the Recursive Feature Machine (:func:`featlearn.agop.rfm`: Laplace-kernel ridge, then
-    :math:`M\leftarrow` the AGOP of the fit, ``iterations`` times; bandwidth ``bandwidth``), each ridge's
-    :math:`\lambda` chosen on the validation set. Candidates: the predictor after each iteration, the plain Laplace
-    kernel (:math:`M = I`) first. (``key`` unused.)"""
+    :math:`M\leftarrow` the AGOP of the fit, ``iterations`` times), each ridge's :math:`\lambda` chosen on the
+    validation set, and the bandwidth :math:`L` too: the plain Laplace kernel (:math:`M = I`) is fitted at every
+    bandwidth of ``bandwidths``, and the iterations run at the one of smallest validation loss.
+
+    Candidates, ``(B, T + 1)`` laid out bandwidth-major (``B = len(bandwidths)``, ``T = iterations``): row
+    :math:`b` holds the plain Laplace kernel at bandwidth :math:`b`, then, for the chosen bandwidth only, the
+    predictor after each iteration (``nan`` for the other bandwidths: never chosen). (``key`` unused.)"""
     del key
-    res = agop.rfm(p.x, p.y, p.x_test, p.y_test, iterations=iterations, bandwidth=bandwidth, x_val=p.x_val,
+    res = agop.rfm(p.x, p.y, p.x_test, p.y_test, iterations=iterations, bandwidth=tuple(bandwidths), x_val=p.x_val,
                    y_val=p.y_val)
-    return Candidates(res.val_pred, res.test_pred)
+    B, T = len(bandwidths), iterations
+
+    def layout(pred: Array) -> Array:  # (B + T, n) -> (B * (T + 1), n)
+        rows = jnp.full((B, T + 1, pred.shape[1]), jnp.nan, pred.dtype).at[:, 0].set(pred[:B])
+        rows = rows.at[res.choice, 1:].set(pred[B:])
+        return rows.reshape(B * (T + 1), -1)
+
+    return Candidates(layout(res.val_pred), layout(res.test_pred))
 
 
 #: The seven methods, in the order of the atlas's rows: name → ``fn(key, problem, [keep,] **hyperparameters)``
@@ -301,38 +312,59 @@ def first_rows(p: Problem, n: int) -> Problem:
     return p._replace(x=p.x[:n], y=p.y[:n])
 
 
+def with_null(cands: Candidates, constant: Array | float) -> Candidates:
+    r"""The candidates with the null predictor first: the constant ``constant`` (the mean of the training labels,
+    the best constant predictor; about 0 on a centred target, the majority label on a classification target;
+    nudged off 0 so that its sign is a label) everywhere. With it among the candidates no method scores worse on
+    validation than predicting a constant, whatever its knobs. Row 0 of the result is the null predictor, row
+    :math:`i+1` the method's candidate :math:`i`."""
+    c = jnp.asarray(constant, cands.pred_val.dtype)
+    c = jnp.where(c == 0, jnp.finfo(c.dtype).eps, c)  # sign(0) is no label: a tie goes to +1
+    return Candidates(jnp.concatenate([jnp.full((1, cands.pred_val.shape[1]), c), cands.pred_val]),
+                      jnp.concatenate([jnp.full((1, cands.pred_test.shape[1]), c), cands.pred_test]))
+
+
 def run(method: str, key: Array, p: Problem, n: int | Array, classification: float | Array = 0.0,
         **hyper: Any) -> dict[str, Array]:
     r"""The one interface: method ``method`` (a name of :data:`METHODS`) with ``key``, on the first ``n`` rows of
     the problem ``p``, its hyperparameters ``hyper``; ``classification`` (0 or 1, may be traced) says how the target
     is scored. For a method of :data:`SLICED` ``n`` is a Python integer (the rows are sliced); for the others it may
-    be traced (the rows beyond ``n`` get weight 0, :func:`featlearn.data.first_n_weights`). Returns :func:`score`'s
-    test error and diagnostics."""
+    be traced (the rows beyond ``n`` get weight 0, :func:`featlearn.data.first_n_weights`). The null predictor
+    (:func:`with_null`: the mean of the first ``n`` training labels) is candidate 0 of every method. Returns
+    :func:`score`'s test error and diagnostics."""
     _checks.one_of("method", method, METHODS)
     cls = jnp.asarray(classification, p.x.dtype)
     if method in SLICED:
         if _checks._is_tracer(n):
             raise ValueError(f"n must be a Python integer for the method {method!r} (its solver's shape), got a "
                              "traced value")
-        return score(p, METHODS[method](key, first_rows(p, int(n)), **hyper), cls)
+        q = first_rows(p, int(n))
+        return score(p, with_null(METHODS[method](key, q, **hyper), jnp.mean(q.y)), cls)
     keep = data.first_n_weights(n, p.x.shape[0], dtype=p.x.dtype)
     extra = {"classification": cls} if method in _NEEDS_KIND else {}
-    return score(p, METHODS[method](key, p, keep, **extra, **hyper), cls)
+    mean = jnp.sum(keep * p.y) / jnp.sum(keep)
+    return score(p, with_null(METHODS[method](key, p, keep, **extra, **hyper), mean), cls)
 
 
 def learning_curve(key: Array, seed: int | Array, target: int | Array, *, method: str, problems: Problem,
-                   ns: Sequence[int], **hyper: Any) -> dict[str, Array]:
+                   ns: Sequence[int], drawn: Sequence[int] | None = None, **hyper: Any) -> dict[str, Array]:
     r""":func:`run` for every ``n`` in ``ns`` (increasing) on the problem of seed ``seed`` and target ``target``
     (indices into ``problems``, whose arrays are ``(seeds, targets, ...)`` as :func:`draw` swept over seeds and
-    targets returns them; both may be traced). The sample sizes run one after another inside one program: a
+    targets returns them; both may be traced; ``drawn``: the numbers in :data:`TARGETS` of the targets along that
+    axis, all of them by default). The sample sizes run one after another inside one program: a
     ``lax.map`` (one compiled copy) for a traced-``n`` method, a loop over the slices for a method of
     :data:`SLICED`. The method's key is ``fold_in(key, seed)``: the same initialisation for every ``n`` and target
     of a seed, so the curves of one seed differ only by the training rows. Returns ``(K,)`` arrays."""
     ns = tuple(_checks.positive_int("ns", int(v)) for v in ns)
     if not ns or list(ns) != sorted(set(ns)) or ns[-1] > problems.x.shape[2]:
         raise ValueError(f"ns must be increasing sample sizes, at most n_max = {problems.x.shape[2]}, got {ns}")
-    p = jax.tree_util.tree_map(lambda a: a[seed, target], problems)
-    cls = jnp.asarray(CLASSIFICATION)[target]
+    drawn = tuple(range(len(TARGETS))) if drawn is None else tuple(int(t) for t in drawn)
+    if len(drawn) != problems.x.shape[1]:
+        raise ValueError(f"drawn must name the {problems.x.shape[1]} targets of problems' target axis, got {drawn}")
+    # the barrier keeps XLA from constant-folding kernels of the drawn data (a constant of the program): on 2 CPU
+    # cores that folding took longer than the NTK's solves themselves
+    p = jax.tree_util.tree_map(lambda a: a[seed, target], lax.optimization_barrier(problems))
+    cls = jnp.asarray([CLASSIFICATION[t] for t in drawn])[target]
     k = jax.random.fold_in(key, seed)
     if method in SLICED:
         outs = [run(method, k, p, n, cls, **hyper) for n in ns]
@@ -386,8 +418,10 @@ def crossings(ns: Sequence[int], errors: np.ndarray, level: float) -> tuple[np.n
 
 class Exponent(NamedTuple):
     r"""The measured exponent of one cell: the slope of :math:`\log n^*` against :math:`\log d` and its bootstrap
-    interval (``nan`` when censored), ``censored`` (``""``, :data:`ABOVE_BUDGET` or :data:`BELOW_GRID`) and
-    ``crossed``, the number of (d, seed) runs that crossed inside the grid, out of ``runs``."""
+    interval (``nan`` when censored), ``censored`` (``""``, :data:`ABOVE_BUDGET` or :data:`BELOW_GRID`),
+    ``crossed``, the number of (d, seed) runs that crossed inside the grid, out of ``runs``, ``never``, the number
+    that never reached the level, and ``vs_count`` with ``count_low``, ``count_high``: the slope of
+    :math:`\log n^*` against :math:`\log N_k(d)` and its interval (``nan`` when censored or no count was given)."""
 
     exponent: float
     ci_low: float
@@ -395,17 +429,23 @@ class Exponent(NamedTuple):
     censored: str
     crossed: int
     runs: int
+    never: int = 0
+    vs_count: float = math.nan
+    count_low: float = math.nan
+    count_high: float = math.nan
 
 
-def exponent(ds: Sequence[int], n_star: np.ndarray, status: np.ndarray, *, level: float = 0.95, n_boot: int = 2000,
-             seed: int = 0) -> Exponent:
+def exponent(ds: Sequence[int], n_star: np.ndarray, status: np.ndarray, *, counts: Sequence[float] | None = None,
+             level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> Exponent:
     r"""The exponent of :math:`n^*(d)` from the crossings ``n_star`` and their ``status`` ``(D, seeds)`` (rows: the
     dimensions ``ds``): the least-squares slope on log-log axes over every (d, seed) and a percentile bootstrap
     interval at ``level`` that resamples seeds within each :math:`d` (:func:`featlearn.metrics.fit_loglog`).
+    With ``counts`` ``(D,)`` (:math:`N_k(d)` at each ``d``, :func:`featlearn.hermite.monomial_count`), the same
+    fit against :math:`\log N_k(d)` as well (``vs_count``: 1 where :math:`n^*\propto N_k(d)`).
 
     Censoring comes first and is never turned into a number: if any run never reached the level the cell is
     :data:`ABOVE_BUDGET`; otherwise, if any run was already below it at the smallest sample size,
-    :data:`BELOW_GRID`; either way the exponent and its interval are ``nan``."""
+    :data:`BELOW_GRID`; either way the exponents and their intervals are ``nan``."""
     ds = np.asarray(ds, float)
     n_star = np.asarray(n_star, float)
     status = np.asarray(status)
@@ -414,33 +454,53 @@ def exponent(ds: Sequence[int], n_star: np.ndarray, status: np.ndarray, *, level
                          f"{n_star.shape} and {status.shape}")
     if ds.size < 2 or np.unique(ds).size < 2:
         raise ValueError(f"ds must hold at least two distinct dimensions, got {ds}")
-    crossed = int(np.sum(status == CROSSED))
-    censored = ABOVE_BUDGET if np.any(status == NEVER) else BELOW_GRID if np.any(status == AT_START) else ""
+    if counts is not None and np.shape(counts) != ds.shape:
+        raise ValueError(f"counts must hold one count per dimension, shape ({ds.size},), got {np.shape(counts)}")
+    crossed, never = int(np.sum(status == CROSSED)), int(np.sum(status == NEVER))
+    censored = ABOVE_BUDGET if never else BELOW_GRID if np.any(status == AT_START) else ""
     if censored:
-        return Exponent(math.nan, math.nan, math.nan, censored, crossed, status.size)
+        return Exponent(math.nan, math.nan, math.nan, censored, crossed, status.size, never)
     seeds = n_star.shape[1]
-    fit = metrics.fit_loglog(np.repeat(ds, seeds), n_star.ravel(), groups=np.tile(np.arange(seeds), ds.size),
-                             level=level, n_boot=n_boot, seed=seed)
-    return Exponent(fit.slope, fit.ci_low, fit.ci_high, "", crossed, status.size)
+    groups = np.tile(np.arange(seeds), ds.size)
+    fit = metrics.fit_loglog(np.repeat(ds, seeds), n_star.ravel(), groups=groups, level=level, n_boot=n_boot,
+                             seed=seed)
+    vs = (math.nan,) * 3
+    if counts is not None:
+        c = metrics.fit_loglog(np.repeat(np.asarray(counts, float), seeds), n_star.ravel(), groups=groups,
+                               level=level, n_boot=n_boot, seed=seed)
+        vs = (c.slope, c.ci_low, c.ci_high)
+    return Exponent(fit.slope, fit.ci_low, fit.ci_high, "", crossed, status.size, never, *vs)
 
 
 # ----------------------------------------------------------------------------------------------------- theory
+#: Relations of a :class:`Prediction`: ``KERNEL`` (:math:`d^{k-\delta}\lesssim n^*\lesssim d^{k+\delta}` for every
+#: :math:`\delta > 0`, the kernel theorems; at finite :math:`d`, :math:`n^*` grows like the count :math:`N_k(d)`),
+#: ``SUFFICIENT`` (a sufficient :math:`n\lesssim d^{p}`: an upper bound on :math:`n^*`), ``BETTER`` (a rate better than
+#: :math:`d^{p}`, strictly).
+KERNEL, SUFFICIENT, BETTER = "±", "≤", "<"
+
+
 class Prediction(NamedTuple):
-    r"""What a published result predicts for one cell: ``exponent`` :math:`p` of :math:`n^*(d)\asymp d^p` (``None``:
-    no prediction), ``relation`` (``"="``: :math:`n^*\asymp d^p`; ``"<"``: an upper bound, :math:`n^* = o(d^p)`),
-    ``source`` (BibTeX keys of ``book/references.bib``, separated by ``"; "``) and ``why`` (one line)."""
+    r"""What a published result predicts for one cell: ``exponent`` :math:`p` (``None``: no prediction),
+    ``relation`` (:data:`KERNEL`, :data:`SUFFICIENT` or :data:`BETTER`), ``source`` (BibTeX keys of
+    ``book/references.bib``, separated by ``"; "``), ``why`` (one line) and ``degree``, the degree :math:`k` whose
+    count :math:`N_k(d)` the prediction is about (kernels; ``None`` otherwise)."""
 
     exponent: float | None
     relation: str
     source: str
     why: str
+    degree: int | None = None
 
     @property
     def text(self) -> str:
-        """The theory column: ``"2"``, ``"< 3"`` or ``"no prediction"``."""
+        r"""The theory column: ``"2 ± δ"`` (kernels: :math:`d^{2\pm\delta}`), ``"≤ 2"``, ``"< 3"`` or
+        ``"no prediction"``."""
         if self.exponent is None:
             return "no prediction"
-        return f"{'' if self.relation == '=' else self.relation + ' '}{self.exponent:g}"
+        if self.relation == KERNEL:
+            return f"{self.exponent:g} ± δ"
+        return f"{self.relation} {self.exponent:g}"
 
 
 NO_PREDICTION = Prediction(None, "", "", "no published result covers this method on this target")
@@ -450,19 +510,22 @@ _KERNEL_SOURCES = {"ntk": "ghorbani2021; mei2022", "random-features": "ghorbani2
 def theory(method: str, target: str) -> Prediction:
     r"""The theory column of cell (``method``, ``target``): only what the cited results state.
 
-    * Kernels (``ntk``, ``random-features`` with many more features than samples), on Gaussian or hypercube inputs:
-      ridge regression learns the part of degree :math:`\le\ell` from :math:`d^{\ell+\delta}\le n\le
-      d^{\ell+1-\delta}` samples and nothing above it (Ghorbani et al.; Mei et al., who also treat the
-      hypercube), so reaching a level that needs degree :math:`k` (``Target.kernel_degree``) takes
-      :math:`n\asymp d^k`. The XOR mixture is neither input law: no prediction.
-    * ``one-step`` (Damian et al., Theorem 1): :math:`n\gtrsim d^2r\kappa^2 + dr^p` for :math:`f^* = g(Ux)` with
-      :math:`U` of fixed rank :math:`r` and a non-degenerate expected Hessian: exponent 2 on :math:`h_2` (r = 1)
-      and on the two-index target (r = 2, :math:`\kappa = 1`). On :math:`h_3` (:math:`H = 0`) and on the dense
-      quadratic (rank :math:`d`, not fixed) the theorem does not apply; the parity and the mixture are not
-      Gaussian inputs.
+    * Kernels (``ntk``, ``random-features`` with many more features than samples), inner-product kernels on the
+      sphere or the hypercube (Gaussian inputs concentrate on a sphere): ridge regression learns the part of
+      degree :math:`\le\ell` from :math:`d^{\ell+\delta}\le n\le d^{\ell+1-\delta}` samples and nothing above it
+      (Ghorbani et al.; Mei et al.), so reaching a level that needs degree :math:`k` (``Target.kernel_degree``)
+      takes :math:`d^{k-\delta}\lesssim n^*\lesssim d^{k+\delta}` (:data:`KERNEL`). At finite :math:`d` the
+      kernel's cost is the count :math:`N_k(d)` of degree-:math:`k` directions, whose local slope in
+      :math:`\log d` is below :math:`k`: the prediction is :math:`n^*\propto N_k(d)`, a slope 1 against
+      :math:`\log N_k(d)`. The XOR mixture is neither input law: no prediction.
+    * ``one-step`` (Damian et al., Theorem 1): :math:`n\gtrsim d^2r\kappa^2 + dr^p` suffices for :math:`f^* =
+      g(Ux)` with :math:`U` of fixed rank :math:`r` and a non-degenerate expected Hessian: a sufficient
+      :math:`n\lesssim d^2` (:data:`SUFFICIENT`) on :math:`h_2` (r = 1) and on the two-index target (r = 2,
+      :math:`\kappa = 1`). On :math:`h_3` (:math:`H = 0`) and on the dense quadratic (rank :math:`d`, not fixed)
+      the theorem does not apply; the parity and the mixture are not Gaussian inputs.
     * ``good-directions`` (Nichani et al.): on a dense low-degree plus sparse high-degree target, the regularised
       :math:`f_L + f_Q` has a better sample complexity than the NTK: below the kernel's exponent 3 on the dense
-      quadratic plus sparse cubic (an upper bound; no exponent stated here).
+      quadratic plus sparse cubic (:data:`BETTER`; no exponent stated here).
     * Everything else: no prediction (``two-stage``: polynomial in :math:`d` on its case-study distributions, no
       exponent; ``full-gd``, ``rfm``: no sample-complexity result for these algorithms on these targets; the
       information-exponent rates of Ben Arous et al. are for online SGD, which full-batch GD is not)."""
@@ -471,61 +534,107 @@ def theory(method: str, target: str) -> Prediction:
     spec = TARGETS[TARGET_NAMES.index(target)]
     if method in _KERNEL_SOURCES and spec.kernel_degree is not None:
         k = spec.kernel_degree
-        return Prediction(float(k), "=", _KERNEL_SOURCES[method], f"the level needs degree {k}: n ≍ d^{k}")
+        return Prediction(float(k), KERNEL, _KERNEL_SOURCES[method],
+                          f"the level needs degree {k}: n ≍ d^({k}±δ), at finite d n ∝ N_{k}(d)", k)
     if method == "one-step" and target in ("he2", "multi-index"):
-        return Prediction(2.0, "=", "damian2022", "n ≳ d²rκ² + dr^p with fixed r and a non-degenerate Hessian")
+        return Prediction(2.0, SUFFICIENT, "damian2022",
+                          "n ≳ d²rκ² + dr^p suffices (fixed r, non-degenerate Hessian): a sufficient n, not n*")
     if method == "good-directions" and target == "dense-sparse":
-        return Prediction(3.0, "<", "nichani2022", "better sample complexity than the NTK (d³ for the cubic)")
+        return Prediction(3.0, BETTER, "nichani2022", "better sample complexity than the NTK (d³ for the cubic)")
     return NO_PREDICTION
 
 
 #: Verdicts of :func:`verdict`.
-AGREES, DISAGREES, INCONCLUSIVE, SILENT = "agrees", "disagrees", "inconclusive", "no prediction"
+AGREES, CONSISTENT, DISAGREES, NOT_MEASURED, SILENT = (
+    "agrees", "consistent", "disagrees", "not measured", "no prediction")
+VERDICTS = (AGREES, CONSISTENT, DISAGREES, NOT_MEASURED, SILENT)
 
 
-def verdict(pred: Prediction, measured: Exponent, *, budget_exponent: float = 2.0) -> str:
-    r"""Measurement against theory, by rules fixed in advance. With the sample budget :math:`n_{\max}\propto
-    d^{\beta}` (``budget_exponent`` :math:`\beta = 2`):
+def verdict(pred: Prediction, measured: Exponent) -> str:
+    r"""Measurement against theory, by rules fixed in advance:
 
-    * a predicted :math:`p` (``"="``): a finite exponent *agrees* when its interval contains :math:`p`; a cell
-      censored above the budget agrees when :math:`p > \beta` (the theory puts :math:`n^*` beyond the budget) and
-      *disagrees* when :math:`p\le\beta`;
-    * an upper bound ``"< p"``: a finite exponent disagrees when its whole interval lies at or above :math:`p`,
-      and agrees otherwise; censored above a budget of exponent :math:`\beta < p` it is *inconclusive*;
-    * censored below the grid: inconclusive; no prediction: :data:`SILENT`."""
+    * a censored cell is :data:`NOT_MEASURED`, whatever the theory: a bound on :math:`n^*` is not an exponent, and
+      never agrees or disagrees (:func:`kernel_barrier` counts the runs that never crossed, separately);
+    * no prediction: :data:`SILENT`;
+    * kernels (:data:`KERNEL`, degree :math:`k`): :data:`AGREES` when the interval of the slope against
+      :math:`\log N_k(d)` contains 1 (:math:`n^*\propto N_k(d)`; without that slope, when the interval of the
+      exponent contains :math:`k`), :data:`DISAGREES` otherwise;
+    * an upper bound (:data:`SUFFICIENT` :math:`\le p`, :data:`BETTER` :math:`< p`): :data:`CONSISTENT` when the
+      interval's lower end is at or below :math:`p` (strictly below for :data:`BETTER`), :data:`DISAGREES` when
+      the whole interval lies above it. A sufficient :math:`n` bounds :math:`n^*` from above only: a smaller
+      measured exponent is consistent with it, never an agreement with "= p"."""
+    if measured.censored:
+        return NOT_MEASURED
     if pred.exponent is None:
         return SILENT
     p = pred.exponent
-    if measured.censored == BELOW_GRID:
-        return INCONCLUSIVE
-    if pred.relation == "=":
-        if measured.censored == ABOVE_BUDGET:
-            return AGREES if p > budget_exponent else DISAGREES
+    if pred.relation == KERNEL:
+        if math.isfinite(measured.count_low) and math.isfinite(measured.count_high):
+            return AGREES if measured.count_low <= 1.0 <= measured.count_high else DISAGREES
         return AGREES if measured.ci_low <= p <= measured.ci_high else DISAGREES
-    if measured.censored == ABOVE_BUDGET:
-        return DISAGREES if p <= budget_exponent else INCONCLUSIVE
-    return DISAGREES if measured.ci_low >= p else AGREES
+    below = measured.ci_low <= p if pred.relation == SUFFICIENT else measured.ci_low < p
+    return CONSISTENT if below else DISAGREES
+
+
+def settling_sizes(k: int, ds: Sequence[int], factor: float = 4.0) -> np.ndarray:
+    r"""The sample sizes that would settle a cell whose level needs degree ``k``: :math:`n` up to ``factor``
+    :math:`\cdot N_k(d)` at each ``d`` of ``ds`` (a kernel has then filled the degree-:math:`k` directions several
+    times over) → ``(D,)`` integers."""
+    k = _checks.positive_int("k", k)
+    _checks.real_in("factor", factor, 0.0, low_open=True)
+    return np.array([int(math.ceil(factor * hermite.monomial_count(int(d), k))) for d in ds])
+
+
+#: The largest :math:`n` at which this library's exact kernel ridge (an :math:`n\times n` eigendecomposition) is
+#: run on a CPU; a cell that needs more is left to the ``paper`` profile (an accelerator, and the CG solver).
+CPU_KERNEL_N = 4096
+
+
+def needs(spec: Target, ds: Sequence[int], n_max: Sequence[int], censored: str) -> str:
+    r"""What would settle a censored cell of target ``spec`` measured at ``ds`` with the largest sample sizes
+    ``n_max`` (one per ``d``): for a level that needs degree :math:`k\ge3`, "needs the paper profile (GPU)" with the
+    sizes :math:`4N_k(d)` (:func:`settling_sizes`) when they exceed :data:`CPU_KERNEL_N`; otherwise a larger budget;
+    below the grid, smaller sizes; ``""`` for a cell that is not censored."""
+    if not censored:
+        return ""
+    if censored == BELOW_GRID:
+        return "sizes below d/2"
+    top = np.asarray(n_max)
+    k = spec.kernel_degree
+    if k is not None and k >= 3:
+        want = settling_sizes(k, ds)
+        sizes = ", ".join(f"{v:,}" for v in want)
+        where = "needs the paper profile (GPU)" if want.max() > CPU_KERNEL_N else "needs a larger budget"
+        return f"{where}: n up to 4·N_{k}(d) = {sizes} at d = {figures.listed(list(ds))}"
+    return f"needs a larger budget than n ≤ {figures.listed([int(v) for v in top])}"
 
 
 # ----------------------------------------------------------------------------------------------------- sizes
 #: The chapter's sizes (``S = fl.profiles.sizes(**atlas.SIZES)``): ``quick`` on 2 CPU cores in the book's budget,
-#: ``cpu_large`` a CPU's afternoon, ``paper`` an accelerator's job; the same keys in all. ``d``: the dimensions;
-#: ``budget``: :math:`n_{\max} = \text{budget}\cdot d^2`; ``points``: sample sizes per :math:`d` (:func:`sample_sizes`);
-#: the rest: each method's hyperparameters (:func:`hyperparameters`); ``quad_lams``, the strengths of :math:`R_1`,
-#: hold 0 (no regulariser) and 1, the value validation chose in the good-directions chapter at its quick sizes.
+#: ``cpu_large`` about an hour on 2 CPU cores, ``paper`` an accelerator's job; the same keys in all. ``d``: the
+#: dimensions; ``budget``: :math:`n_{\max} = \text{budget}\cdot d^2`; ``points``: sample sizes per :math:`d`
+#: (:func:`sample_sizes`); ``methods`` and ``targets``: the cells run (``quick`` runs the two methods and two
+#: targets its checks are about; the larger profiles run all of them); the rest: each method's hyperparameters
+#: (:func:`hyperparameters`). ``quad_lams``, the strengths of :math:`R_1`, hold 0 (no regulariser), 0.1 and 1 (the
+#: value validation chose in the good-directions chapter at its quick sizes); ``net_lrs`` go down to 0.125 (the
+#: smallest rate was chosen most often when 0.5 was the smallest); ``rfm_bandwidths`` is the RFM's bandwidth grid,
+#: chosen on validation.
 SIZES: dict[str, dict[str, Any]] = dict(
-    quick=dict(d=[8, 12, 16], seeds=3, budget=2.0, points=8, n_val=512, n_test=1024, n_boot=500, rf_ratio=4,
-               width=256, stage_steps=150, eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=64, quad_steps=200,
-               quad_time=3000.0, quad_lams=(0.0, 1.0), net_width=64, net_steps=400, net_lrs=(0.5, 2.0),
-               net_evals=4, rfm_iterations=2, bandwidth=10.0),
-    cpu_large=dict(d=[8, 12, 16, 24], seeds=4, budget=4.0, points=7, n_val=2048, n_test=4096, n_boot=2000,
-                   rf_ratio=4, width=512, stage_steps=300, eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=128,
-                   quad_steps=500, quad_time=3000.0, quad_lams=(0.0, 1.0, 3.0), net_width=128, net_steps=2000,
-                   net_lrs=(0.5, 2.0), net_evals=10, rfm_iterations=3, bandwidth=10.0),
-    paper=dict(d=[16, 24, 32, 48], seeds=5, budget=4.0, points=8, n_val=8192, n_test=16384, n_boot=2000,
-               rf_ratio=4, width=1024, stage_steps=500, eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=1024,
-               quad_steps=2000, quad_time=20000.0, quad_lams=(0.0, 1.0, 3.0), net_width=512, net_steps=5000,
-               net_lrs=(0.5, 2.0), net_evals=10, rfm_iterations=5, bandwidth=10.0),
+    quick=dict(d=[16, 24, 32], seeds=3, budget=2.0, points=10, methods=("ntk", "one-step"), targets=("he2", "he3"),
+               n_val=512, n_test=1024, n_boot=500, rf_ratio=4, width=256, stage_steps=150, eta1s=(1.0, 4.0, 16.0),
+               decays=(1e-4,), quad_width=64, quad_steps=200, quad_time=3000.0, quad_lams=(0.0, 0.1, 1.0),
+               net_width=64, net_steps=400, net_lrs=(0.125, 0.5, 2.0), net_evals=4, rfm_iterations=1,
+               rfm_bandwidths=(5.0, 10.0, 20.0)),
+    cpu_large=dict(d=[16, 24, 32], seeds=4, budget=2.0, points=10, methods=tuple(METHODS), targets=TARGET_NAMES,
+                   n_val=1024, n_test=2048, n_boot=2000, rf_ratio=4, width=256, stage_steps=150,
+                   eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=64, quad_steps=200, quad_time=3000.0,
+                   quad_lams=(0.0, 0.1, 1.0), net_width=64, net_steps=400, net_lrs=(0.125, 0.5, 2.0), net_evals=4,
+                   rfm_iterations=1, rfm_bandwidths=(5.0, 10.0, 20.0)),
+    paper=dict(d=[16, 24, 32], seeds=5, budget=24.0, points=14, methods=tuple(METHODS), targets=TARGET_NAMES,
+               n_val=8192, n_test=16384, n_boot=2000, rf_ratio=4, width=1024, stage_steps=500,
+               eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=1024, quad_steps=2000, quad_time=20000.0,
+               quad_lams=(0.0, 0.1, 1.0, 3.0), net_width=512, net_steps=5000, net_lrs=(0.125, 0.5, 2.0),
+               net_evals=10, rfm_iterations=3, rfm_bandwidths=(5.0, 10.0, 20.0)),
 )
 #: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
 #: :func:`featlearn.profiles.cut_short`); the widths, dimensions, seeds and hyperparameter grids stay the profile's.
@@ -548,8 +657,20 @@ def hyperparameters(S: SimpleNamespace, method: str, n_max: int) -> dict[str, An
         "good-directions": {"width": S.quad_width, "steps": S.quad_steps, "time": S.quad_time,
                             "lams": tuple(S.quad_lams)},
         "full-gd": {"width": S.net_width, "steps": S.net_steps, "lrs": tuple(S.net_lrs), "evals": S.net_evals},
-        "rfm": {"iterations": S.rfm_iterations, "bandwidth": S.bandwidth},
+        "rfm": {"iterations": S.rfm_iterations, "bandwidths": tuple(S.rfm_bandwidths)},
     }[method]
+
+
+def cells(S: SimpleNamespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The methods and targets run at the sizes ``S`` (``S.methods``, ``S.targets``), in the atlas's order."""
+    methods, targets_ = tuple(S.methods), tuple(S.targets)
+    for m in methods:
+        _checks.one_of("methods", m, METHODS)
+    for t in targets_:
+        _checks.one_of("targets", t, TARGET_NAMES)
+    if not methods or not targets_:
+        raise ValueError(f"methods and targets must each name at least one, got {methods} and {targets_}")
+    return tuple(m for m in METHODS if m in methods), tuple(t for t in TARGET_NAMES if t in targets_)
 
 
 # --- the chapter's experiments
@@ -557,35 +678,37 @@ def hyperparameters(S: SimpleNamespace, method: str, n_max: int) -> dict[str, An
 # chapter's key. Both run the same sweeps (cached): the learning curves first, then the exponents from them.
 
 
-def _problems(S: SimpleNamespace, key: Array, d: int) -> tuple[np.ndarray, Problem]:
-    """The sample sizes and the drawn problems ``(seeds, targets, ...)`` at dimension ``d``."""
+def _problems(S: SimpleNamespace, key: Array, d: int, drawn: Sequence[int]) -> tuple[np.ndarray, Problem]:
+    """The sample sizes and the drawn problems ``(seeds, targets, ...)`` at dimension ``d`` for the targets
+    numbered ``drawn``."""
     ns = sample_sizes(d, S.budget, S.points)
-    problems = sweeps.sweep(draw, key=jax.random.fold_in(key, d), seeds=S.seeds, vary=dict(target=range(len(TARGETS))),
+    problems = sweeps.sweep(draw, key=jax.random.fold_in(key, d), seeds=S.seeds, vary=dict(target=list(drawn)),
                             fixed=dict(d=d, n_max=int(ns[-1]), n_val=S.n_val, n_test=S.n_test,
                                        functions=gaussian_targets(d)))
     return ns, Problem(*(jnp.asarray(a) for a in problems))
 
 
 def curves(S: SimpleNamespace, key: Array) -> dict[str, np.ndarray]:
-    """Every method's test error for every ``d``, seed, target and ``n``: ``{(method, d): (ns, error (seeds,
-    targets, K), choice (seeds, targets, K))}`` flattened into a long table (columns ``method, target, d, seed, n,
-    error, choice``). One sweep per (method, d)."""
+    """Every method's test error for every ``d``, seed, target and ``n`` (the cells of :func:`cells`), as a long
+    table (columns ``method, target, d, seed, n, error, choice``). One sweep per (method, d)."""
     k_data, k_fit = jax.random.split(key)
+    methods, names = cells(S)
+    drawn = tuple(TARGET_NAMES.index(t) for t in names)
     rows = []
     for d in progress(S.d, desc="dimensions"):
-        ns, problems = _problems(S, k_data, d)
-        for method in METHODS:
+        ns, problems = _problems(S, k_data, d, drawn)
+        for method in methods:
             out = sweeps.sweep(learning_curve, key=k_fit, seeds=1,
-                               vary=dict(seed=range(S.seeds), target=range(len(TARGETS))),
+                               vary=dict(seed=range(S.seeds), target=range(len(drawn))),
                                fixed=dict(method=method, problems=problems, ns=tuple(int(v) for v in ns),
-                                          **hyperparameters(S, method, int(ns[-1]))))
-            for t, name in enumerate(TARGET_NAMES):
+                                          drawn=drawn, **hyperparameters(S, method, int(ns[-1]))))
+            for t, name in enumerate(names):
                 rows.append(figures.sweep_table({"error": out["error"][0, :, t], "choice": out["choice"][0, :, t]},
                                                 {"n": ns}, method=method, target=name, d=d))
     return figures.concat_tables(*rows)
 
 
-def _cell(table: Mapping[str, np.ndarray], method: str, target: str) -> tuple[np.ndarray, list, np.ndarray]:
+def _cell(table: Mapping[str, np.ndarray], method: str, target: str) -> tuple[np.ndarray, list, list]:
     """One cell's curves from :func:`curves`' table: dimensions, per-d sample sizes, errors per d ``(seeds, K)``."""
     at = (table["method"] == method) & (table["target"] == target)
     ds = np.unique(table["d"][at])
@@ -599,28 +722,42 @@ def _cell(table: Mapping[str, np.ndarray], method: str, target: str) -> tuple[np
     return ds, grids, errs
 
 
+#: The columns of :func:`measure`'s table.
+TABLE_COLUMNS = ("method", "target", "exponent", "ci_low", "ci_high", "censored", "theory", "source",
+                 "slope_vs_count", "count_ci_low", "count_ci_high", "theory_local", "verdict", "needs", "degree",
+                 "crossed", "never", "runs", "crossed_top", "seeds", "level")
+
+
 def measure(table: Mapping[str, np.ndarray], *, n_boot: int = 2000) -> dict[str, np.ndarray]:
-    """The atlas's table from :func:`curves`' long table: for every (method, target), the crossings of the target's
-    level and the exponent (:func:`crossings`, :func:`exponent`), the theory (:func:`theory`) and the
-    :func:`verdict`. Columns ``method, target, exponent, ci_low, ci_high, censored, theory, source, verdict,
-    crossed, runs, crossed_top`` (the runs that crossed at the largest :math:`d`, of ``seeds``), ``seeds``,
-    ``level``."""
-    names = ("method", "target", "exponent", "ci_low", "ci_high", "censored", "theory", "source", "verdict", "crossed",
-             "runs", "crossed_top", "seeds", "level")
-    cols: dict[str, list] = {k: [] for k in names}
+    r"""The atlas's table from :func:`curves`' long table: for every (method, target) in it, the crossings of the
+    target's level and the exponents (:func:`crossings`, :func:`exponent`, against :math:`\log d` and against
+    :math:`\log N_k(d)` for the degree :math:`k` the level needs), the theory (:func:`theory`), ``theory_local``
+    (the local slope of :math:`N_k(d)` over the measured :math:`d`, :func:`featlearn.hermite.count_slope`: what a
+    kernel's exponent is at these :math:`d`), the :func:`verdict` and, for a censored cell, what would settle it
+    (:func:`needs`). Columns :data:`TABLE_COLUMNS` (``degree``: :math:`k`, 0 where the target has none;
+    ``crossed_top``: the runs that crossed at the largest :math:`d`, of ``seeds``)."""
+    cols: dict[str, list] = {k: [] for k in TABLE_COLUMNS}
+    present = set(zip(np.asarray(table["method"]).tolist(), np.asarray(table["target"]).tolist(), strict=True))
     for method in METHODS:
         for spec in TARGETS:
+            if (method, spec.name) not in present:
+                continue
             ds, grids, errs = _cell(table, method, spec.name)
             found = [crossings(ns, e, spec.level) for ns, e in zip(grids, errs, strict=True)]
             status = np.stack([f[1] for f in found])
-            exp = exponent(ds, np.stack([f[0] for f in found]), status, n_boot=n_boot)
+            k = spec.kernel_degree
+            counts = None if k is None else [hermite.monomial_count(int(d), k) for d in ds]
+            exp = exponent(ds, np.stack([f[0] for f in found]), status, counts=counts, n_boot=n_boot)
             pred = theory(method, spec.name)
             row = dict(method=method, target=spec.name, exponent=exp.exponent, ci_low=exp.ci_low,
                        ci_high=exp.ci_high, censored=exp.censored, theory=pred.text, source=pred.source,
-                       verdict=verdict(pred, exp), crossed=exp.crossed, runs=exp.runs,
+                       slope_vs_count=exp.vs_count, count_ci_low=exp.count_low, count_ci_high=exp.count_high,
+                       theory_local=math.nan if k is None else hermite.count_slope(ds, k),
+                       verdict=verdict(pred, exp), needs=needs(spec, ds, [g[-1] for g in grids], exp.censored),
+                       degree=k or 0, crossed=exp.crossed, never=exp.never, runs=exp.runs,
                        crossed_top=int(np.sum(status[-1] == CROSSED)), seeds=status.shape[1], level=spec.level)
-            for k in names:
-                cols[k].append(row[k])
+            for c in TABLE_COLUMNS:
+                cols[c].append(row[c])
     return {k: np.asarray(v) for k, v in cols.items()}
 
 
@@ -633,24 +770,52 @@ def row(table: Mapping[str, np.ndarray], method: str, target: str) -> dict[str, 
 
 
 def measured_text(row: Mapping[str, Any]) -> str:
-    """One cell as the chapter writes it: ``"1.36 [1.16, 1.56]"`` or ``"censored (> budget)"``."""
+    """One cell as the chapter writes it: ``"1.36 [1.16, 1.56]"`` or ``"not measured (> budget)"``."""
     if row["censored"]:
-        return f"censored ({row['censored']})"
+        return f"not measured ({row['censored']})"
     return f"{row['exponent']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+
+
+def count_text(row: Mapping[str, Any]) -> str:
+    r"""The slope against :math:`\log N_k(d)` as the chapter writes it: ``"1.05 [0.86, 1.25]"``, or ``"—"``."""
+    if row["censored"] or not np.isfinite(float(row["slope_vs_count"])):
+        return "—"
+    return f"{row['slope_vs_count']:.2f} [{row['count_ci_low']:.2f}, {row['count_ci_high']:.2f}]"
+
+
+def theory_text(row: Mapping[str, Any]) -> str:
+    r"""The theory column with the local slope of :math:`N_k(d)` beside it for the kernels: ``"2 ± δ (local
+    1.93)"``."""
+    t = str(row["theory"])
+    if t.endswith("± δ") and np.isfinite(float(row["theory_local"])):
+        return f"{t} (local {float(row['theory_local']):.2f})"
+    return t
+
+
+def verdict_text(row: Mapping[str, Any]) -> str:
+    """The verdict as the chapter writes it: a censored cell's with its censoring and what would settle it."""
+    v = str(row["verdict"])
+    if row["censored"]:
+        v = f"{v} ({row['censored']})"
+    return f"{v}; {row['needs']}" if str(row["needs"]).startswith("needs the paper") else v
 
 
 def table_html(table: Mapping[str, np.ndarray]) -> str:
     """:func:`measure`'s table as an HTML table (for the chapter: a notebook's Markdown output has no tables): one
-    row per (method, target), with the level, the measured exponent and its interval (or the censoring), the runs
-    that crossed, the theory, its source and the verdict."""
+    row per (method, target), with the level, the measured exponent and its interval (or "not measured"), the
+    slope against the count, the runs that crossed, the theory (and the count's local slope), its source and the
+    verdict."""
     label = {t.name: t.label for t in TARGETS}
-    head = ("method", "target", "level", "measured exponent [95% CI]", "crossed", "theory", "source", "verdict")
+    head = ("method", "target", "level", "exponent of n* in d [95% CI]", "slope against N_k(d) [95% CI]",
+            "runs crossed", "theory (local slope of N_k)", "source", "verdict")
     rows = []
     for i in range(len(table["method"])):
         r = {k: v[i] for k, v in table.items()}
-        cells = (METHOD_LABELS[str(r["method"])], label[str(r["target"])], f"{float(r['level']):g}", measured_text(r),
-                 f"{r['crossed']}/{r['runs']}", str(r["theory"]), str(r["source"]) or "—", str(r["verdict"]))
-        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        k = int(r["degree"])
+        cells_ = (METHOD_LABELS[str(r["method"])], label[str(r["target"])] + (f", k = {k}" if k else ""),
+                  f"{float(r['level']):g}", measured_text(r), count_text(r), f"{r['crossed']}/{r['runs']}",
+                  theory_text(r), str(r["source"]) or "—", verdict_text(r))
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells_) + "</tr>")
     header = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
     # a wide table scrolls inside its own box rather than pushing the page sideways
     return (f'<div style="overflow-x: auto">\n<table style="font-size: 0.85em">\n<thead>{header}</thead>\n<tbody>\n'
@@ -658,46 +823,58 @@ def table_html(table: Mapping[str, np.ndarray]) -> str:
 
 
 #: The columns of ``figures/atlas-exponents.csv``.
-CSV_COLUMNS = ("method", "target", "exponent", "ci_low", "ci_high", "censored", "theory", "source")
+CSV_COLUMNS = ("method", "target", "exponent", "ci_low", "ci_high", "censored", "theory", "source",
+               "slope_vs_count", "count_ci_low", "count_ci_high", "theory_local", "verdict", "needs")
 
 
 def grid_edges(S: SimpleNamespace, table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    r"""How often validation chose a candidate at an edge of a method's grid, from the ``choice`` column of
-    :func:`curves` (validation data only: the test errors play no part). A grid whose edge is chosen often may be
-    too narrow for that method. Returns a table (columns ``method``, ``edge``, ``share``: the share of that method's
-runs whose choice is at that edge) for the methods with several candidates:
-    ``two-stage`` (the smallest and the largest :math:`\eta_1`), ``good-directions`` (:math:`\lambda = 0` and the
-    largest :math:`\lambda`), ``full-gd`` (the last checkpoint; the smallest and the largest learning rate) and
-    ``rfm`` (the plain Laplace kernel, the last iteration)."""
+    r"""How often validation chose the null predictor or a candidate at an edge of a method's grid, from the
+    ``choice`` column of :func:`curves` (validation data only: the test errors play no part; candidate 0 is the
+    null predictor, :func:`with_null`). A grid whose edge is chosen more than a third of the time is too narrow
+    there. Returns a table (columns ``method``, ``edge``, ``share``: the share of that method's runs whose choice
+    is at that edge) for the methods run: every method's ``null predictor``, and ``two-stage`` (the smallest and
+    the largest :math:`\eta_1`), ``good-directions`` (:math:`\lambda = 0` and the largest :math:`\lambda`),
+    ``full-gd`` (the last checkpoint; the smallest and the largest learning rate) and ``rfm`` (the smallest and the
+    largest bandwidth, the plain Laplace kernel, the last iteration)."""
     choice, method = np.asarray(table["choice"]), np.asarray(table["method"])
 
     def share(name: str, hit: Callable[[np.ndarray], np.ndarray]) -> float:
         c = choice[method == name]
-        return float(np.mean(hit(c))) if c.size else float("nan")
+        if not c.size:
+            return float("nan")
+        inner = c[c > 0] - 1  # the method's own candidates, numbered from 0
+        return float(np.sum(hit(inner)) / c.size)
 
     n_eta, n_dec = len(S.eta1s), len(S.decays)
     n_lam, n_lr, n_ck = len(S.quad_lams), len(S.net_lrs), S.net_evals + 1
+    n_bw, n_it = len(S.rfm_bandwidths), S.rfm_iterations + 1
     edges = {
-        "two-stage": {"smallest η₁": share("two-stage", lambda c: c // n_dec == 0),
-                      "largest η₁": share("two-stage", lambda c: c // n_dec == n_eta - 1)},
-        "good-directions": {"λ = 0": share("good-directions", lambda c: c == 0),
-                            "largest λ": share("good-directions", lambda c: c == n_lam - 1)},
-        "full-gd": {"last checkpoint": share("full-gd", lambda c: c % n_ck == n_ck - 1),
-                    "smallest rate": share("full-gd", lambda c: c // n_ck == 0),
-                    "largest rate": share("full-gd", lambda c: c // n_ck == n_lr - 1)},
-        "rfm": {"plain Laplace kernel": share("rfm", lambda c: c == 0),
-                "last iteration": share("rfm", lambda c: c == S.rfm_iterations)},
+        "two-stage": {"smallest η₁": lambda c: c // n_dec == 0, "largest η₁": lambda c: c // n_dec == n_eta - 1},
+        "good-directions": {"λ = 0": lambda c: c == 0, "largest λ": lambda c: c == n_lam - 1},
+        "full-gd": {"last checkpoint": lambda c: c % n_ck == n_ck - 1, "smallest rate": lambda c: c // n_ck == 0,
+                    "largest rate": lambda c: c // n_ck == n_lr - 1},
+        "rfm": {"smallest bandwidth": lambda c: c // n_it == 0, "largest bandwidth": lambda c: c // n_it == n_bw - 1,
+                "plain Laplace kernel": lambda c: c % n_it == 0, "last iteration": lambda c: c % n_it == n_it - 1},
     }
-    rows = [(m, k, v) for m, e in edges.items() for k, v in e.items()]
+    rows = []
+    for m in METHODS:
+        if not np.any(method == m):
+            continue
+        rows.append((m, "null predictor", float(np.mean(choice[method == m] == 0))))
+        rows += [(m, k, share(m, hit)) for k, hit in edges.get(m, {}).items()]
     return {"method": np.array([r[0] for r in rows]), "edge": np.array([r[1] for r in rows]),
             "share": np.array([r[2] for r in rows])}
 
 
+#: A grid edge chosen more often than this is too narrow there (``SEPARATIONS.md``).
+EDGE_SHARE = 1 / 3
+
+
 def learning_curves(S: SimpleNamespace, key: Array) -> dict[str, Any]:
-    r"""Section 1: every method on every target, :func:`learning_curve` for every ``d`` in ``S.d`` (one program per
-    (method, d)). Returns ``table`` (columns ``method, target, d, seed, n, error, choice``: the figure's data),
-    ``mean`` (the same averaged over seeds: ``method, target, d, n, error``), ``grid_edges`` (:func:`grid_edges`)
-    and ``glue``."""
+    r"""Section 1: every method on every target of :func:`cells`, :func:`learning_curve` for every ``d`` in ``S.d``
+    (one program per (method, d)). Returns ``table`` (columns ``method, target, d, seed, n, error, choice``: the
+    figure's data), ``mean`` (the same averaged over seeds: ``method, target, d, n, error``), ``grid_edges``
+    (:func:`grid_edges`) and ``glue``."""
     table = curves(S, key)
     keys = list(zip(table["method"], table["target"], table["d"], table["n"], strict=True))
     groups: dict[tuple, list[float]] = {}
@@ -706,124 +883,172 @@ def learning_curves(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     mean = {name: np.array([k[i] for k in groups]) for i, name in enumerate(("method", "target", "d", "n"))}
     mean["error"] = np.array([np.mean(v) for v in groups.values()])
     budgets = [int(sample_sizes(d, S.budget, S.points)[-1]) for d in S.d]
+    methods, names = cells(S)
+    label = {t.name: t.label for t in TARGETS}
     glue = {"d-all": figures.listed(S.d), "d-min": min(S.d), "d-max": max(S.d), "d-span": max(S.d) / min(S.d),
             "seeds": S.seeds, "budget": f"{S.budget:g}", "points": S.points,
             "n-max": f"{budgets[-1]:,}", "n-val": f"{S.n_val:,}", "n-test": f"{S.n_test:,}",
-            "methods": len(METHODS), "targets": len(TARGETS), "quad-time": f"{S.quad_time:g}"}
+            "methods": len(methods), "targets": len(names), "quad-time": f"{S.quad_time:g}",
+            "method-list": ", ".join(METHOD_LABELS[m] for m in methods),
+            "target-list": ", ".join(label[t] for t in names)}
     edges = grid_edges(S, table)
     glue["grid-edges"] = "; ".join(
         f"{METHOD_LABELS[m]}: " + ", ".join(f"{k} {v:.0%}" for mm, k, v in zip(*edges.values(), strict=True)
                                             if mm == m) for m in dict.fromkeys(edges["method"]))
+    wide = [f"{METHOD_LABELS[m]}, {k} ({v:.0%})" for m, k, v in zip(*edges.values(), strict=True)
+            if k != "null predictor" and v > EDGE_SHARE]
+    glue["edges-over-third"] = "; ".join(wide) if wide else "none"
     return {"table": table, "mean": mean, "grid_edges": edges, "glue": glue}
 
 
-def lower_order_slope(d_lo: float, d_hi: float) -> float:
-    r"""The log-log slope of :math:`n(d) = d + d^2/4` between ``d_lo`` and ``d_hi``: what a sample size that fills
-    :math:`d` degree-1 and about :math:`d^2/2` degree-2 directions looks like at small :math:`d` (it tends to 2 as
-    :math:`d` grows), the chapter's yardstick for a measured exponent below 2 at these dimensions."""
-    if not 0 < d_lo < d_hi:
-        raise ValueError(f"need 0 < d_lo < d_hi, got d_lo = {d_lo!r}, d_hi = {d_hi!r}")
-    n = [d + d * d / 4 for d in (d_lo, d_hi)]
-    return float(np.log(n[1] / n[0]) / np.log(d_hi / d_lo))
+def kernel_barrier(table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    r"""The kernel cells whose level needs degree :math:`k\ge3` (NTK and random features; :func:`theory` predicts
+    :math:`n^*\asymp d^{k\pm\delta}`, beyond a budget :math:`\propto d^2`), from :func:`measure`'s table: columns
+    ``method, target, theory, never, crossed, runs``. The claim "kernels cannot learn degree :math:`\ge3` within
+    the budget" holds when ``never == runs`` in every row: every run, at every :math:`d`, never reached the level
+    (a cell is censored as soon as one run fails; the claim needs all of them)."""
+    keep = [i for i in range(len(table["method"])) if str(table["method"][i]) in _KERNEL_SOURCES
+            and int(table["degree"][i]) >= 3]
+    return {k: np.asarray(table[k])[keep] for k in ("method", "target", "theory", "never", "crossed", "runs")}
 
 
 def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
-    r"""Section 2: the exponents of :math:`n^*(d)` for every (method, target) from the learning curves of
-    :func:`learning_curves` (its ``table``, or the same sweeps run again: cached), against theory.
+    r"""Section 2: the exponents of :math:`n^*(d)` for every (method, target) of :func:`cells` from the learning
+    curves of :func:`learning_curves` (its ``table``, or the same sweeps run again: cached), against theory.
 
     Returns ``table`` (:func:`measure`'s columns), ``csv`` (its :data:`CSV_COLUMNS`, written to
-    ``figures/atlas-exponents.csv``), ``grid`` (the exponents as a ``(methods, targets)`` array, ``nan`` where
-    censored), ``censored`` (the same, the censoring label), ``disagreements`` (the rows whose verdict is
+    ``figures/atlas-exponents.csv``), ``grid`` (the exponents as a ``(methods, targets)`` array over the cells
+    run, ``nan`` where censored), ``censored`` and ``verdicts`` (the same, the censoring label and the verdict),
+    ``methods`` and ``targets`` (the grid's rows and columns), ``disagreements`` (the rows whose verdict is
     :data:`DISAGREES`, as ``"method on target: measured …, theory …"`` lines), ``html`` (the table as HTML,
-    :func:`table_html`), ``kernels_beyond`` (the kernel cells whose predicted exponent exceeds the budget's 2:
-    columns ``method, target, theory, censored, crossed, runs``) and ``glue`` (the counts of cells by censoring and
-    by verdict, the disagreements as one line, the smallest and largest exponent on :math:`h_2` (``he2-min``,
-    ``he2-max``), the slope of :math:`d + d^2/4` over ``S.d`` (:func:`lower_order_slope`), the median width of
-    the finite intervals (``ci-width``), and every cell's measured text and crossed runs as ``<method>-<target>``
-    and ``<method>-<target>-crossed``)."""
+    :func:`table_html`), ``kernels_beyond`` (:func:`kernel_barrier`) and ``glue`` (the counts of cells by
+    censoring and by verdict, the disagreements as one line, the median width of the finite intervals
+    (``ci-width``), the cells that need the paper profile, and every cell's measured text, slope against the count,
+    local count slope, verdict and crossed runs as ``<method>-<target>``, ``…-count``, ``…-local``,
+    ``…-verdict`` and ``…-crossed``)."""
     table = measure(curves(S, key) if table is None else table, n_boot=S.n_boot)
-    shape = (len(METHODS), len(TARGETS))
+    methods = tuple(dict.fromkeys(np.asarray(table["method"]).tolist()))
+    names = tuple(dict.fromkeys(np.asarray(table["target"]).tolist()))
+    shape = (len(methods), len(names))
+    if len(table["method"]) != shape[0] * shape[1]:
+        raise ValueError(f"the table must hold every (method, target) of its methods and targets, got "
+                         f"{len(table['method'])} rows for {shape}")
     rows = [{k: v[i] for k, v in table.items()} for i in range(len(table["method"]))]
     grid = np.asarray(table["exponent"], float).reshape(shape)
-    censored = np.asarray(table["censored"]).reshape(shape)
-    lines = [f"{METHOD_LABELS[r['method']]} on {r['target']}: measured {measured_text(r)}, theory {r['theory']}"
-             for r in rows if r["verdict"] == DISAGREES]
-    counts = {v.replace(" ", "-"): int(np.sum(table["verdict"] == v))
-              for v in (AGREES, DISAGREES, INCONCLUSIVE, SILENT)}
-    beyond = [r for r in rows if r["method"] in _KERNEL_SOURCES and r["theory"] != NO_PREDICTION.text
-              and float(r["theory"]) > 2]
-    he2 = grid[:, TARGET_NAMES.index("he2")]
+    label = {t.name: t.label for t in TARGETS}
+    lines = [f"{METHOD_LABELS[r['method']]} on {label[r['target']]}: measured {measured_text(r)}, theory "
+             f"{theory_text(r)}" for r in rows if r["verdict"] == DISAGREES]
+    counts = {v.replace(" ", "-"): int(np.sum(table["verdict"] == v)) for v in VERDICTS}
     width = np.asarray(table["ci_high"], float) - np.asarray(table["ci_low"], float)
+    paper = [f"{METHOD_LABELS[r['method']]} on {label[r['target']]}" for r in rows
+             if str(r["needs"]).startswith("needs the paper")]
     glue = {"cells": grid.size, "finite": int(np.isfinite(grid).sum()),
-            "he2-min": f"{np.nanmin(he2):.2f}" if np.isfinite(he2).any() else "censored",
-            "he2-max": f"{np.nanmax(he2):.2f}" if np.isfinite(he2).any() else "censored",
             "ci-width": f"{np.nanmedian(width):.2f}" if np.isfinite(width).any() else "none",
-            "above-budget": int(np.sum(censored == ABOVE_BUDGET)), "below-grid": int(np.sum(censored == BELOW_GRID)),
+            "above-budget": int(np.sum(table["censored"] == ABOVE_BUDGET)),
+            "below-grid": int(np.sum(table["censored"] == BELOW_GRID)),
             **counts, "disagreement-list": "; ".join(lines) if lines else "none",
-            "lower-order-slope": lower_order_slope(min(S.d), max(S.d))}
+            "needs-paper": len(paper), "needs-paper-list": "; ".join(paper) if paper else "none"}
     glue |= {f"{r['method']}-{r['target']}": measured_text(r) for r in rows}
+    glue |= {f"{r['method']}-{r['target']}-count": count_text(r) for r in rows}
+    glue |= {f"{r['method']}-{r['target']}-local": f"{float(r['theory_local']):.2f}" for r in rows
+             if np.isfinite(float(r["theory_local"]))}
+    glue |= {f"{r['method']}-{r['target']}-verdict": verdict_text(r) for r in rows}
     glue |= {f"{r['method']}-{r['target']}-crossed": f"{r['crossed']}/{r['runs']}" for r in rows}
-    return {"table": table, "csv": {k: table[k] for k in CSV_COLUMNS}, "grid": grid, "censored": censored,
-            "disagreements": lines, "html": table_html(table),
-            "kernels_beyond": {k: np.array([r[k] for r in beyond]) for k in ("method", "target", "theory", "censored",
-                                                                              "crossed", "runs")},
-            "glue": glue}
+    return {"table": table, "csv": {k: table[k] for k in CSV_COLUMNS}, "grid": grid,
+            "censored": np.asarray(table["censored"]).reshape(shape),
+            "verdicts": np.asarray(table["verdict"]).reshape(shape), "methods": np.array(methods),
+            "targets": np.array(names), "disagreements": lines, "html": table_html(table),
+            "kernels_beyond": kernel_barrier(table), "glue": glue}
 
 
 # --- the chapter's figures (the live run and the stored results draw with the same code)
+#: The figures' width in inches: the width at which the book shows them, so that their text keeps its size.
+FIGURE_WIDTH = 7.0
 
 
 def plot_curves(mean: Mapping[str, np.ndarray]):
-    r"""The grid of learning curves: one panel per target, each method's test error averaged over seeds against
-    :math:`n/d^2` at the largest :math:`d` of ``mean`` (solid) and the smallest (dotted), with the target's level.
-    ``mean``: :func:`learning_curves`' ``mean`` table (columns ``method, target, d, n, error``). Returns the
-    figure."""
+    r"""The learning curves: one panel per target, each method's test error averaged over seeds against :math:`n`
+    at the largest :math:`d` of ``mean`` (methods in colour; with at most three methods, every :math:`d`, darker
+    for larger :math:`d`), with the target's level. ``mean``: :func:`learning_curves`' ``mean`` table (columns
+    ``method, target, d, n, error``). Returns the figure, :data:`FIGURE_WIDTH` wide."""
     import matplotlib.pyplot as plt
 
-    fig, axs = plt.subplots(2, 3, figsize=(12, 6.4), sharex=True, constrained_layout=True)
+    names = [t for t in TARGETS if np.any(mean["target"] == t.name)]
+    methods = [m for m in METHODS if np.any(mean["method"] == m)]
     ds = np.unique(mean["d"])
-    for ax, spec in zip(axs.ravel(), TARGETS, strict=True):
-        for j, method in enumerate(METHODS):
-            for d, style in ((ds[-1], "-"), (ds[0], ":")):
+    shown = ds if len(methods) <= 3 else ds[-1:]
+    cols = min(len(names), 2)
+    rows_ = -(-len(names) // cols)
+    fig, axs = plt.subplots(rows_, cols, figsize=(FIGURE_WIDTH, 2.6 * rows_ + 0.9), squeeze=False,
+                            constrained_layout=True)
+    for ax, spec in zip(axs.ravel(), names, strict=False):
+        for j, method in enumerate(methods):
+            for i, d in enumerate(shown):
                 at = (mean["method"] == method) & (mean["target"] == spec.name) & (mean["d"] == d)
-                ax.plot(mean["n"][at] / d**2, mean["error"][at], style, color=f"C{j}", marker="o" if style == "-"
-                        else None, label=METHOD_LABELS[method] if style == "-" else None)
+                alpha = 1.0 if d == shown[-1] else 0.35 + 0.5 * i / max(len(shown) - 1, 1)
+                ax.plot(mean["n"][at], mean["error"][at], "-o", ms=3, color=f"C{j}", alpha=alpha, lw=1.4,
+                        label=f"{METHOD_LABELS[method]}" + (f", d = {d}" if len(shown) > 1 else ""))
         ax.axhline(spec.level, color="k", lw=0.8, ls="--")
-        ax.set(xscale="log", title=spec.label, ylim=(0, 1.3 if spec.kind == "regression" else 0.65),
-               ylabel="normalised MSE" if spec.kind == "regression" else "0-1 error")
-    for ax in axs[1]:
-        ax.set_xlabel("$n/d^2$")
-    axs[0, 0].legend(loc="lower left", fontsize=7)
-    fig.suptitle(f"mean over seeds; solid: d = {ds[-1]}, dotted: d = {ds[0]}; dashed: the level", fontsize=9)
+        ax.set_xscale("log")
+        ax.set_title(spec.label, fontsize=10)
+        ax.set_ylim(0, 1.3 if spec.kind == "regression" else 0.65)
+        ax.set_ylabel("normalised MSE" if spec.kind == "regression" else "0-1 error", fontsize=9)
+        ax.set_xlabel("training samples n", fontsize=9)
+        ax.tick_params(labelsize=8)
+    for ax in axs.ravel()[len(names):]:
+        ax.set_visible(False)
+    handles, labels = axs.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3 if len(shown) > 1 else 4),
+               fontsize=8, frameon=False)
+    which = f"d = {figures.listed([int(v) for v in shown])}" if len(shown) > 1 else f"d = {shown[-1]}"
+    fig.suptitle(f"test error, mean over seeds, {which}; dashed: the level", fontsize=9)
     return fig
 
 
+#: Colours of the heat map's verdicts.
+_VERDICT_COLOURS = {AGREES: "#4c9a2a", CONSISTENT: "#9ccc65", DISAGREES: "#d9534f", NOT_MEASURED: "#bdbdbd",
+                    SILENT: "#ffffff"}
+
+
 def plot_exponents(ex: Mapping[str, Any]):
-    r"""The heat map of the measured exponents, methods × targets: each cell coloured by its exponent and labelled
-    with it and its interval, a censored cell grey and labelled with its censoring, every cell with the theory's
-    exponent below. ``ex``: :func:`exponents`' output (``grid``, ``censored``, ``table``). Returns the figure."""
+    r"""The atlas as a grid, methods × targets: each cell coloured by its verdict (:data:`VERDICTS`) and labelled
+    with the measured exponent and its interval (or "not measured"), the theory and the verdict. ``ex``:
+    :func:`exponents`' output (``grid``, ``censored``, ``verdicts``, ``methods``, ``targets``, ``table``). Returns
+    the figure, :data:`FIGURE_WIDTH` wide."""
     import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
     grid = np.asarray(ex["grid"], float)
     censored = np.asarray(ex["censored"]).astype(str)
+    verdicts = np.asarray(ex["verdicts"]).astype(str)
+    methods, names = [str(m) for m in ex["methods"]], [str(t) for t in ex["targets"]]
     table = ex["table"]
     lo = np.asarray(table["ci_low"], float).reshape(grid.shape)
     hi = np.asarray(table["ci_high"], float).reshape(grid.shape)
     theo = np.asarray(table["theory"]).astype(str).reshape(grid.shape)
-    fig, ax = plt.subplots(figsize=(10, 5.4), constrained_layout=True)
-    ax.imshow(np.where(censored == "", np.nan, 1.0), cmap="Greys", vmin=0, vmax=4, aspect="auto")  # censored: grey
-    im = ax.imshow(grid, cmap="viridis", vmin=0.5, vmax=4.0, aspect="auto")
+    code = np.vectorize(VERDICTS.index)(verdicts)
+    label = {t.name: t.label for t in TARGETS}
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 0.75 * grid.shape[0] + 1.9), constrained_layout=True)
+    ax.imshow(code, cmap=ListedColormap([_VERDICT_COLOURS[v] for v in VERDICTS]), vmin=-0.5,
+              vmax=len(VERDICTS) - 0.5, aspect="auto")
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
-            top = f"{grid[i, j]:.2f}\n[{lo[i, j]:.2f}, {hi[i, j]:.2f}]" if not censored[i, j] else censored[i, j]
-            dark = not censored[i, j] and grid[i, j] < 2.5
-            ax.text(j, i - 0.08, top, ha="center", va="center", fontsize=7.5, color="w" if dark else "k")
-            ax.text(j, i + 0.33, f"theory: {theo[i, j]}", ha="center", va="center", fontsize=6.5,
-                    color="w" if dark else "k")
-    ax.set_xticks(range(len(TARGETS)), [t.label for t in TARGETS], rotation=15, fontsize=8)
-    ax.set_yticks(range(len(METHODS)), [METHOD_LABELS[m] for m in METHODS], fontsize=8)
-    ax.grid(False)
-    fig.colorbar(im, ax=ax, label="measured exponent $p$ of $n^*(d)\\propto d^p$")
+            top = (f"{grid[i, j]:.2f}\n[{lo[i, j]:.2f}, {hi[i, j]:.2f}]" if not censored[i, j]
+                   else f"not measured\n({censored[i, j]})")
+            ax.text(j, i - 0.12, top, ha="center", va="center", fontsize=8)
+            if theo[i, j] != NO_PREDICTION.text:
+                ax.text(j, i + 0.32, f"theory {theo[i, j]}", ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(names)), [label[t] for t in names], rotation=20, ha="right", fontsize=8)
+    ax.set_yticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], fontsize=8)
+    ax.set_xticks(np.arange(len(names) + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(len(methods) + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="w", lw=2)
+    ax.grid(which="major", visible=False)
+    ax.tick_params(which="minor", length=0)
+    fig.legend([Patch(facecolor=_VERDICT_COLOURS[v], edgecolor="0.6") for v in VERDICTS], list(VERDICTS),
+               loc="outside lower center", ncol=len(VERDICTS), fontsize=8, frameon=False)
+    ax.set_title("exponent p of n*(d) ∝ d^p [95% CI]; colour: the verdict against theory", fontsize=9)
     return fig
 
 

@@ -142,6 +142,19 @@ def test_validated_lambda():
         gd.validated_lambda(np.zeros((2, 3, 4)))
 
 
+def test_validated_choice_picks_lambda_and_step_on_the_mean_validation_loss():
+    """Section 3's one rule for every model: the (λ, step) of smallest validation loss averaged over seeds; a seed
+    alone would choose otherwise, and the test loss plays no part."""
+    val = np.array([[[0.5, 0.3, 0.4], [0.5, 0.2, 0.35]],
+                    [[0.5, 0.1, 0.4], [0.5, 0.3, 0.30]]])  # means: [0.5, 0.2, 0.4], [0.5, 0.25, 0.325]
+    assert gd.validated_choice(val) == (0, 1)
+    assert gd.validated_choice(val[:1]) == (1, 1)
+    with pytest.raises(ValueError, match="val_loss"):
+        gd.validated_choice(val[0])
+    with pytest.raises(ValueError, match="val_loss"):
+        gd.validated_choice(np.full((1, 2, 3), np.nan))
+
+
 def test_good_directions():
     s = gd.spectrum(jax.random.key(0), d=5, m=40, n=30, n_test=50)
     assert s.singular_values.shape == (30,) and s.off_top_ratio.shape == ()
@@ -197,9 +210,10 @@ def test_first_n_weights_train_on_the_first_n_samples():
 
 
 def test_ordinary_network_run():
-    kw = dict(d=4, n_max=32, m=16, steps=20, lr=1.0, n_test=200, n_evals=2)
+    kw = dict(d=4, n_max=32, m=16, steps=20, lr=1.0, n_test=200, n_val=100, n_evals=2)
     out = gd.ordinary_network_run(jax.random.key(0), 16, **kw)
-    assert out.test_error.shape == (3,) and out.train_loss.shape == (3,)
+    assert out.test_error.shape == out.val_error.shape == out.train_loss.shape == (3,)
+    assert abs(float(out.val_error[0]) - 1.0) < 0.2  # the zero predictor on the validation rows
     # f = 0 at the symmetric initialisation: normalised error = E[y^2]/Var(y), about 1
     assert abs(float(out.test_error[0]) - 1.0) < 0.1
     # n as a traced value (a sweep axis) gives the same numbers as a static one
@@ -264,21 +278,33 @@ def test_paper_profile_shapes(profile):
     for d in S.plain_d:
         grid = gd.sample_grid(d, S.plain_n_over_d2)
         out = shapes(gd.ordinary_network_run, vary=dict(n=grid), seeds=S.plain_seeds, d=d,
-                     n_max=int(grid[-1]), m=S.plain_m, steps=S.plain_steps, lr=2.0, n_test=S.n_test)
-        assert out.test_error.shape == (S.plain_seeds * grid.size, 11)
+                     n_max=int(grid[-1]), m=S.plain_m, steps=S.plain_steps, lr=2.0, n_test=S.n_test,
+                     n_val=S.plain_n_val)
+        assert out.test_error.shape == out.val_error.shape == (S.plain_seeds * grid.size, 11)
 
 
 def test_authors_lambda_is_the_sum_convention():
-    """Our R1 is a mean over the n training points; the figure's is the sum: R1_sum = n R1, so the λ that gives
-    the same objective is λ_ours = n λ_theirs (checked on the gradient of the two objectives)."""
+    """Ours: GD at rate 2 on ½MSE + λ R1, R1 a mean over the n training points; the figure's: GD at rate 1 on the
+    MSE + λ' Σ R1, the sum over them. The two steps agree when λ = n λ' / 2 (checked on the whole step, loss
+    included: without the loss the factor 2 would go unseen), and figure_lambda inverts it."""
     net = gd.initial_network(jax.random.key(0), 4, 20)
     x = rng.normal(jax.random.key(1), (12, 4))
-    r1 = gd.regularizer_r1(net, x, 4)
+    y = gd.target(x, jnp.eye(4)[0])
+    r1, apply_fn = gd.regularizer_r1(net, x, 4), gd.model_fn(net, "LQ")
     W = {"W": 0.1 * rng.normal(jax.random.key(2), (20, 4))}
     lam_theirs = 1e-3
-    g_ours = jax.grad(lambda p: gd.authors_lambda(lam_theirs, 12) * r1(p))(W)["W"]
-    g_theirs = jax.grad(lambda p: lam_theirs * 12 * r1(p))(W)["W"]  # λ times the sum ||J_large vec W||^2
-    np.testing.assert_allclose(g_ours, g_theirs, rtol=1e-6)
+
+    def ours(p):
+        return 0.5 * jnp.mean((apply_fn(p, x) - y) ** 2) + gd.authors_lambda(lam_theirs, 12) * r1(p)
+
+    def theirs(p):
+        return jnp.mean((apply_fn(p, x) - y) ** 2) + lam_theirs * 12 * r1(p)  # λ' times the sum n R1
+
+    step_ours = 2.0 * jax.grad(ours)(W)["W"]
+    step_theirs = 1.0 * jax.grad(theirs)(W)["W"]
+    np.testing.assert_allclose(step_ours, step_theirs, rtol=1e-5, atol=1e-7)
+    assert gd.figure_lambda(gd.authors_lambda(0.02, 1000), 1000) == pytest.approx(0.02)
+    assert gd.figure_lambda(10.0, 1000) == pytest.approx(0.02)  # the stored d = 100 run's λ, on the figure's scale
     with pytest.raises(ValueError, match="n"):
         gd.authors_lambda(1e-3, 0)
 
@@ -342,7 +368,8 @@ def test_sections_run_at_toy_sizes_and_can_be_stored():
     from featlearn import results
 
     S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
-                        q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2)
+                        q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2,
+                        plain_n_val=8)
     key = jax.random.key(gd.SEED)
     assert list(gd.SECTIONS) == ["spectrum_outliers", "regularisation_strength", "models_compared",
                                  "sample_complexity"]
@@ -352,7 +379,10 @@ def test_sections_run_at_toy_sizes_and_can_be_stored():
     for name, o in out.items():
         results.encode(name, o)  # raises if an entry is not an array, a scalar, a record or a table
     assert reg["best"] == int(np.argmin(reg["val"][:, :, -1].mean(0))) and reg["sizes"]["k"] == 4
-    np.testing.assert_array_equal(out["models_compared"]["LQ"], reg["test"][:, reg["best"], -1])
+    mc = out["models_compared"]
+    li, ei = gd.validated_choice(reg["val"])  # the combination at section 2's run, at its validated λ and step
+    np.testing.assert_array_equal(mc["LQ"], reg["test"][:, li, ei])
+    assert mc["lam"]["LQ"] == S.lams[li] and mc["step"]["LQ"] == int(reg["step"][0, 0, ei])
     sc = out["sample_complexity"]
     assert sc["curves"]["n"].tolist() == [*gd.sample_grid(3, S.plain_n_over_d2), *gd.sample_grid(4, S.plain_n_over_d2)]
     assert sc["n_star"].shape == sc["error_smallest_n"].shape == (2, 2)

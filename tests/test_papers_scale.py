@@ -94,7 +94,8 @@ def _one_step(monkeypatch):
 
 def _good_directions():
     S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
-                        q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2)
+                        q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2,
+                        plain_n_val=8)
     key = jax.random.key(gd.SEED)
     reg = gd.regularisation_strength(S, key, k=4)
     out = {"spectrum_outliers": gd.spectrum_outliers(S, key), "regularisation_strength": reg,

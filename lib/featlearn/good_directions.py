@@ -238,17 +238,24 @@ def regularized_run(key: Array, lam: float | Array = 0.0, *, d: int, m: int, n: 
 
 
 def authors_lambda(lam: float | np.ndarray, n: int) -> float | np.ndarray:
-    r"""The strength :math:`\lambda` in this module's units of the authors' figure's :math:`\lambda` ``lam``, with
-    ``n`` training points: ``lam * n``.
+    r"""The strength :math:`\lambda` in this module's units of a strength ``lam`` on the authors' figure's scale,
+    with ``n`` training points: ``lam * n / 2``.
 
-    Here :math:`R_1` is normalised like the loss, :math:`\|J_{\rm large}\mathrm{vec}W\|^2/n`. The :math:`R_1`
-    the authors' figure plots reaches about 390 without the regulariser at :math:`n = 1000`, where this module's
-    :math:`R_1` of the same run ends at about 0.36 (``results/good-directions/authors-size/``): the figure's
-    :math:`R_1`, and so the :math:`\lambda` that weights it, is the sum over the :math:`n` training points, not
-    the mean. (The loss conventions differ as well, but not the step: their MSE at rate 1 is ½MSE at rate 2 here.)
-    """
+    Here the objective is :math:`\tfrac12\mathrm{MSE}+\lambda R_1` with :math:`R_1` a mean over the ``n``
+    training points, :math:`\|J_{\rm large}\mathrm{vec}W\|^2/n`, and GD runs at rate 2; the figure's run is GD at
+    rate 1 on the MSE plus :math:`\lambda' R_1^{\Sigma}`, with :math:`R_1^{\Sigma} = nR_1` the sum over the
+    training points (the figure's :math:`R_1` reaches about 390 without the regulariser at :math:`n = 1000`,
+    :math:`n` times this module's on the same run, ``results/good-directions/authors-size/``). The two steps agree
+    when :math:`2\lambda/n = \lambda'`, so :math:`\lambda = n\lambda'/2`. (Which regulariser the published
+    code weights by :math:`\lambda'` is another matter: see the chapter.)"""
     _checks.positive_int("n", n)
-    return lam * n
+    return lam * n / 2
+
+
+def figure_lambda(lam: float | np.ndarray, n: int) -> float | np.ndarray:
+    r"""The inverse of :func:`authors_lambda`: this module's ``lam`` on the figure's scale, ``2 * lam / n``."""
+    _checks.positive_int("n", n)
+    return 2 * lam / n
 
 
 def validated_lambda(val_loss: np.ndarray) -> int:
@@ -487,9 +494,9 @@ SIZES: dict[str, dict[str, object]] = dict(
                              plain_n_over_d2=(1.41, 2, 2.83, 4, 5.66, 8), plain_m=64, plain_steps=500, plain_seeds=8,
                              plain_n_val=2000),
     # paper: the authors' d = 100, n = 1000, m = 10^4, their 2·10^4 steps of GD on the MSE at rate 1 (our ½MSE at
-    # rate 2) and their λ grid 0, 10^-5, ..., 10^-1 in our units (times n: see authors_lambda), an accelerator's job
+    # rate 2) and their λ grid 0, 10^-5, ..., 10^-1 in our units (times n/2: see authors_lambda), an accelerator's job
     paper=_chapter_sizes(100, m=10_000, n_val=10_000, n_test=10_000, steps=20_000, seeds=3,
-                         lams=(0.0, 0.01, 0.1, 1.0, 10.0, 100.0), lr=2.0, q_init=0.1, plain_d=(16, 23, 32, 45, 64),
+                         lams=(0.0, 0.005, 0.05, 0.5, 5.0, 50.0), lr=2.0, q_init=0.1, plain_d=(16, 23, 32, 45, 64),
                          plain_n_over_d2=(0.5, 0.71, 1, 1.41, 2, 2.83, 4, 5.66, 8), plain_m=512,
                          plain_steps=5000, plain_seeds=8, plain_n_val=10_000),
 )
@@ -551,12 +558,13 @@ def regularisation_strength(S: SimpleNamespace, key: Array, k: int | None = None
     ft = final["test"]
     glue = {"lr": lr, "n-val": S.n_val, "n-test": S.n_test, "k": k, "zero-loss": float(test_l[:, :, 0].mean()),
             "test-all": ", ".join(f"{v:.3f}" for v in ft), "val-all": ", ".join(f"{v:.3f}" for v in final["val"]),
-            "best-lam": S.lams[best], "best-lam-authors": float(S.lams[best] / S.n), "test-lam0": float(ft[0]),
+            "best-lam": S.lams[best], "best-lam-authors": float(figure_lambda(S.lams[best], S.n)),
+            "test-lam0": float(ft[0]),
             "r1-lam0": float(final["r1"][0]),
             "test-best": float(ft[best]), "r1-best": float(final["r1"][best]), "gain": float(1 - ft[best] / ft[0]),
             "gain-min": float(gain_seed.min()), "gain-max": float(gain_seed.max()),
             "max-train": float(final["train"].max()), "paper-d": SIZES["paper"]["d"],
-            "paper-lam-max": max(SIZES["paper"]["lams"]) / SIZES["paper"]["n"],
+            "paper-lam-max": float(figure_lambda(max(SIZES["paper"]["lams"]), SIZES["paper"]["n"])),
             "lams": ", ".join(f"{v:g}" for v in S.lams), "n": S.n,
             "m": S.m, "steps": S.steps, "seeds": S.seeds}
     return {"step": step, "train": train_l, "val": val_l, "test": test_l, "r1": r1, "lams": np.asarray(S.lams),
@@ -565,18 +573,46 @@ def regularisation_strength(S: SimpleNamespace, key: Array, k: int | None = None
             "glue": glue}
 
 
-def models_compared(S: SimpleNamespace, key: Array, regularised: dict[str, Any] | None = None) -> dict[str, Any]:
-    r"""Section 3, neither alone, both together: :math:`f_L` alone from :math:`W = 0` and :math:`f_Q` alone from a
-    small random :math:`W` (:func:`regularized_run` with ``model="L"``, ``"Q"``, :math:`\lambda = 0`), on the same
-    data and seeds as section 2, against :math:`f_L + f_Q` at the validated :math:`\lambda` (``regularised``:
-    the output of :func:`regularisation_strength`, computed when not given).
+def validated_choice(val_loss: np.ndarray) -> tuple[int, int]:
+    r"""The :math:`\lambda` and the evaluation step of smallest validation loss averaged over seeds: ``val_loss``
+    ``(seeds, L, E)`` → ``(l, e)``. One rule for every model of section 3, so that each gets the same tuning; the
+    test loss plays no part."""
+    v = np.asarray(val_loss, float)
+    if v.ndim != 3 or 0 in v.shape:
+        raise ValueError(f"val_loss must have shape (seeds, L, E) with no empty axis, got {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("val_loss must be finite (was a validation set given?)")
+    l, e = np.unravel_index(int(np.argmin(v.mean(0))), v.shape[1:])
+    return int(l), int(e)
 
-    Returns the final test losses per seed ``L``, ``Q``, ``LQ`` ``(seeds,)`` and ``glue``."""
+
+def models_compared(S: SimpleNamespace, key: Array, regularised: dict[str, Any] | None = None) -> dict[str, Any]:
+    r"""Section 3, neither alone, both together, each at full strength: :math:`f_L` alone from :math:`W = 0` and
+    :math:`f_Q` alone from a small random :math:`W` (:func:`regularized_run` with ``model="L"``, ``"Q"``), each
+    over the same :math:`\lambda` grid ``S.lams`` as :math:`f_L + f_Q` (``regularised``: the output of
+    :func:`regularisation_strength`, computed when not given), on the same data and seeds; every model's
+    :math:`\lambda` and stopping step chosen by one rule on validation data (:func:`validated_choice`).
+
+    Returns the test losses per seed at the validated choice ``L``, ``Q``, ``LQ`` ``(seeds,)``; the final test
+    losses per seed at :math:`\lambda = 0` ``L_lam0``, ``Q_lam0``, ``LQ_lam0`` (for reference); the choices
+    ``lam`` and ``step`` per model (dicts); and ``glue``."""
     reg = regularisation_strength(S, key) if regularised is None else regularised
-    out = {m: sweeps.sweep(regularized_run, key=key, seeds=S.seeds,
-                           fixed=dict(reg["sizes"], lam=0.0, model=m)).test_loss[:, -1] for m in ("L", "Q")}
-    out["LQ"] = reg["test"][:, reg["best"], -1]
-    glue = {f"test-{m}": float(out[m].mean()) for m in ("L", "Q", "LQ")} | {"q-init": S.q_init}
+    curves = {m: sweeps.sweep(regularized_run, key=key, seeds=S.seeds, vary=dict(lam=S.lams),
+                              fixed=dict(reg["sizes"], model=m)) for m in ("L", "Q")}
+    val = {m: np.asarray(c.val_loss) for m, c in curves.items()} | {"LQ": np.asarray(reg["val"])}
+    test = {m: np.asarray(c.test_loss) for m, c in curves.items()} | {"LQ": np.asarray(reg["test"])}
+    step = np.asarray(reg["step"])[0, 0]
+    lam0 = list(S.lams).index(0.0) if 0.0 in S.lams else None
+    out: dict[str, Any] = {"lam": {}, "step": {}}
+    glue: dict[str, Any] = {"q-init": S.q_init}
+    for m in ("L", "Q", "LQ"):
+        li, ei = validated_choice(val[m])
+        out[m] = test[m][:, li, ei]
+        out["lam"][m], out["step"][m] = float(S.lams[li]), int(step[ei])
+        glue |= {f"test-{m}": float(out[m].mean()), f"lam-{m}": float(S.lams[li]), f"step-{m}": int(step[ei])}
+        if lam0 is not None:
+            out[f"{m}_lam0"] = test[m][:, lam0, -1]
+            glue[f"test-{m}-lam0"] = float(out[f"{m}_lam0"].mean())
     return out | {"glue": glue}
 
 
@@ -616,6 +652,7 @@ def sample_complexity(S: SimpleNamespace, key: Array, *, lr: float = 2.0, ci: fl
         kern = [ntk_ridge_run(k, grid, **sizes) for k in sweeps.seed_keys(kd, S.plain_seeds)]
         kerr = np.stack([c.test_error for c in kern])
         net_step.append(step == out.val_error.shape[-1] - 1)
+        evals = int(out.val_error.shape[-1])
         ker_lam.append(np.stack([c.rel_lam for c in kern]))
         grids.append(grid)
         net_err.append(err)
@@ -631,7 +668,8 @@ def sample_complexity(S: SimpleNamespace, key: Array, *, lr: float = 2.0, ci: fl
     word = {separations.EXACT: "", separations.LOWER: "at least ", separations.UPPER: "at most ",
             separations.UNKNOWN: "unknown: "}
     glue = {"exponent": fit.slope, "exponent-lo": fit.ci_low, "exponent-hi": fit.ci_high, "ci": f"{ci:.0%}",
-            "level": level, "level-fraction": LEVEL_FRACTION, "plain-lr": lr, "plain-dmax": d_max,
+            "level": level, "level-fraction": LEVEL_FRACTION, "level-share": 1 - LEVEL_FRACTION, "plain-lr": lr,
+            "plain-evals": evals, "plain-dmax": d_max,
             "plain-d-span": d_max / min(S.plain_d), "plain-n-val": S.plain_n_val,
             "n3-dmax": math.comb(d_max + 2, 3), "budget-dmax": int(grids[-1][-1]),
             "plain-d-all": figures.listed(S.plain_d),
@@ -727,11 +765,13 @@ def authors_size_summary(out: dict[str, Any]) -> dict[str, Any]:
     glue = {"r1-lam0-sum": float(r1_sum[0]), "test-lam0": float(mse[0]), "test-best": float(mse[best]),
             "test-lam0-min": float(mse_seed[:, 0].min()), "test-lam0-max": float(mse_seed[:, 0].max()),
             "test-best-min": float(mse_seed[:, best].min()), "test-best-max": float(mse_seed[:, best].max()),
-            "best-lam": float(lams[best]), "best-lam-theirs": float(lams[best] / n), "ratio": float(mse[best] / mse[0]),
+            "best-lam": float(lams[best]), "best-lam-theirs": float(figure_lambda(lams[best], n)),
+            "ratio": float(mse[best] / mse[0]), "ratio-seeds": figures.listed([f"{v:.3f}" for v in ratio_seed]),
             "ratio-min": float(ratio_seed.min()), "ratio-max": float(ratio_seed.max()),
             "seeds": len(seeds), "seed-list": ", ".join(str(int(v)) for v in seeds),
             "train-max": float(2 * np.max(np.asarray(out["train"])[:, :, -1])),
-            "lams": ", ".join(f"{v:g}" for v in lams), "lams-theirs": ", ".join(f"{v / n:g}" for v in lams),
+            "lams": ", ".join(f"{v:g}" for v in lams),
+            "lams-theirs": ", ".join(f"{figure_lambda(v, n):g}" for v in lams),
             "test-all": ", ".join(f"{v:.3f}" for v in mse)}
     curves = {"R1_sum": n * np.asarray(out["r1"]), **{f"{k}_mse": 2 * np.asarray(out[k])
                                                       for k in ("train", "val", "test")}}
@@ -760,32 +800,61 @@ SECTIONS = {"spectrum_outliers": spectrum_outliers, "regularisation_strength": r
 
 
 def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
-    r"""Section 4's figure from :func:`sample_complexity`'s output ``out`` (live or stored): the normalised test
-    error against :math:`n/d^2` per :math:`d` (mean ± sd over seeds, with the level and the error of the best
-    degree-≤2 predictor), and :math:`n^*` per seed against :math:`d` with the fitted power and
-    :math:`d^2`, :math:`d^3` reference lines from the smallest :math:`d`'s geometric mean. Draws into ``fig`` (a
-    new figure when ``None``) and returns it."""
+    r"""Section 4's figure from :func:`sample_complexity`'s output ``out`` (live or stored). Left: the normalised
+    test error against :math:`n/d^2` per :math:`d`, the network (solid) and the NTK (dashed), means over seeds,
+    with the level and the degree-2 plateau. Right: the ratio :math:`R(d) = n^*_{\rm NTK}/n^*_{\rm network}` per
+    seed (dots; a triangle where the NTK never reached the level, so that the ratio is a lower bound) and its median
+    with the bootstrap interval, on log axes with ticks at the measured :math:`d`. Draws into ``fig`` (a new figure
+    when ``None``) and returns it."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, LogLocator, NullLocator, ScalarFormatter
 
-    curves, thr, level = out["curves"], np.asarray(out["n_star"], float), float(out["level"])
-    dd, slope = np.asarray(out["d"], float), float(out["slope"])
-    fig = plt.figure(figsize=(10, 3.6)) if fig is None else fig
+    sep = separations.from_dict(out, "pair_")
+    curves, level = out["curves"], float(out["level"])
+    dd = np.asarray(out["d"], float)
+    fig = plt.figure(figsize=(7.0, 3.0), layout="constrained") if fig is None else fig
     axs = fig.subplots(1, 2)
-    for d in out["d"]:
+    for i, d in enumerate(out["d"]):
         at_d = curves["d"] == d
-        axs[0].errorbar(curves["n"][at_d] / d**2, curves["error_mean"][at_d], yerr=curves["error_sd"][at_d],
-                        marker="o", capsize=2, label=f"$d$ = {d}")
-    axs[0].axhline(level, color="k", ls=":", label="level")
-    axs[0].axhline(0.5, color="grey", ls="--", label="degree ≤ 2 only")
+        x = curves["n"][at_d] / d**2
+        axs[0].plot(x, curves["error_mean"][at_d], "-o", ms=3, color=f"C{i}", label=f"$d$ = {d}")
+        axs[0].plot(x, curves["kernel_mean"][at_d], "--s", ms=3, color=f"C{i}")
+    axs[0].axhline(level, color="k", ls=":", lw=1)
+    axs[0].axhline(0.5, color="grey", ls="-", lw=0.8)
     axs[0].set(xscale="log", xlabel="$n/d^2$", ylabel="normalised test error")
-    axs[0].legend()
-    gm = np.exp(np.log(thr[0]).mean())  # reference lines start at the smallest d's geometric mean
-    axs[1].loglog(np.repeat(dd, thr.shape[1]), thr.ravel(), "o", color="C0", alpha=0.5, label="$n^*$ (each seed)")
-    axs[1].loglog(dd, np.exp(float(out["intercept"])) * dd**slope, color="C0", label=f"fit: $d^{{{slope:.2f}}}$")
-    axs[1].loglog(dd, gm * (dd / dd[0])**2, "k--", label=r"$\propto d^2$")
-    axs[1].loglog(dd, gm * (dd / dd[0])**3, "k:", label=r"$\propto d^3$")
-    axs[1].set(xlabel="$d$", ylabel=f"smallest $n$ with error ≤ {level:g}")
-    axs[1].legend()
+    ratios = curves["n"] / curves["d"].astype(float) ** 2
+    ticks = [v for v in (0.5, 1, 2, 4, 8, 16) if ratios.min() * 0.9 <= v <= ratios.max() * 1.1]
+    for ax, where in ((axs[0], ticks), (axs[1], dd)):
+        ax.xaxis.set_major_locator(FixedLocator(where))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+    x_right = ratios.max() * 1.05
+    axs[0].text(x_right, level, "level", va="bottom", ha="right", fontsize=8)
+    axs[0].text(x_right, 0.5, "degree ≤ 2 plateau", va="bottom", ha="right", fontsize=8, color="grey")
+    handles = [Line2D([], [], color=f"C{i}", label=f"$d$ = {d}") for i, d in enumerate(out["d"])]
+    handles += [Line2D([], [], color="k", ls="-", label="network"), Line2D([], [], color="k", ls="--", label="NTK")]
+    axs[0].legend(handles=handles, fontsize=8)
+    r, kind = sep.ratio, sep.ratio_kind
+    for i, d in enumerate(dd):
+        jitter = d * np.exp(np.linspace(-0.04, 0.04, r.shape[1]))
+        exact = kind[i] == separations.EXACT
+        axs[1].plot(jitter[exact], r[i][exact], "o", ms=3, color="C0", alpha=0.5)
+        axs[1].plot(jitter[kind[i] == separations.LOWER], r[i][kind[i] == separations.LOWER], "^", ms=4,
+                    color="C3", alpha=0.7)
+    err = np.vstack([sep.median - sep.median_low, sep.median_high - sep.median])
+    axs[1].errorbar(dd, sep.median, yerr=np.clip(err, 0, None), fmt="s", color="k", ms=5, capsize=3)
+    axs[1].axhline(1.0, color="grey", lw=0.8)
+    axs[1].set(xscale="log", yscale="log", xlabel="$d$", ylabel=r"$n^*_{\rm NTK}\,/\,n^*_{\rm network}$")
+    axs[1].xaxis.set_major_locator(FixedLocator(dd))
+    axs[1].xaxis.set_minor_locator(NullLocator())
+    axs[1].xaxis.set_major_formatter(ScalarFormatter())
+    axs[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axs[1].yaxis.set_minor_locator(NullLocator())
+    axs[1].yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    axs[1].legend(handles=[Line2D([], [], marker="o", ls="", color="C0", label="seed"),
+                           Line2D([], [], marker="^", ls="", color="C3", label="seed, NTK censored"),
+                           Line2D([], [], marker="s", ls="", color="k", label="median, 95% interval")], fontsize=8)
     return fig
 
 
@@ -804,7 +873,7 @@ def plot_regularisation_strength(out: dict[str, Any], fig: Any = None, *, conven
     axs = fig.subplots(1, 3)
     t, best = out["log_d_t"], int(out["best"])
     for j, lam in enumerate(np.asarray(out["lams"]).tolist()):
-        label = f"λ = {lam:g}" if convention == "chapter" else f"λ = {lam / n:g} (ours {lam:g})"
+        label = f"λ = {lam:g}" if convention == "chapter" else f"λ = {figure_lambda(lam, n):g} (ours {lam:g})"
         for ax, name in zip(axs, ("r1", "train", "test"), strict=True):
             a = np.asarray(out[name])[:, j] * scale[name]
             mu, sd = a.mean(0), a.std(0)

@@ -90,8 +90,9 @@ def ratio(kernel: tuple[np.ndarray, np.ndarray], network: tuple[np.ndarray, np.n
           ) -> tuple[np.ndarray, np.ndarray]:
     r""":math:`R = n^*_{\rm kernel}/n^*_{\rm network}` with its kind, from two :func:`n_star` results of the same
     shape. A lower bound on the kernel's :math:`n^*` over an exact (or upper-bounded) network's gives a lower bound
-    on :math:`R`; an upper bound over an exact (or lower-bounded) one an upper bound; anything else (the network
-    censored above with the kernel not censored the other way, both censored alike) is :data:`UNKNOWN`."""
+    on :math:`R`, and so does an exact kernel's over a network censored below; an upper bound over an exact (or
+    lower-bounded) one gives an upper bound, and so does an exact kernel's over a network censored above; both
+    censored in the same direction is :data:`UNKNOWN`."""
     (vk, kk), (vn, kn) = kernel, network
     vk, kk, vn, kn = (np.asarray(a) for a in (vk, kk, vn, kn))
     if not (vk.shape == kk.shape == vn.shape == kn.shape):
@@ -225,6 +226,15 @@ def ratio_grows(sep: Separation) -> bool:
     Fails when the network and the kernel are the same method (:math:`R\equiv1`), when the network is the slower,
     and when a dimension's ratio is unknown."""
     return bool(sep.slope_kind in (EXACT, LOWER) and np.isfinite(sep.slope_low) and sep.slope_low > 0)
+
+
+def fewer_samples(sep: Separation) -> bool:
+    r"""The paired claim "the network reaches the level with fewer samples than the kernel" at every measured
+    dimension: each median ratio is known (exact, or a lower bound because the kernel never reached the level) and
+    the lower end of its bootstrap interval is above 1. Fails when the two methods are the same one
+    (:math:`R\equiv1`), when the kernel is the faster, and when the network itself never reached the level."""
+    known = np.isin(sep.median_kind, (EXACT, LOWER))
+    return bool(np.all(known) and np.all(sep.median_low > 1.0))
 
 
 def described(value: float, kind: int, fmt: str = ".2f") -> str:

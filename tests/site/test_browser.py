@@ -120,6 +120,12 @@ return {
 """
 
 
+# Pages whose display math (in a chapter's notebook text) is still wider than the column at that width: the
+# chapters' part of issue 27 (break the equation, or use a split/aligned environment). Any other page failing,
+# or a listed one that now fits, fails the test.
+KNOWN_WIDE_MATH: set[tuple[str, int]] = set()
+
+
 def look(browser, url: str, page: str, width: int, chapter: bool) -> list[str]:
     """Load one page at one width; return what is wrong with it (empty if nothing) and save its screenshot."""
     set_viewport(browser, width, 1000)
@@ -135,8 +141,10 @@ def look(browser, url: str, page: str, width: int, chapter: bool) -> list[str]:
             problems.append(f"raw markup ({what}) visible: …{context}…")
     if seen["mathErrors"]:
         problems.append(f"MathJax errors: {seen['mathErrors']}")
-    if seen["wideMath"]:
+    if seen["wideMath"] and (page, width) not in KNOWN_WIDE_MATH:
         problems.append(f"display math wider than its column: {seen['wideMath']}")
+    elif not seen["wideMath"] and (page, width) in KNOWN_WIDE_MATH:
+        problems.append("its display math now fits: take it off KNOWN_WIDE_MATH")
     broken = [src for src, complete, w, _ in seen["images"] if not (complete and w > 0)]
     if broken:
         problems.append(f"images that did not load: {broken}")

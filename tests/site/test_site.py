@@ -137,19 +137,32 @@ def _text(fragment: str) -> str:
 
 
 def _cell_outputs(page_html: str) -> list[str]:
-    return re.findall(r'<div class="cell_output[^"]*"[^>]*>(.*?)</div>\s*</div>\s*</div>', page_html, re.S)
+    """Each cell's outputs: from its `cell_output` box to the next cell (or the end of the article)."""
+    chunks = page_html.split('<div class="cell_output')[1:]
+    return [re.split(r'<div class="cell[ "]|</article>', c, maxsplit=1)[0] for c in chunks]
+
+
+# Chapters that still print Python reprs (`namespace(`, `array([`, `np.float32(`): the chapters' part of issue 27
+# (print formatted numbers or a table). Any other page with a repr, or a listed one without, fails the test.
+KNOWN_REPRS: set[str] = set()
 
 
 def test_no_python_repr_in_any_output(html_dir):
-    found = []
+    found, clean = [], []
     for page in _chapter_pages(html_dir) + [html_dir / "book" / f"{p}.html" for p in ("intro", "scorecard",
                                                                                        "gallery", "how-to-cite")]:
+        hits = []
         for out in _cell_outputs(page.read_text()):
             m = REPRS.search(_text(out))
             if m:
                 t = _text(out)
-                found.append(f"{page.name}: …{t[max(0, m.start() - 60): m.end() + 60]!r}…")
+                hits.append(f"{page.name}: …{t[max(0, m.start() - 60): m.end() + 60]!r}…")
+        if hits and page.stem not in KNOWN_REPRS:
+            found += hits
+        elif not hits and page.stem in KNOWN_REPRS:
+            clean.append(page.stem)
     assert not found, "Python reprs in outputs:\n" + "\n".join(found[:20])
+    assert not clean, f"no repr left: take them off KNOWN_REPRS: {clean}"
 
 
 def test_no_glued_number_renders_as_a_tuple(html_dir):

@@ -611,7 +611,7 @@ def needs(spec: Target, ds: Sequence[int], n_max: Sequence[int], censored: str) 
 
 # ----------------------------------------------------------------------------------------------------- sizes
 #: The chapter's sizes (``S = fl.profiles.sizes(**atlas.SIZES)``): ``quick`` on 2 CPU cores in the book's budget,
-#: ``cpu_large`` about an hour on 2 CPU cores, ``paper`` an accelerator's job; the same keys in all. ``d``: the
+#: ``cpu_large`` about an hour on 2 busy CPU cores, ``paper`` an accelerator's job; the same keys in all. ``d``: the
 #: dimensions; ``budget``: :math:`n_{\max} = \text{budget}\cdot d^2`; ``points``: sample sizes per :math:`d`
 #: (:func:`sample_sizes`); ``methods`` and ``targets``: the cells run (``quick`` runs the two methods and two
 #: targets its checks are about; the larger profiles run all of them); the rest: each method's hyperparameters
@@ -625,7 +625,7 @@ SIZES: dict[str, dict[str, Any]] = dict(
                decays=(1e-4,), quad_width=64, quad_steps=200, quad_time=3000.0, quad_lams=(0.0, 0.1, 1.0),
                net_width=64, net_steps=400, net_lrs=(0.125, 0.5, 2.0), net_evals=4, rfm_iterations=1,
                rfm_bandwidths=(5.0, 10.0, 20.0)),
-    cpu_large=dict(d=[16, 24, 32], seeds=4, budget=2.0, points=10, methods=tuple(METHODS), targets=TARGET_NAMES,
+    cpu_large=dict(d=[16, 24, 32], seeds=3, budget=2.0, points=10, methods=tuple(METHODS), targets=TARGET_NAMES,
                    n_val=1024, n_test=2048, n_boot=2000, rf_ratio=4, width=256, stage_steps=150,
                    eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=64, quad_steps=200, quad_time=3000.0,
                    quad_lams=(0.0, 0.1, 1.0), net_width=64, net_steps=400, net_lrs=(0.125, 0.5, 2.0), net_evals=4,

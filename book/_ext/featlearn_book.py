@@ -136,8 +136,10 @@ def _chapter_number(app, chapter: str) -> int | None:
 
 
 def _figure_captions(app, doctree) -> None:
-    # Under each chapter figure, its number and caption as the gallery gives them (read from the figure's record,
-    # which the cell has just written with `fl.figures.save_figure(..., caption=...)`), linked to its gallery entry.
+    # Under each chapter figure, its number and caption as the gallery gives them, linked to its gallery entry. A
+    # cell that calls `fl.figures.save_figure` shows the figures it saved, in the order it saved them, and the
+    # figures' records (written as the notebook ran, just before this) number them in that order: the k-th image of
+    # such cells is the figure with index k. A literal name in the call is checked against that.
     import html
     import json
     import os
@@ -148,21 +150,35 @@ def _figure_captions(app, doctree) -> None:
     chapter = Path(docname).name
     number = _chapter_number(app, chapter)
     folder = Path(os.environ.get("FEATLEARN_FIGURES") or Path(app.srcdir) / "figures")
+    if number is None or not folder.is_dir():
+        return
+    records = sorted((json.loads(p.read_text()) for p in folder.glob(f"{chapter}-*.json")),
+                     key=lambda r: r.get("index", 0))
+    records = [r for r in records if r.get("chapter") == chapter]
+    position = 0
     for cell in doctree.findall(nodes.container):
-        if cell.get("nb_element") != "cell_code" or not any(True for _ in cell.findall(nodes.image)):
+        if cell.get("nb_element") != "cell_code":
             continue
         source = "\n".join(b.astext() for b in cell.findall(nodes.literal_block)
                            if b.parent is not None and b.parent.get("nb_element") == "cell_code_source")
-        name = figure_name(source)
-        record = folder / f"{chapter}-{name}.json"
-        if name is None or number is None or not record.is_file():
+        if "save_figure" not in source:
             continue
-        rec = json.loads(record.read_text())
-        stem = f"{chapter}-{name}"
-        cell.append(nodes.raw(
-            "", f'<p class="featlearn-figure-caption" id="figure-{stem}"><b>Figure {number}.{rec.get("index", 0)}.</b> '
-                f'{html.escape(rec.get("caption", ""))} <a class="featlearn-gallery-link" '
-                f'href="gallery.html#fig-{stem}">Files, data and citation</a></p>', format="html"))
+        images = list(cell.findall(nodes.image))
+        literal = figure_name(source)
+        for image in images:
+            if position >= len(records):
+                return
+            rec = records[position]
+            if literal is not None and len(images) == 1 and rec["name"] != literal:
+                match = [r for r in records if r["name"] == literal]
+                rec = match[0] if match else rec
+            position = records.index(rec) + 1
+            stem = f"{chapter}-{rec['name']}"
+            caption = nodes.raw(
+                "", f'<p class="featlearn-figure-caption" id="figure-{stem}"><b>Figure {number}.{rec.get("index", 0)}.'
+                    f'</b> {html.escape(rec.get("caption", ""))} <a class="featlearn-gallery-link" '
+                    f'href="gallery.html#fig-{stem}">Files, data and citation</a></p>', format="html")
+            image.parent.insert(image.parent.index(image) + 1, caption)
 
 
 def _alt_text_from_captions(app, doctree) -> None:

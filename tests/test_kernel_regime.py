@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from featlearn import kernel_regime as kr
-from featlearn import kernels, profiles, targets
+from featlearn import kernels, profiles, targets, train
 
 
 @pytest.mark.parametrize("profile", ["cpu_large", "paper"])
@@ -121,7 +121,7 @@ def test_sections_run_at_tiny_sizes():
     S = SimpleNamespace(d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64], ntk_points=5,
                         bias_stds=[1.0], stair_d=[3], stair_n_max=6, n_test=20)
     key = jax.random.key(0)
-    assert list(kr.SECTIONS) == ["lazy_training", "ntk_closed_form", "staircase"]
+    assert list(kr.SECTIONS) == ["lazy_training", "ntk_closed_form", "staircase", "degree_fractions"]
     lazy = kr.SECTIONS["lazy_training"](S, key)
     assert lazy["move"].shape == lazy["gap"].shape == (2, 2) and np.isfinite(lazy["move_slope"])
     ntk = kr.SECTIONS["ntk_closed_form"](S, key)
@@ -136,3 +136,51 @@ def test_sections_run_at_tiny_sizes():
     np.testing.assert_allclose(t["nmse"][~bias].reshape(2, 2).mean(0), st["nobias_mean"], rtol=1e-6)
     assert st["nobias_n"].tolist() == [4, 5] and st["bias_error"] == pytest.approx(st["curves"]["mean"][-1])
     assert st["plateaus"] == pytest.approx([2 / 3 + 1 / 3, 2 / 3, 1 / 3, 0.0], abs=1e-6)
+    S.stair_n_max = 60  # n = 8 N_1(3) = 24 and 8 N_2(3) = 48: both degrees
+    fr = kr.SECTIONS["degree_fractions"](S, key)
+    sm = fr["summary"]
+    assert sm["degree"].tolist() == [1, 2] and sm["n"].tolist() == [24, 48] and sm["d"].tolist() == [3, 3]
+    assert sm["span"] == pytest.approx([24 / 6, 48 / 10])  # n / N_(l+1)(3): N_2 = 6, N_3 = 10
+    t = fr["table"]
+    np.testing.assert_allclose(t["fraction"].reshape(2, 2).mean(1), sm["fraction"], rtol=1e-6)
+    np.testing.assert_allclose(t["fraction"].reshape(2, 2).std(1, ddof=1) / np.sqrt(2), sm["se"], rtol=1e-5)
+
+
+def test_component_fractions_are_the_kernel_ridge_fit_projected_on_each_term():
+    """The same draws and fit as kernels.kernel_ridge_error (the same error), and the fraction of each term is the
+    test-set projection E[f̂ f_k]/c_k², recomputed directly, with its Monte Carlo standard error over the test rows;
+    near 1 for a degree the kernel has far more samples than directions for (degree 1 at d = 4, n = 400)."""
+    d, n, n_test = 4, 400, 3000
+    tgt = targets.hermite_sum(jax.random.key(1), d, {1: 0.5, 3: 0.5})
+    key = jax.random.key(2)
+    out = kr.component_fractions(key, tgt, d, n, n_test=n_test)
+    assert float(out["nmse"]) == pytest.approx(float(kernels.kernel_ridge_error(key, tgt, d, n, n_test=n_test)),
+                                               rel=1e-4)
+    kx, kt = jax.random.split(key)
+    x, y = targets.sample(kx, tgt, n, d)
+    xt, _ = targets.sample(kt, tgt, n_test, d)
+    u1, u3 = np.asarray(tgt.U, np.float64) @ np.asarray(xt, np.float64).T
+    parts = [np.sqrt(0.5) * u1, np.sqrt(0.5) * (u3**3 - 3 * u3) / np.sqrt(6)]  # c_k h_k(u_k . x)
+    fit = train.kernel_ridge(kernels.ntk_relu(x, x), y)  # λ by leave-one-out, as the library fits it
+    pred = np.asarray(kernels.ntk_relu(xt, x) @ fit.coef, np.float64)
+    for k, f in enumerate(parts):
+        prod = pred * f / 0.5
+        assert float(out["fraction"][k]) == pytest.approx(prod.mean(), abs=2e-3)
+        assert float(out["fraction_se"][k]) == pytest.approx(prod.std() / np.sqrt(n_test), rel=1e-2)
+    assert float(out["fraction"][0]) > 0.9
+
+
+def test_fraction_shrinks_by_hand():
+    """Falls by more than 3 combined SE from the smallest to the largest d, never rises by more than 2; the rows
+    may come in any order of d; a single dimension does not pass."""
+    sm = {"degree": np.array([2, 1, 1, 1]), "d": np.array([8, 32, 8, 16]), "fraction": np.array([0.9, 0.1, 0.5, 0.25]),
+          "se": np.array([0.1, 0.03, 0.04, 0.02])}
+    ok, words = kr.fraction_shrinks(sm, 1)
+    assert ok and words.startswith("d = 8: 0.500 ± 0.040, d = 16: 0.250")
+    sm["fraction"] = np.array([0.9, 0.35, 0.5, 0.25])  # (0.5 - 0.35)/0.05 = 3: not more than 3
+    assert not kr.fraction_shrinks(sm, 1)[0]
+    sm["fraction"] = np.array([0.9, 0.1, 0.5, 0.05])  # 0.05 -> 0.1: a rise of 0.05/0.036 = 1.4 SE, allowed
+    assert kr.fraction_shrinks(sm, 1)[0]
+    assert not kr.fraction_shrinks(sm, 1, rise_z=1.0)[0]
+    ok, words = kr.fraction_shrinks(sm, 2)
+    assert not ok and "at least two are needed" in words

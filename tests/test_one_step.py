@@ -347,6 +347,11 @@ def test_paper_profile_shapes(profile):
         out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines_over_seeds(
             k, S.seeds, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk", "entk")), key)
         assert kn and out["ntk"].shape == (S.seeds, len(kn))
+    for d, kn in one_step.capable_baselines(S).items():  # the NTK where random features lack the capacity
+        tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
+        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines_over_seeds(
+            k, S.seeds, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk",)), key)
+        assert d * d in kn and out["ntk"].shape == (S.seeds, len(kn))
     src = targets.multi_index(jax.random.key(1), S.transfer_d[-1], SOURCE)
     head = targets.MultiIndexTarget(src.U, (((3, 0), 2**-0.5), ((1, 2), 2**-0.5)))
     out = over_seeds(lambda k: one_step.transfer(k, src, head, S.m, S.source_ratio * S.transfer_d[-1] ** 2,
@@ -365,3 +370,43 @@ def test_kernel_floor_finds_the_kernel_run_nearest_below_the_plateau():
     assert z == pytest.approx(1.0) and where.startswith("rf at d = 8, n = 64")
     with pytest.raises(ValueError, match="max_ratio"):
         one_step.kernel_floor(mean, 0.5, max_ratio=0.1)
+
+
+def test_kernel_floor_window_counts_degree_4_monomials():
+    """window: only kernel runs with n <= window N_4(d) (N_4(4) = 35, N_4(8) = 330): the degree a kernel must learn
+    next on a target without a degree-3 part."""
+    mean = {"d": np.array([4, 4, 8, 8]), "method": np.array(["ntk", "ntk", "ntk", "ntk"]),
+            "n": np.array([16, 64, 160, 200]), "nmse": np.array([0.6, 0.3, 0.55, 0.4]),
+            "se": np.array([0.01, 0.01, 0.05, 0.01])}
+    z, where = one_step.kernel_floor(mean, 0.5, window=0.5)  # n <= 17.5 at d = 4, n <= 165 at d = 8
+    assert z == pytest.approx(1.0) and where.startswith("ntk at d = 8, n = 160")
+    z, _ = one_step.kernel_floor(mean, 0.5, window=1.0)  # now (8, 200) is in: (0.4 - 0.5)/0.01
+    assert z == pytest.approx(-10.0)
+    with pytest.raises(ValueError, match="window"):
+        one_step.kernel_floor(mean, 0.5, window=0.1)
+
+
+def test_paired_margins_by_hand():
+    """network − method, worst n >= d² where both ran, per d and method; another method can play the network."""
+    mean = {"d": np.array([4, 4, 4, 4, 4, 8, 8]), "method": np.array(["network", "network", "rf", "rf", "ntk",
+                                                                       "network", "ntk"]),
+            "n": np.array([8, 16, 8, 16, 32, 64, 64]), "nmse": np.array([0.9, 0.3, 0.5, 0.6, 0.2, 0.2, 0.5])}
+    m = one_step.paired_margins(mean)
+    got = {(int(d), str(k)): float(g) for d, k, g in zip(m["d"], m["method"], m["gap"], strict=True)}
+    assert got == pytest.approx({(4, "rf"): 0.3 - 0.6, (8, "ntk"): 0.2 - 0.5})  # n = 8 < 16 = d² is not compared
+    swapped = one_step.paired_margins(mean, network="ntk")
+    assert swapped["method"].tolist() == ["network"] and swapped["gap"][0] == pytest.approx(0.3)
+
+
+def test_capable_baselines_follow_the_counts():
+    """The NTK runs where m < 2 N_2(d) and no kernel runs, from n = d² up to the kernel budget."""
+    from types import SimpleNamespace
+
+    S = SimpleNamespace(curve_d=[4, 16, 64, 128], kernel_d=[16], m=40, kernel_ratios=[1, 2, 4], kernel_n_max=8192)
+    # N_2 = 10, 136, 2080, 8256: random features suffice at d = 4 (40 >= 20); d = 16 has its kernel.
+    assert one_step.capable_baselines(S) == {64: (4096, 8192), 128: (16384,)}
+    S.kernel_n_max = 4096  # d = 128: d² = 16384 > 2 x 4096, no run
+    assert one_step.capable_baselines(S) == {64: (4096,)}
+    assert one_step.network_beats_kernels([0.3, 0.4], [-0.1, -0.2], 0.5)
+    assert not one_step.network_beats_kernels([0.3, 0.6], [-0.1], 0.5)
+    assert not one_step.network_beats_kernels([0.3], [-0.1, 0.0], 0.5)

@@ -310,11 +310,12 @@ def fraction_shrinks(summary: Mapping[str, Sequence], degree: int, *, z: float =
     :math:`\ell+1` learned (``summary`` of :func:`degree_fractions`, rows of ``degree`` :math:`\ell`, in
     increasing ``d``) must shrink as :math:`d` grows: it falls from the smallest to the largest ``d`` by more than
     ``z`` combined standard errors (over seeds), and never rises from one ``d`` to the next by more than ``rise_z``
-    of them. Needs at least two dimensions. Returns ``(passes, the fractions in words)``."""
+    of them. Returns ``(passes, the fractions in words)``; with fewer than two dimensions measured (a profile whose
+    ``stair_n_max`` is too small) the check cannot be made and does not pass."""
     deg = np.asarray(summary["degree"])
     sel = deg == degree
     if sel.sum() < 2:
-        raise ValueError(f"degree {degree}: at least two dimensions are needed, got {int(sel.sum())}")
+        return False, f"degree {degree}: {int(sel.sum())} dimension(s) measured, at least two are needed"
     d, f, se = (np.asarray(summary[k], float)[sel] for k in ("d", "fraction", "se"))
     order = np.argsort(d)
     d, f, se = d[order], f[order], se[order]

@@ -614,7 +614,9 @@ def needs(spec: Target, ds: Sequence[int], n_max: Sequence[int], censored: str) 
 #: ``cpu_large`` about an hour on 2 busy CPU cores, ``paper`` an accelerator's job; the same keys in all. ``d``: the
 #: dimensions; ``budget``: :math:`n_{\max} = \text{budget}\cdot d^2`; ``points``: sample sizes per :math:`d`
 #: (:func:`sample_sizes`); ``methods`` and ``targets``: the cells run (``quick`` runs the two methods and two
-#: targets its checks are about; the larger profiles run all of them); the rest: each method's hyperparameters
+#: targets its checks are about; ``cpu_large`` every target and every method but NTK + QuadNTK with :math:`R_1`,
+#: whose regularised training took about 40 minutes at :math:`d = 16` alone on the shared cores; ``paper`` all of
+#: them); the rest: each method's hyperparameters
 #: (:func:`hyperparameters`). ``quad_lams``, the strengths of :math:`R_1`, hold 0 (no regulariser), 0.1 and 1 (the
 #: value validation chose in the good-directions chapter at its quick sizes); ``net_lrs`` go down to 0.125 (the
 #: smallest rate was chosen most often when 0.5 was the smallest); ``rfm_bandwidths`` is the RFM's bandwidth grid,
@@ -625,7 +627,9 @@ SIZES: dict[str, dict[str, Any]] = dict(
                decays=(1e-4,), quad_width=64, quad_steps=200, quad_time=3000.0, quad_lams=(0.0, 0.1, 1.0),
                net_width=64, net_steps=400, net_lrs=(0.125, 0.5, 2.0), net_evals=4, rfm_iterations=1,
                rfm_bandwidths=(5.0, 10.0, 20.0)),
-    cpu_large=dict(d=[16, 24, 32], seeds=3, budget=2.0, points=10, methods=tuple(METHODS), targets=TARGET_NAMES,
+    cpu_large=dict(d=[16, 24, 32], seeds=3, budget=2.0, points=10, methods=tuple(m for m in METHODS
+                                                                                 if m != "good-directions"),
+                   targets=TARGET_NAMES,
                    n_val=1024, n_test=2048, n_boot=2000, rf_ratio=4, width=256, stage_steps=150,
                    eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=64, quad_steps=200, quad_time=3000.0,
                    quad_lams=(0.0, 0.1, 1.0), net_width=64, net_steps=400, net_lrs=(0.125, 0.5, 2.0), net_evals=4,

@@ -88,12 +88,12 @@ colab-test: $(COLAB_STAMP)
 	  $${CHAPTERS:-$$($(COLAB_VENV)/bin/python tools/nbsetup.py --list)}
 
 ## The whole book as one PDF, _build/pdf/featlearn.pdf (also copied into _build/html and, if built, _build/site,
-## where the intro links to it): the single-page HTML build printed by the installed Chromium. Not in `make test`.
+## where the landing page's link to it, hidden until then, is shown): the single-page HTML build printed by the
+## installed Chromium. Not in `make test`.
 pdf: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . --builder singlehtml -n --keep-going
 	$(BIN)/python tools/printbook.py _build/singlehtml _build/pdf/featlearn.pdf
-	cp _build/pdf/featlearn.pdf _build/html/featlearn.pdf 2>/dev/null || true
-	[ ! -d _build/site ] || cp _build/pdf/featlearn.pdf _build/site/featlearn.pdf
+	$(BIN)/python tools/printbook.py --publish _build/pdf/featlearn.pdf _build/html _build/site
 
 ## Every mutant in tests/mutants/ (wrong versions of the library) must turn a named test or chapter red; writes
 ## tests/mutants/RESULTS.md. On demand, not part of `make test` (about half an hour on 2 cores).

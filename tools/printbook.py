@@ -2,6 +2,7 @@
 ``chromium-driver``), after MathJax has typeset every formula.
 
     python tools/printbook.py _build/singlehtml _build/pdf/featlearn.pdf
+    python tools/printbook.py --publish _build/pdf/featlearn.pdf _build/html _build/site
 
 The page is served from localhost (MathJax and the figures load from the build itself, no network), opened in
 headless Chromium, and printed through the DevTools protocol (``Page.printToPDF``), A4 with page numbers.
@@ -108,12 +109,38 @@ def print_pdf(html_dir: Path, out: Path) -> None:
     print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
 
 
+PDF_LINK_HIDDEN = '<p class="featlearn-pdf" hidden>'
+
+
+def publish(pdf: Path, sites: list[Path]) -> list[Path]:
+    """Put ``pdf`` beside each built site that exists (``<site>/featlearn.pdf``) and show the landing page's link to
+    it (hidden in the page as built, so that no build shows a link to a missing file). Returns the sites done."""
+    if not pdf.is_file():
+        raise SystemExit(f"{pdf} not found: print the book first")
+    done = []
+    for site in sites:
+        intro = site / "book" / "intro.html"
+        if not intro.is_file():
+            continue
+        shutil.copyfile(pdf, site / "featlearn.pdf")
+        intro.write_text(intro.read_text().replace(PDF_LINK_HIDDEN, '<p class="featlearn-pdf">'))
+        done.append(site)
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("html_dir", type=Path)
-    ap.add_argument("out", type=Path)
+    ap.add_argument("--publish", action="store_true",
+                    help="copy the PDF (first argument) into each built site given and show the landing page's link")
+    ap.add_argument("paths", type=Path, nargs="+", help="HTML_DIR OUT.pdf, or with --publish: PDF SITE [SITE ...]")
     args = ap.parse_args(argv)
-    print_pdf(args.html_dir, args.out)
+    if args.publish:
+        for site in publish(args.paths[0], args.paths[1:]):
+            print(f"{args.paths[0]} → {site / 'featlearn.pdf'} (linked from the landing page)")
+        return 0
+    if len(args.paths) != 2:
+        ap.error("give the single-page HTML folder and the PDF to write")
+    print_pdf(args.paths[0], args.paths[1])
     return 0
 
 

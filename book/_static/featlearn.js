@@ -1,8 +1,8 @@
 /* The book's own script (Jupyter Book loads every .js file under book/_static on every page). It works offline
    and does nothing on a page without the elements it looks for:
    - "Copy BibTeX" buttons (button.featlearn-copy[data-copy] copies the text of the element with that id);
-   - the scorecard's status filter (form.featlearn-filter; ?status=not-reproduced shows only that status);
-   - the printable PDF link (a.featlearn-pdf-link), shown only when the PDF is there. */
+   - the scorecard's status filter (form.featlearn-filter; ?status=not-reproduced shows only that status).
+   (The printable PDF's link is unhidden by `make pdf` when it puts the PDF beside the pages.) */
 (function () {
   "use strict";
 
@@ -74,18 +74,9 @@
     }
   }
 
-  function wirePdfLink() {
-    document.querySelectorAll("a.featlearn-pdf-link").forEach((link) => {
-      fetch(link.href, { method: "HEAD" }).then((response) => {
-        if (response.ok) link.closest(".featlearn-pdf").hidden = false;
-      }).catch(() => { /* no PDF beside this build: the link stays hidden */ });
-    });
-  }
-
   function start() {
     wireCopyButtons();
     wireFilter();
-    wirePdfLink();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -159,12 +159,24 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+_TEX_WORDS = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+              "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "pi": "π", "rho": "ρ",
+              "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+              "Sigma": "Σ", "Omega": "Ω", "Theta": "Θ", "top": "ᵀ", "star": "*", "ast": "*", "infty": "∞",
+              "leq": "≤", "geq": "≥", "le": "≤", "ge": "≥", "to": "→", "in": "∈", "cdot": "·", "times": "×",
+              "asymp": "≍", "propto": "∝", "sim": "∼", "approx": "≈", "mathbb": "", "mathrm": "", "mathcal": "",
+              "operatorname": "", "boldsymbol": "", "mathbf": "", "R": "ℝ"}
+
+
 def _math_html(text: str) -> str:
-    """Escaped text whose ``$…$`` parts MathJax typesets (Sphinx's MathJax set-up typesets ``.math`` elements)."""
+    """Escaped text whose ``$…$`` parts are written as plain symbols (``$f^*$`` → ``f*``, ``$\\kappa_0$`` → ``κ0``):
+    a table cell outside MathJax's reach must not show raw TeX."""
+    def plain(tex: str) -> str:
+        tex = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX_WORDS.get(m.group(1), m.group(1)), tex)
+        return re.sub(r"[{}^_\\]|\s+(?=\W)", "", tex)
+
     parts = re.split(r"\$([^$]+)\$", text)
-    return "".join(html.escape(t) if i % 2 == 0
-                   else f'<span class="math notranslate nohighlight">\\({html.escape(t)}\\)</span>'
-                   for i, t in enumerate(parts))
+    return "".join(html.escape(t) if i % 2 == 0 else f"<i>{html.escape(plain(t))}</i>" for i, t in enumerate(parts))
 
 
 def theorem_titles(root: Path | None = None) -> dict[str, str]:

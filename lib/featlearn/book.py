@@ -151,7 +151,7 @@ _STATUS_HEADS = {"reproduced": "Reproduced", "partly": "Partly", "not reproduced
 #: The same, in two lines for the narrow count columns of the verdict table.
 _STATUS_HEADS_SHORT = {"reproduced": "Repro&shy;duced", "partly": "Partly", "not reproduced": "Not<br>reproduced",
                        "not measured": "Not<br>measured", "not claimed": "Not<br>claimed",
-                       "library identity": "Library identity (not counted)", "failed": "Failed"}
+                       "library identity": "Library<br>identity (not<br>counted)", "failed": "Failed"}
 _PRF = re.compile(r"```\{prf:(\w+)\}[ \t]*(.*)\n(?:(?!```).*\n)*?:label:\s*(\S+)")
 
 

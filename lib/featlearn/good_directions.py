@@ -704,29 +704,13 @@ def sample_complexity(S: SimpleNamespace, key: Array, *, lr: float = 2.0, ci: fl
     n_star = np.where(sep.network_kind == separations.EXACT, sep.n_star_network, np.nan)
     fit = metrics.fit_loglog_median(np.asarray(S.plain_d, float), n_star, level=ci, unknown="nan")
     d_max = max(S.plain_d)
-    word = {separations.EXACT: "", separations.LOWER: "at least ", separations.UPPER: "at most ",
-            separations.UNKNOWN: "unknown: "}
     glue = {"exponent": fit.slope, "exponent-lo": fit.ci_low, "exponent-hi": fit.ci_high, "ci": f"{ci:.0%}",
             "level": level, "level-fraction": LEVEL_FRACTION, "level-share": 1 - LEVEL_FRACTION, "plain-lr": lr,
             "plain-evals": evals, "plain-dmax": d_max,
             "plain-d-span": d_max / min(S.plain_d), "plain-n-val": S.plain_n_val,
             "n3-dmax": math.comb(d_max + 2, 3), "budget-dmax": int(grids[-1][-1]),
             "plain-d-all": figures.listed(S.plain_d),
-            "nstar-all": figures.listed([separations.described(float(np.median(sep.n_star_network[i])),
-                                                               separations.median(sep.n_star_network[i],
-                                                                                  sep.network_kind[i])[1], ".0f")
-                                         for i in range(len(S.plain_d))]),
-            "kernel-nstar-all": figures.listed([separations.described(float(np.median(sep.n_star_kernel[i])),
-                                                                      separations.median(sep.n_star_kernel[i],
-                                                                                         sep.kernel_kind[i])[1],
-                                                                      ".0f") for i in range(len(S.plain_d))]),
-            "ratio-all": figures.listed([f"{word[int(k)]}{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, k, lo, hi in
-                                         zip(sep.median, sep.median_kind, sep.median_low, sep.median_high,
-                                             strict=True)]),
-            "ratio-slope": sep.slope, "ratio-slope-lo": sep.slope_low, "ratio-slope-hi": sep.slope_high,
-            "ratio-slope-kind": {separations.EXACT: "measured", separations.LOWER: "a lower bound",
-                                 separations.UNKNOWN: "not measured (censored)"}[sep.slope_kind],
-            "kernel-censored": int((sep.kernel_kind == separations.LOWER).sum()),
+            **separations.glue(sep),
             "network-last-step": float(np.mean(np.concatenate([a.ravel() for a in net_step]))),
             "kernel-smallest-lam": float(np.mean(np.concatenate([np.isclose(a, min(KERNEL_LAMBDAS)).ravel()
                                                                   for a in ker_lam]))),
@@ -734,8 +718,6 @@ def sample_complexity(S: SimpleNamespace, key: Array, *, lr: float = 2.0, ci: fl
                                                                  for a in ker_lam]))),
             "kernel-null": float(np.mean(np.concatenate([np.isinf(a).ravel() for a in ker_lam]))),
             "kernel-lam-min": min(KERNEL_LAMBDAS),
-            "network-censored": int((sep.network_kind == separations.LOWER).sum()),
-            "runs": int(sep.ratio.size),
             "plain-dmin": min(S.plain_d), "plain-m": S.plain_m, "plain-steps": S.plain_steps,
             "plain-seeds": S.plain_seeds}
     return {"d": np.array(S.plain_d), "curves": {k: np.asarray(v) for k, v in cols.items()}, "n_star": n_star,

@@ -132,14 +132,19 @@ def median(values: np.ndarray, kinds: np.ndarray) -> tuple[float, int]:
 
 
 class Separation(NamedTuple):
-    r"""A paired separation over dimensions (:func:`paired_separation`). Per dimension and seed ``(D, S)``:
-    ``n_star_network``, ``n_star_kernel`` and their kinds ``network_kind``, ``kernel_kind``; ``ratio``,
-    ``ratio_kind``. Per dimension ``(D,)``: ``median`` (of the ratio over seeds), ``median_kind``,
-    ``median_low``, ``median_high`` (bootstrap interval over seeds). Across dimensions: ``slope`` of
-    :math:`\log R` against :math:`\log d`, ``slope_low``, ``slope_high`` (bootstrap interval), ``slope_kind``
-    (:data:`EXACT`; :data:`LOWER` when every bounded median is a lower bound at a :math:`d` above the mean
-    :math:`\log d` or an upper bound below it, so that the true slope is at least the fitted one; otherwise
-    :data:`UNKNOWN`); ``d`` ``(D,)``, ``level`` and ``ci``."""
+    r"""A paired separation over dimensions (:func:`paired_separation`, :func:`from_n_star`). Per dimension and
+    seed ``(D, S)``: ``n_star_network``, ``n_star_kernel`` and their kinds ``network_kind``, ``kernel_kind``;
+    ``ratio``, ``ratio_kind``. Per dimension ``(D,)``: ``median`` (of the ratio over seeds, bounds counted at their
+    values), ``median_kind``, ``median_low``, ``median_high`` (percentile-bootstrap interval over seeds).
+
+    Across dimensions: ``slope`` of :math:`\log` median against :math:`\log d` with its bootstrap interval
+    ``slope_low``, ``slope_high``; and ``slope_bound``, a lower bound on the slope that every censored ratio
+    allows: each median is replaced by the end of its range (:func:`median_range`) that lowers a least-squares
+    slope — the lower end at a :math:`d` above the mean :math:`\log d`, the upper end below it — with
+    ``slope_bound_low``, the lower end of the same statistic's bootstrap interval (``-inf`` where a range is
+    unbounded, e.g. half or more of a dimension's ratios censored from below at a small :math:`d`).
+    ``slope_kind``: :data:`EXACT` when nothing is censored (then ``slope_bound`` is ``slope``), :data:`LOWER`
+    when the bound is finite, :data:`UNKNOWN` otherwise. ``d`` ``(D,)``, ``level``, ``ci``."""
 
     d: np.ndarray
     n_star_network: np.ndarray
@@ -155,21 +160,88 @@ class Separation(NamedTuple):
     slope: float
     slope_low: float
     slope_high: float
+    slope_bound: float
+    slope_bound_low: float
     slope_kind: int
     level: float
     ci: float
 
 
-def _slope_kind(lx: np.ndarray, kinds: np.ndarray) -> int:
-    if np.all(kinds == EXACT):
-        return EXACT
-    if np.any(kinds == UNKNOWN):
-        return UNKNOWN
-    above = lx > lx.mean()
-    below = lx < lx.mean()
-    # raising a value at x above the mean of x raises a least-squares slope; lowering one below it raises it too
-    ok = ((kinds == LOWER) & above) | ((kinds == UPPER) & below) | (kinds == EXACT)
-    return LOWER if np.all(ok) else UNKNOWN
+def median_range(values: np.ndarray, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""The range the true median of bounded values must lie in: ``values``, ``kinds`` ``(..., S)`` →
+    ``(low, high)`` ``(...)``. The low end puts every lower bound at its value and every upper bound (and unknown
+    value) at 0; the high end puts every lower bound (and unknown value) at :math:`+\infty` and every upper bound at
+    its value. Both are finite while fewer than half the values are bounded the other way."""
+    v, k = np.asarray(values, float), np.asarray(kinds)
+    lo = np.where(np.isin(k, (UPPER, UNKNOWN)), 0.0, v)
+    hi = np.where(np.isin(k, (LOWER, UNKNOWN)), np.inf, v)
+    return np.median(lo, axis=-1), np.median(hi, axis=-1)
+
+
+def _slopes(lx: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares slopes of the columns' ``y`` ``(D, B)`` against ``lx`` ``(D,)``; ``nan`` where a ``y`` is
+    not finite."""
+    xc = lx - lx.mean()
+    with np.errstate(invalid="ignore"):
+        out = (xc[:, None] * y).sum(0) / (xc * xc).sum()
+    return np.where(np.all(np.isfinite(y), axis=0), out, np.nan)
+
+
+def _bound_logs(lx: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Log medians at the end of their ranges that lowers the slope: ``lo``, ``hi`` ``(D, B)``."""
+    above = (lx > lx.mean())[:, None]
+    with np.errstate(divide="ignore"):
+        return np.where(above, np.log(lo), np.log(hi))
+
+
+def from_n_star(d: Sequence[int], network: tuple[np.ndarray, np.ndarray], kernel: tuple[np.ndarray, np.ndarray],
+                level: float, *, ci: float = 0.95, n_boot: int = 2000, seed: int = 0) -> Separation:
+    r"""The separation from the :math:`n^*` of both methods per dimension and seed, each a ``(values, kinds)``
+    pair ``(D, S)`` (:func:`n_star`; seed ``s`` of both on the same draw): the ratio per seed (:func:`ratio`),
+    its median per dimension with a percentile-bootstrap interval at ``ci`` (seeds resampled within the
+    dimension, a seed's two :math:`n^*` kept together), and the slope of the log median against :math:`\log d`
+    with its interval and its censoring-proof lower bound (:class:`Separation`); the bootstrap resamples seeds
+    within every dimension at once."""
+    dv = np.asarray(d, float)
+    nn, kn = (np.asarray(a) for a in network)
+    nk, kk = (np.asarray(a) for a in kernel)
+    D = dv.size
+    if dv.ndim != 1 or D < 1 or np.any(dv <= 0):
+        raise ValueError(f"d must be a non-empty list of positive dimensions, got {d}")
+    if nn.ndim != 2 or nn.shape[0] != D:
+        raise ValueError(f"n* must have shape (D, seeds) with D = {D}, got {nn.shape}")
+    _checks.real_in("ci", ci, 0.0, 1.0, low_open=True, high_open=True)
+    n_boot = _checks.positive_int("n_boot", n_boot)
+    r, rk = ratio((nk, kk), (nn, kn))
+    med = [median(r[i], rk[i]) for i in range(D)]
+    med_v, med_k = np.array([m for m, _ in med]), np.array([k for _, k in med])
+    S = r.shape[1]
+    idx = np.random.default_rng(seed).integers(0, S, (n_boot, D, S))
+    rb, kb = np.take_along_axis(r[None], idx, axis=2), np.take_along_axis(rk[None], idx, axis=2)  # (B, D, S)
+    boot = np.median(rb, axis=2)  # (B, D)
+    q = ((1 - ci) / 2, (1 + ci) / 2)
+    lo, hi = np.quantile(boot, q, axis=0)
+    lx = np.log(dv)
+    if D >= 2 and np.unique(lx).size == D:
+        slope = float(_slopes(lx, np.log(med_v)[:, None])[0])
+        boots = _slopes(lx, np.log(boot).T)
+        s_lo, s_hi = (float(v) for v in np.quantile(boots, q))
+        m_lo, m_hi = median_range(r, rk)
+        bound = float(_slopes(lx, _bound_logs(lx, m_lo[:, None], m_hi[:, None]))[0])
+        b_lo, b_hi = median_range(rb, kb)  # (B, D)
+        bounds = _slopes(lx, _bound_logs(lx, b_lo.T, b_hi.T))
+        bound_low = float(np.quantile(np.where(np.isfinite(bounds), bounds, -1e300), q[0]))  # unbounded: -1e300
+        bound_low = bound_low if bound_low > -1e299 else -math.inf
+        if np.all(rk == EXACT):
+            kind = EXACT
+        else:
+            kind = LOWER if np.isfinite(bound) else UNKNOWN
+        bound = bound if np.isfinite(bound) else -math.inf
+    else:
+        slope = s_lo = s_hi = bound = bound_low = math.nan
+        kind = UNKNOWN
+    return Separation(np.asarray(d), nn, kn, nk, kk, r, rk, med_v, med_k, lo, hi, slope, s_lo, s_hi, bound,
+                      bound_low, kind, float(level), float(ci))
 
 
 def paired_separation(d: Sequence[int], ns: Sequence[Sequence[float]], network_errors: Sequence[np.ndarray],
@@ -178,54 +250,28 @@ def paired_separation(d: Sequence[int], ns: Sequence[Sequence[float]], network_e
     r"""The paired separation of a network and a kernel method over dimensions ``d`` ``(D,)``: for each
     dimension its increasing grid ``ns[i]`` ``(K_i,)`` and the test errors of both methods on it,
     ``network_errors[i]`` and ``kernel_errors[i]`` ``(S, K_i)`` (seed ``s`` of both on the same data draw), each
-    at the knob its validation error chose. Computes :math:`n^*` per seed (:func:`n_star`), the ratio per seed
-    (:func:`ratio`), its median per dimension with a percentile-bootstrap interval at ``ci`` (seeds resampled
-    within the dimension, the two methods' :math:`n^*` of a seed kept together), and the slope of the log median
-    against :math:`\log d` with a bootstrap interval that resamples seeds within every dimension at once.
-    Bounds enter as their values, with their kinds carried (:class:`Separation`)."""
-    dv = np.asarray(d, float)
-    D = dv.size
-    if dv.ndim != 1 or D < 1 or np.any(dv <= 0):
-        raise ValueError(f"d must be a non-empty list of positive dimensions, got {d}")
+    at the knob its validation error chose. Computes :math:`n^*` per seed (:func:`n_star`), then the ratio, its
+    medians and its growth (:func:`from_n_star`)."""
+    D = np.size(d)
     if not (len(ns) == len(network_errors) == len(kernel_errors) == D):
         raise ValueError(f"ns, network_errors and kernel_errors must each have one entry per d ({D}), got "
                          f"{len(ns)}, {len(network_errors)} and {len(kernel_errors)}")
-    _checks.real_in("ci", ci, 0.0, 1.0, low_open=True, high_open=True)
-    n_boot = _checks.positive_int("n_boot", n_boot)
     shapes = {np.shape(e)[0] for e in (*network_errors, *kernel_errors)}
     if len(shapes) != 1:
         raise ValueError(f"every error array must have the same number of seeds, got {sorted(shapes)}")
     net = [n_star(g, e, level) for g, e in zip(ns, network_errors, strict=True)]
     ker = [n_star(g, e, level) for g, e in zip(ns, kernel_errors, strict=True)]
-    nn, kn = np.stack([v for v, _ in net]), np.stack([k for _, k in net])
-    nk, kk = np.stack([v for v, _ in ker]), np.stack([k for _, k in ker])
-    r, rk = ratio((nk, kk), (nn, kn))
-    med = [median(r[i], rk[i]) for i in range(D)]
-    med_v, med_k = np.array([m for m, _ in med]), np.array([k for _, k in med])
-    rng = np.random.default_rng(seed)
-    S = r.shape[1]
-    boot = np.median(np.take_along_axis(r[None], rng.integers(0, S, (n_boot, D, S)), axis=2), axis=2)  # (B, D)
-    q = ((1 - ci) / 2, (1 + ci) / 2)
-    lo, hi = np.quantile(boot, q, axis=0)
-    lx = np.log(dv)
-    if D >= 2 and np.unique(lx).size == D:
-        slope = float(np.polyfit(lx, np.log(med_v), 1)[0])
-        boots = np.polyfit(lx, np.log(boot).T, 1)[0]
-        s_lo, s_hi = (float(v) for v in np.quantile(boots, q))
-        s_kind = _slope_kind(lx, med_k)
-    else:
-        slope = s_lo = s_hi = math.nan
-        s_kind = UNKNOWN
-    return Separation(np.asarray(d), nn, kn, nk, kk, r, rk, med_v, med_k, lo, hi, slope, s_lo, s_hi, s_kind,
-                      float(level), float(ci))
+    stack = [np.stack([p[j] for p in net]) for j in (0, 1)], [np.stack([p[j] for p in ker]) for j in (0, 1)]
+    return from_n_star(d, tuple(stack[0]), tuple(stack[1]), level, ci=ci, n_boot=n_boot, seed=seed)
 
 
 def ratio_grows(sep: Separation) -> bool:
     r"""The paired claim "the kernel's sample cost grows faster than the network's": the slope of
-    :math:`\log R(d)` is measured (exact, or a lower bound on the true slope) and its interval lies above 0.
+    :math:`\log R(d)` is measured (exact, or bounded below despite censoring) and the lower end of the bootstrap
+    interval of its lower bound (``slope_bound_low``; the slope's own when nothing is censored) lies above 0.
     Fails when the network and the kernel are the same method (:math:`R\equiv1`), when the network is the slower,
     and when a dimension's ratio is unknown."""
-    return bool(sep.slope_kind in (EXACT, LOWER) and np.isfinite(sep.slope_low) and sep.slope_low > 0)
+    return bool(sep.slope_kind in (EXACT, LOWER) and np.isfinite(sep.slope_bound_low) and sep.slope_bound_low > 0)
 
 
 def fewer_samples(sep: Separation) -> bool:
@@ -235,6 +281,40 @@ def fewer_samples(sep: Separation) -> bool:
     (:math:`R\equiv1`), when the kernel is the faster, and when the network itself never reached the level."""
     known = np.isin(sep.median_kind, (EXACT, LOWER))
     return bool(np.all(known) and np.all(sep.median_low > 1.0))
+
+
+def glue(sep: Separation) -> dict[str, object]:
+    r"""The values a chapter's prose shows of a separation, by glue name (without the chapter's prefix):
+    ``nstar-all`` and ``kernel-nstar-all`` (median :math:`n^*` per :math:`d`, ">" for a median beyond the grid),
+    ``ratio-all`` (the median ratio per :math:`d` with its interval, "at least" for a lower bound),
+    ``ratio-slope``, ``ratio-slope-lo``, ``ratio-slope-hi``, ``ratio-slope-bound``, ``ratio-slope-bound-lo``,
+    ``ratio-slope-kind`` (a sentence on censoring), ``ratio-grows`` and ``fewer-samples`` ("yes"/"no"), and the
+    counts ``kernel-censored``, ``network-censored``, ``runs``."""
+    from .figures import listed
+
+    word = {EXACT: "", LOWER: "at least ", UPPER: "at most ", UNKNOWN: "unknown: "}
+
+    def medians(values, kinds):
+        return listed([described(float(np.median(values[i])), median(values[i], kinds[i])[1], ".0f")
+                       for i in range(len(values))])
+
+    kind = {EXACT: "no run censored",
+            LOWER: (f"with every censored run at its least favourable value the slope is at least "
+                    f"{sep.slope_bound:.2f}, and the lower end of that bound's interval is "
+                    + (f"{sep.slope_bound_low:.2f}" if np.isfinite(sep.slope_bound_low) else
+                       "unbounded, because in some resamples of the seeds half or more of a dimension's ratios "
+                       "are censored")),
+            UNKNOWN: "censoring leaves the slope without a lower bound"}[int(sep.slope_kind)]
+    return {"nstar-all": medians(sep.n_star_network, sep.network_kind),
+            "kernel-nstar-all": medians(sep.n_star_kernel, sep.kernel_kind),
+            "ratio-all": listed([f"{word[int(k)]}{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, k, lo, hi in
+                                 zip(sep.median, sep.median_kind, sep.median_low, sep.median_high, strict=True)]),
+            "ratio-slope": sep.slope, "ratio-slope-lo": sep.slope_low, "ratio-slope-hi": sep.slope_high,
+            "ratio-slope-bound": sep.slope_bound, "ratio-slope-bound-lo": sep.slope_bound_low,
+            "ratio-slope-kind": kind, "ratio-grows": "yes" if ratio_grows(sep) else "no",
+            "fewer-samples": "yes" if fewer_samples(sep) else "no",
+            "kernel-censored": int((sep.kernel_kind == LOWER).sum()),
+            "network-censored": int((sep.network_kind == LOWER).sum()), "runs": int(sep.ratio.size)}
 
 
 def described(value: float, kind: int, fmt: str = ".2f") -> str:
@@ -249,13 +329,14 @@ def as_dict(sep: Separation, prefix: str = "") -> dict[str, object]:
 
 
 def from_dict(out: dict, prefix: str = "") -> Separation:
-    """The :class:`Separation` stored by :func:`as_dict` under ``prefix`` (a live or a stored section's output)."""
-    missing = [k for k in Separation._fields if prefix + k not in out]
+    """The :class:`Separation` stored by :func:`as_dict` under ``prefix`` (a live or a stored section's output),
+    recomputed from its per-seed :math:`n^*` and kinds (:func:`from_n_star`), so that a store made before a change
+    to the summaries reads with the summaries of this library."""
+    need = ("d", "n_star_network", "network_kind", "n_star_kernel", "kernel_kind", "level", "ci")
+    missing = [k for k in need if prefix + k not in out]
     if missing:
         raise KeyError(f"no paired separation under prefix {prefix!r}: missing {missing}")
-    vals = {k: out[prefix + k] for k in Separation._fields}
-    for k in ("slope", "slope_low", "slope_high", "level", "ci"):
-        vals[k] = float(vals[k])
-    vals["slope_kind"] = int(vals["slope_kind"])
-    return Separation(**{k: (np.asarray(v) if k not in ("slope", "slope_low", "slope_high", "level", "ci",
-                                                          "slope_kind") else v) for k, v in vals.items()})
+    return from_n_star(np.asarray(out[prefix + "d"]),
+                       (np.asarray(out[prefix + "n_star_network"]), np.asarray(out[prefix + "network_kind"])),
+                       (np.asarray(out[prefix + "n_star_kernel"]), np.asarray(out[prefix + "kernel_kind"])),
+                       float(out[prefix + "level"]), ci=float(out[prefix + "ci"]))

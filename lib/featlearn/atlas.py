@@ -1016,7 +1016,7 @@ _VERDICT_COLOURS = {AGREES: "#4c9a2a", CONSISTENT: "#9ccc65", DISAGREES: "#d9534
 
 def plot_exponents(ex: Mapping[str, Any]):
     r"""The atlas as a grid, methods × targets: each cell coloured by its verdict (:data:`VERDICTS`) and labelled
-    with the measured exponent and its interval (or "not measured"), the theory and the verdict. ``ex``:
+    with the measured exponent and its interval (or "not measured"), the theory and the verdict in words. ``ex``:
     :func:`exponents`' output (``grid``, ``censored``, ``verdicts``, ``methods``, ``targets``, ``table``). Returns
     the figure, :data:`FIGURE_WIDTH` wide."""
     import matplotlib.pyplot as plt
@@ -1033,16 +1033,18 @@ def plot_exponents(ex: Mapping[str, Any]):
     theo = np.asarray(table["theory"]).astype(str).reshape(grid.shape)
     code = np.vectorize(VERDICTS.index)(verdicts)
     label = {t.name: t.label for t in TARGETS}
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 0.75 * grid.shape[0] + 1.9), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 0.8 * grid.shape[0] + 1.9), constrained_layout=True)
     ax.imshow(code, cmap=ListedColormap([_VERDICT_COLOURS[v] for v in VERDICTS]), vmin=-0.5,
               vmax=len(VERDICTS) - 0.5, aspect="auto")
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
             top = (f"{grid[i, j]:.2f}\n[{lo[i, j]:.2f}, {hi[i, j]:.2f}]" if not censored[i, j]
                    else f"not measured\n({censored[i, j]})")
-            ax.text(j, i - 0.12, top, ha="center", va="center", fontsize=8)
+            ax.text(j, i - 0.17, top, ha="center", va="center", fontsize=8)
             if theo[i, j] != NO_PREDICTION.text:
-                ax.text(j, i + 0.32, f"theory {theo[i, j]}", ha="center", va="center", fontsize=8)
+                ax.text(j, i + 0.17, f"theory {theo[i, j]}", ha="center", va="center", fontsize=8)
+            if verdicts[i, j] not in (SILENT, NOT_MEASURED):
+                ax.text(j, i + 0.36, verdicts[i, j], ha="center", va="center", fontsize=8, style="italic")
     ax.set_xticks(range(len(names)), [label[t] for t in names], rotation=20, ha="right", fontsize=8)
     ax.set_yticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], fontsize=8)
     ax.set_xticks(np.arange(len(names) + 1) - 0.5, minor=True)

@@ -143,10 +143,10 @@ def _cell_outputs(page_html: str) -> list[str]:
 
 
 # Chapters that printed Python reprs (`namespace(` of the sizes, `array([`, `np.float32(`) when this test was
-# written (2026-12-06; atlas, good-directions and gradient-features seen, one-step read from its print calls;
-# kernel-regime and local-convergence had none): the chapters' part of issue 27 (print formatted numbers or a
+# written (2026-12-06, the full build: atlas, good-directions and gradient-features; one-step, kernel-regime
+# and local-convergence had none): the chapters' part of issue 27 (print formatted numbers or a
 # table). Any other page with a repr fails the test; a listed page without one is reported (take it off the list).
-KNOWN_REPRS: set[str] = {"atlas", "good-directions", "gradient-features", "one-step"}
+KNOWN_REPRS: set[str] = {"atlas", "good-directions", "gradient-features"}
 
 
 def test_no_python_repr_in_any_output(html_dir):

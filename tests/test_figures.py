@@ -136,6 +136,7 @@ HARD_CAPTIONS = [
     "Test error against n/d², mean ± sd over seeds; n*(d) ∝ d^p, 95% bootstrap interval, 2·10^4 steps",
     "R1 of f_L + f_Q for several λ (s_b ∈ {0.5, 1, 2}); |a_i| ||w_i|| & W^T W; $\\kappa_0$ and $\\lambda_{\\max}$",
     "Cosine with -a phi(b/|w|)/|w| H w — κ₀, κ₁ ≤ 10⁻³ … `one_step.entk_relu` #1 ~ 100% <x> \\ end",
+    "x ∈ ℝ^d, ℓ ≲ n ≡ ∅ ∀ k; w ⟂ U, error ↓ as n ↑ (⊗, ∥, ÷)",
 ]
 
 

@@ -399,7 +399,8 @@ def _duration(seconds: float) -> str:
 
 
 def provenance(manifest: Mapping[str, Any]) -> str:
-    """One line for the book: profile, sizes, device, date, wall time, commit and versions of a stored run."""
+    """One line for the book: profile, sizes, device, date, wall time, commit and versions of a stored run, and
+    its ``note`` where the manifest has one (e.g. sections of a store run at different commits)."""
     sizes = ", ".join(f"{k} = {_short(v)}" for k, v in manifest.get("sizes", {}).items())
     commit = str(manifest.get("git_commit", "unknown"))[:10]
     if manifest.get("git_dirty"):
@@ -408,5 +409,5 @@ def provenance(manifest: Mapping[str, Any]) -> str:
     return (f"Stored results: profile {manifest.get('profile', '?')} ({sizes}); run on "
             f"{manifest.get('device', '?')} on {date} in {_duration(float(manifest.get('wall_s', float('nan'))))}; "
             f"featlearn {manifest.get('featlearn_version', '?')} at commit {commit}, "
-            f"JAX {manifest.get('jax_version', '?')}.")
+            f"JAX {manifest.get('jax_version', '?')}." + (f" Note: {manifest['note']}." if manifest.get("note") else ""))
 

@@ -409,5 +409,6 @@ def provenance(manifest: Mapping[str, Any]) -> str:
     return (f"Stored results: profile {manifest.get('profile', '?')} ({sizes}); run on "
             f"{manifest.get('device', '?')} on {date} in {_duration(float(manifest.get('wall_s', float('nan'))))}; "
             f"featlearn {manifest.get('featlearn_version', '?')} at commit {commit}, "
-            f"JAX {manifest.get('jax_version', '?')}." + (f" Note: {manifest['note']}." if manifest.get("note") else ""))
+            f"JAX {manifest.get('jax_version', '?')}."
+            + (f" Note: {manifest['note']}." if manifest.get("note") else ""))
 

@@ -966,7 +966,8 @@ def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | 
 
 
 # --- the chapter's figures (the live run and the stored results draw with the same code)
-#: The figures' width in inches: the width at which the book shows them, so that their text keeps its size.
+#: The figures' width in inches: the width at which the book shows them, so that their text (9 pt and up, the
+#: book's smallest) keeps its size.
 FIGURE_WIDTH = 7.0
 
 
@@ -998,12 +999,12 @@ def plot_curves(mean: Mapping[str, np.ndarray]):
         ax.set_ylim(0, 1.3 if spec.kind == "regression" else 0.65)
         ax.set_ylabel("normalised MSE" if spec.kind == "regression" else "0-1 error", fontsize=9)
         ax.set_xlabel("training samples n", fontsize=9)
-        ax.tick_params(labelsize=8)
+        ax.tick_params(labelsize=9)
     for ax in axs.ravel()[len(names):]:
         ax.set_visible(False)
     handles, labels = axs.ravel()[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3 if len(shown) > 1 else 4),
-               fontsize=8, frameon=False)
+               fontsize=9, frameon=False)
     which = f"d = {figures.listed([int(v) for v in shown])}" if len(shown) > 1 else f"d = {shown[-1]}"
     fig.suptitle(f"test error, mean over seeds, {which}; dashed: the level", fontsize=9)
     return fig
@@ -1033,27 +1034,27 @@ def plot_exponents(ex: Mapping[str, Any]):
     theo = np.asarray(table["theory"]).astype(str).reshape(grid.shape)
     code = np.vectorize(VERDICTS.index)(verdicts)
     label = {t.name: t.label for t in TARGETS}
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 0.8 * grid.shape[0] + 1.9), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH, 1.0 * grid.shape[0] + 1.9), constrained_layout=True)
     ax.imshow(code, cmap=ListedColormap([_VERDICT_COLOURS[v] for v in VERDICTS]), vmin=-0.5,
               vmax=len(VERDICTS) - 0.5, aspect="auto")
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
             top = (f"{grid[i, j]:.2f}\n[{lo[i, j]:.2f}, {hi[i, j]:.2f}]" if not censored[i, j]
                    else f"not measured\n({censored[i, j]})")
-            ax.text(j, i - 0.17, top, ha="center", va="center", fontsize=8)
+            ax.text(j, i - 0.2, top, ha="center", va="center", fontsize=9)
             if theo[i, j] != NO_PREDICTION.text:
-                ax.text(j, i + 0.17, f"theory {theo[i, j]}", ha="center", va="center", fontsize=8)
+                ax.text(j, i + 0.14, f"theory {theo[i, j]}", ha="center", va="center", fontsize=9)
             if verdicts[i, j] not in (SILENT, NOT_MEASURED):
-                ax.text(j, i + 0.36, verdicts[i, j], ha="center", va="center", fontsize=8, style="italic")
-    ax.set_xticks(range(len(names)), [label[t] for t in names], rotation=20, ha="right", fontsize=8)
-    ax.set_yticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], fontsize=8)
+                ax.text(j, i + 0.34, verdicts[i, j], ha="center", va="center", fontsize=9, style="italic")
+    ax.set_xticks(range(len(names)), [label[t] for t in names], rotation=20, ha="right", fontsize=9)
+    ax.set_yticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], fontsize=9)
     ax.set_xticks(np.arange(len(names) + 1) - 0.5, minor=True)
     ax.set_yticks(np.arange(len(methods) + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="w", lw=2)
     ax.grid(which="major", visible=False)
     ax.tick_params(which="minor", length=0)
     fig.legend([Patch(facecolor=_VERDICT_COLOURS[v], edgecolor="0.6") for v in VERDICTS], list(VERDICTS),
-               loc="outside lower center", ncol=len(VERDICTS), fontsize=8, frameon=False)
+               loc="outside lower center", ncol=len(VERDICTS), fontsize=9, frameon=False)
     ax.set_title("exponent p of n*(d) ∝ d^p [95% CI]; colour: the verdict against theory", fontsize=9)
     return fig
 

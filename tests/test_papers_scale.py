@@ -243,11 +243,11 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     test = _lines(fig.axes[2])
     assert list(test) == ["λ = 0", "λ = 0.5 (validated)", "λ = 2"]
     np.testing.assert_allclose(test["λ = 2"], reg["test"][:, 2].mean(0)[1:])
-    fig = gd.plot_regularisation_strength(reg | {"sizes": {"n": 100}}, convention="authors")  # MSE; R1, λ sums
+    fig = gd.plot_regularisation_strength(reg | {"sizes": {"n": 100}}, convention="authors")  # MSE; R1 a sum, λ' = 2λ/n
     r1, test = _lines(fig.axes[0]), _lines(fig.axes[2])
-    assert list(test) == ["λ = 0 (ours 0)", "λ = 0.005 (ours 0.5) (validated)", "λ = 0.02 (ours 2)"]
-    np.testing.assert_allclose(test["λ = 0.02 (ours 2)"], 2 * reg["test"][:, 2].mean(0)[1:], rtol=1e-6)
-    np.testing.assert_allclose(r1["λ = 0.02 (ours 2)"], 100 * reg["r1"][:, 2].mean(0)[1:], rtol=1e-6)
+    assert list(test) == ["λ = 0 (ours 0)", "λ = 0.01 (ours 0.5) (validated)", "λ = 0.04 (ours 2)"]
+    np.testing.assert_allclose(test["λ = 0.04 (ours 2)"], 2 * reg["test"][:, 2].mean(0)[1:], rtol=1e-6)
+    np.testing.assert_allclose(r1["λ = 0.04 (ours 2)"], 100 * reg["r1"][:, 2].mean(0)[1:], rtol=1e-6)
 
     plain = {"d": np.array([8, 16]), "level": 0.25, "slope": 2.0, "intercept": np.log(3.0),
              "n_star": np.array([[100.0, 121.0], [400.0, 484.0]]),

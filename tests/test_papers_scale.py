@@ -249,17 +249,21 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     np.testing.assert_allclose(test["λ = 0.04 (ours 2)"], 2 * reg["test"][:, 2].mean(0)[1:], rtol=1e-6)
     np.testing.assert_allclose(r1["λ = 0.04 (ours 2)"], 100 * reg["r1"][:, 2].mean(0)[1:], rtol=1e-6)
 
-    plain = {"d": np.array([8, 16]), "level": 0.25, "slope": 2.0, "intercept": np.log(3.0),
-             "n_star": np.array([[100.0, 121.0], [400.0, 484.0]]),
-             "curves": {"d": np.array([8, 8, 16, 16]), "n": np.array([64, 128, 256, 512]),
-                        "error_mean": np.array([0.6, 0.2, 0.5, 0.1]), "error_sd": np.full(4, 0.05)}}
+    ns = np.array([64.0, 128.0, 256.0, 512.0])  # section 4: both methods' curves and the paired ratio per seed
+    net = [np.array([[0.6, 0.2, 0.1, 0.05]] * 2), np.array([[0.9, 0.6, 0.2, 0.1]] * 2)]
+    ker = [np.array([[0.8, 0.5, 0.2, 0.1]] * 2), np.array([[0.9, 0.8, 0.6, 0.4]] * 2)]
+    sep = fl.separations.paired_separation([8, 16], [ns, ns], net, ker, 0.25)
+    plain = {"d": np.array([8, 16]), "level": 0.25, **fl.separations.as_dict(sep, "pair_"),
+             "curves": {"d": np.repeat([8, 16], 4), "n": np.tile(ns, 2),
+                        "error_mean": np.concatenate([e[0] for e in net]),
+                        "kernel_mean": np.concatenate([e[0] for e in ker])}}
     fig = gd.plot_sample_complexity(plain)
-    errors = {c.get_label(): np.asarray(c.lines[0].get_ydata(), float) for c in fig.axes[0].containers}
-    nstar = _lines(fig.axes[1])
-    assert list(errors) == ["$d$ = 8", "$d$ = 16"]
-    np.testing.assert_allclose(errors["$d$ = 16"], [0.5, 0.1])
-    np.testing.assert_allclose(nstar["fit: $d^{2.00}$"], [3 * 64, 3 * 256])
-    np.testing.assert_allclose(nstar[r"$\propto d^2$"], [110, 440])  # from the geometric mean of n* at d = 8
+    curves = [np.asarray(ln.get_ydata(), float) for ln in fig.axes[0].get_lines()][:4]  # network, NTK per d
+    for got, want in zip(curves, [net[0][0], ker[0][0], net[1][0], ker[1][0]], strict=True):
+        np.testing.assert_allclose(got, want)
+    medians = fig.axes[1].containers[0].lines[0].get_ydata()  # the errorbar of the median ratio per d
+    np.testing.assert_allclose(medians, sep.median)
+    assert sep.ratio_kind[1].tolist() == [fl.separations.LOWER] * 2  # the NTK never reached 0.25 at d = 16
 
     conc = {"neurons": {"panel": np.repeat(np.arange(6), 4), "x": rng.normal(size=24), "y": rng.normal(size=24),
                         "mass": rng.uniform(0.1, 1, 24)}, "positive": rng.uniform(size=24) > 0.5,

@@ -853,11 +853,11 @@ def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(ScalarFormatter())
     x_right = ratios.max() * 1.05
-    axs[0].text(x_right, level, "level", va="bottom", ha="right", fontsize=8)
-    axs[0].text(x_right, 0.5, "degree ≤ 2 plateau", va="bottom", ha="right", fontsize=8, color="grey")
+    axs[0].text(x_right, level, "level", va="bottom", ha="right")
+    axs[0].text(x_right, 0.5, "degree ≤ 2 plateau", va="bottom", ha="right", color="grey")
     handles = [Line2D([], [], color=f"C{i}", label=f"$d$ = {d}") for i, d in enumerate(out["d"])]
     handles += [Line2D([], [], color="k", ls="-", label="network"), Line2D([], [], color="k", ls="--", label="NTK")]
-    axs[0].legend(handles=handles, fontsize=8)
+    axs[0].legend(handles=handles)
     r, kind = sep.ratio, sep.ratio_kind
     for i, d in enumerate(dd):
         jitter = d * np.exp(np.linspace(-0.04, 0.04, r.shape[1]))
@@ -877,7 +877,7 @@ def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
     axs[1].yaxis.set_major_formatter(FormatStrFormatter("%g"))
     axs[1].legend(handles=[Line2D([], [], marker="o", ls="", color="C0", label="seed"),
                            Line2D([], [], marker="^", ls="", color="C3", label="seed, NTK censored"),
-                           Line2D([], [], marker="s", ls="", color="k", label="median, 95% interval")], fontsize=8)
+                           Line2D([], [], marker="s", ls="", color="k", label="median, 95% interval")])
     return fig
 
 

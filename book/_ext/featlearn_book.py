@@ -90,37 +90,37 @@ def _launch_only_ipynb(app, pagename, templatename, context, doctree) -> None:
         context["header_buttons"] = [b for b in buttons if b.get("label") != "launch-buttons"]
 
 
-def figure_caption(source: str) -> str | None:
-    """The ``caption=`` of the ``save_figure`` call in a code cell's source, or None. Implicitly concatenated
-    literals are one string; the formatted parts of an f-string become "…"."""
+def _save_figure_calls(source: str) -> list[ast.Call]:
+    """The ``save_figure(...)`` calls in a code cell's source (none if it does not parse)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "save_figure":
-            for kw in node.keywords:
-                if kw.arg != "caption":
-                    continue
-                if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
-                    return kw.value.value
-                if isinstance(kw.value, ast.JoinedStr):
-                    return "".join(v.value if isinstance(v, ast.Constant) else "…" for v in kw.value.values)
+        return []
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "save_figure"]
+
+
+def figure_caption(source: str) -> str | None:
+    """The ``caption=`` of the ``save_figure`` call in a code cell's source, or None. Implicitly concatenated
+    literals are one string; the formatted parts of an f-string become "…"."""
+    for node in _save_figure_calls(source):
+        for kw in node.keywords:
+            if kw.arg != "caption":
+                continue
+            if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                return kw.value.value
+            if isinstance(kw.value, ast.JoinedStr):
+                return "".join(v.value if isinstance(v, ast.Constant) else "…" for v in kw.value.values)
     return None
 
 
 def figure_name(source: str) -> str | None:
     """The figure name (third argument, a string literal) of the ``save_figure`` call in a code cell, or None."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "save_figure":
-            name = node.args[2] if len(node.args) > 2 else next((k.value for k in node.keywords if k.arg == "name"),
-                                                                   None)
-            if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                return name.value
+    for node in _save_figure_calls(source):
+        name = node.args[2] if len(node.args) > 2 else next((k.value for k in node.keywords if k.arg == "name"),
+                                                               None)
+        if isinstance(name, ast.Constant) and isinstance(name.value, str):
+            return name.value
     return None
 
 

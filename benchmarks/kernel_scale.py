@@ -3,7 +3,7 @@ r"""Benchmark 3: closed-form NTK ridge regression at scale — time and peak mem
 Three ways to solve :math:`(K + n\lambda I)\alpha = y` with :math:`K` the closed-form two-layer ReLU NTK
 (:func:`featlearn.kernels.ntk_relu`) on ``n`` Gaussian inputs:
 
-* ``dense eigh``: the library's path (:func:`featlearn.train.kernel_ridge`): :math:`K` formed whole, one
+* ``dense eigh``: the library's path (:func:`featlearn.ridge.kernel_ridge`): :math:`K` formed whole, one
   eigendecomposition serving every :math:`\lambda` with leave-one-out selection, about :math:`9n^3` flops;
 * ``dense Cholesky``: :math:`K` formed whole, one Cholesky solve for one :math:`\lambda`, :math:`n^3/3` flops;
 * ``blocked CG``: :math:`K` never formed: conjugate gradients, each product :math:`Kv` computed row block by
@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import cho_factor, cho_solve
 
-from featlearn import kernels, profiles, targets, train
+from featlearn import kernels, profiles, ridge, targets
 
 from ._common import best_of, repeat_count, table, write_json
 
@@ -45,7 +45,7 @@ def _data(n: int, d: int):
 
 
 def dense_eigh(X, y):
-    fit = train.kernel_ridge(kernels.ntk_relu(X, X), y)  # λ by leave-one-out
+    fit = ridge.kernel_ridge(kernels.ntk_relu(X, X), y)  # λ by leave-one-out
     return fit.coef
 
 

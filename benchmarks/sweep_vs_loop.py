@@ -6,7 +6,7 @@ a width-``m`` student with the symmetric initialisation :math:`f\equiv0`, NTK sc
 * **full-batch GD** for ``steps`` steps (:func:`featlearn.train.fit`);
 * **one step** in the manner of Damian et al.: one full-batch gradient of the first layer at the symmetric
   initialisation, :math:`W_1 = W_0 - \eta\nabla_W L(W_0)`, then ridge regression of the second layer on the
-  features :math:`\sigma(W_1x+b)` with :math:`\lambda` chosen on a validation set (:func:`featlearn.train.ridge`).
+  features :math:`\sigma(W_1x+b)` with :math:`\lambda` chosen on a validation set (:func:`featlearn.ridge.ridge`).
 
 Each runs over ``seeds`` × 8 step sizes (64 configurations) in three ways, each timed end to end (compilation
 included, since a reader waits for it too):
@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from featlearn import metrics, models, profiles, sweeps, targets, train
+from featlearn import metrics, models, profiles, ridge, sweeps, targets, train
 
 from ._common import Timing, best_of, repeat_count, table, timed, verdict, write_json
 
@@ -79,7 +79,7 @@ def onestep_run(key, eta, *, d, n, m, m_star, steps, n_val, n_test):
     apply_fn = models.make_apply("relu", models.output_scale(m, "ntk"))
     g = models.first_layer_gradient(lambda p: train.loss_value(apply_fn(p, x), y), p0)
     p1 = models.first_layer_step(p0, g, eta * math.sqrt(m), weight_decay=0.0)  # keeps W0, as this benchmark always did
-    fit = train.ridge(models.features(p1, x), y, models.features(p1, xv), yv)
+    fit = ridge.ridge(models.features(p1, x), y, models.features(p1, xv), yv)
     return {"test_nmse": metrics.normalized_mse(models.features(p1, xt) @ fit.coef, yt)}
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from featlearn import agop, data, models, targets, train
+from featlearn import agop, data, models, ridge, targets
 
 
 def test_agop_of_a_linear_model_is_theta_theta_transpose(key):
@@ -78,7 +78,7 @@ def test_rfm_with_identity_is_plain_laplace_kernel_ridge(key):
     xt, yt, _ = data.xor_mixture(jax.random.key(8), 200, 5)
     K = jnp.exp(-jnp.asarray(cdist(np.asarray(x), np.asarray(x))) / 3.0)
     Kt = jnp.exp(-jnp.asarray(cdist(np.asarray(xt), np.asarray(x))) / 3.0)
-    fit = train.kernel_ridge(K.astype(jnp.float32), y)  # λ by leave-one-out
+    fit = ridge.kernel_ridge(K.astype(jnp.float32), y)  # λ by leave-one-out
     expected = float(jnp.mean(jnp.sign(Kt.astype(jnp.float32) @ fit.coef) != yt))
     res = jax.jit(lambda *a: agop.rfm(*a, iterations=0, bandwidth=3.0))(x, y, xt, yt)
     assert res.test_error.shape == (1,)

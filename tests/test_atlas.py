@@ -13,7 +13,21 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from featlearn import agop, atlas, data, kernels, metrics, models, one_step, profiles, results, sweeps, targets, train
+from featlearn import (
+    agop,
+    atlas,
+    data,
+    kernels,
+    metrics,
+    models,
+    one_step,
+    profiles,
+    results,
+    ridge,
+    sweeps,
+    targets,
+    train,
+)
 from featlearn import good_directions as gd
 from featlearn import gradient_features as gf
 from featlearn.hermite import count_slope, monomial_count
@@ -80,7 +94,7 @@ def test_ntk_ridge_is_kernel_ridge_on_the_first_n_rows():
     out = atlas.run("ntk", jax.random.key(9), p, n)
     x, y, xv, yv, xt, yt = f64(p.x[:n], p.y[:n], p.x_val, p.y_val, p.x_test, p.y_test)
     K, Kv, Kt = (np.asarray(kernels.ntk_relu(jnp.asarray(a), jnp.asarray(x)), np.float64) for a in (x, xv, xt))
-    lams = np.asarray(train.RIDGE_LAMBDAS) * np.trace(K / n) / n
+    lams = np.asarray(ridge.RIDGE_LAMBDAS) * np.trace(K / n) / n
     alpha = grid_ridge(K / n, y / n, lams, lambda c: Kv @ c, yv)
     want = np.mean((Kt @ alpha - yt) ** 2) / np.var(yt)
     assert float(out["error"]) == pytest.approx(want, rel=2e-3)
@@ -98,7 +112,7 @@ def test_random_features_ridge_is_ridge_on_distinct_features():
     assert np.linalg.matrix_rank(F.T @ F + 0 * np.eye(N)) == n  # N > n distinct features: rank n
     y, yv, yt = f64(p.y[:n], p.y_val, p.y_test)
     G = F @ F.T / n  # the dual form (N > n); the grid is relative to tr(FᵀF/n)/N
-    lams = np.asarray(train.RIDGE_LAMBDAS) * np.trace(F.T @ F / n) / N
+    lams = np.asarray(ridge.RIDGE_LAMBDAS) * np.trace(F.T @ F / n) / N
     c = grid_ridge(G, y / n, lams, lambda c: Fv @ (F.T @ c), yv)
     want = np.mean((Ft @ (F.T @ c) - yt) ** 2) / np.var(yt)
     assert float(out["error"]) == pytest.approx(want, rel=2e-3)
@@ -227,7 +241,7 @@ def test_rfm_with_a_validation_set_chooses_the_penalty_there():
     x, y, xv, yv, xt = f64(p.x[:n], p.y[:n], p.x_val, p.y_val, p.x_test)
     lap = lambda a: np.exp(-np.sqrt(np.maximum(((a[:, None, :] - x[None]) ** 2).sum(-1), 0)) / 3.0)  # noqa: E731
     K, Kv, Kt = lap(x), lap(xv), lap(xt)
-    lams = np.asarray(train.RIDGE_LAMBDAS) * np.trace(K / n) / n
+    lams = np.asarray(ridge.RIDGE_LAMBDAS) * np.trace(K / n) / n
     alpha = grid_ridge(K / n, y / n, lams, lambda c: Kv @ c, yv)
     np.testing.assert_allclose(res.val_pred[0], Kv @ alpha, rtol=2e-3, atol=1e-3)
     np.testing.assert_allclose(res.test_pred[0], Kt @ alpha, rtol=2e-3, atol=1e-3)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from featlearn import kernel_regime as kr
-from featlearn import kernels, profiles, targets, train
+from featlearn import kernels, profiles, ridge, targets
 
 
 @pytest.mark.parametrize("profile", ["cpu_large", "paper"])
@@ -161,7 +161,7 @@ def test_component_fractions_are_the_kernel_ridge_fit_projected_on_each_term():
     xt, _ = targets.sample(kt, tgt, n_test, d)
     u1, u3 = np.asarray(tgt.U, np.float64) @ np.asarray(xt, np.float64).T
     parts = [np.sqrt(0.5) * u1, np.sqrt(0.5) * (u3**3 - 3 * u3) / np.sqrt(6)]  # c_k h_k(u_k . x)
-    fit = train.kernel_ridge(kernels.ntk_relu(x, x), y)  # λ by leave-one-out, as the library fits it
+    fit = ridge.kernel_ridge(kernels.ntk_relu(x, x), y)  # λ by leave-one-out, as the library fits it
     pred = np.asarray(kernels.ntk_relu(xt, x) @ fit.coef, np.float64)
     for k, f in enumerate(parts):
         prod = pred * f / 0.5

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import kernels, metrics, models, train
+from featlearn import kernels, metrics, models, ridge
 
 
 @pytest.mark.parametrize("bias_var", [0.0, 1.0])
@@ -67,7 +67,7 @@ def test_ntk_classifier_matches_a_direct_solve_with_brute_force_leave_one_out(x6
     pred, fit = kernels.ntk_classifier(jnp.asarray(X), jnp.asarray(y), jnp.asarray(Xt), bias_var=bias_var)
     K = _ntk_numpy(X, X, bias_var)
     scale = np.trace(K) / n / n  # mean eigenvalue of K/n
-    lams = np.asarray(train.log_grid(), np.float64) * scale
+    lams = np.asarray(ridge.log_grid(), np.float64) * scale
     loo = []
     for lam in lams:
         res = []

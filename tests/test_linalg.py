@@ -2,7 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from featlearn import _linalg, train
+from featlearn import _linalg, ridge
 
 
 def _sym(key, shape):
@@ -42,6 +42,6 @@ def test_vmapped_ridge_agrees_with_one_at_a_time():
     keys = jax.random.split(jax.random.key(2), 3)
     F = jax.vmap(lambda k: jax.random.normal(k, (40, 8)))(keys)
     y = F @ jnp.arange(8.0) + 0.1
-    fits = jax.jit(jax.vmap(lambda F, y: train.ridge(F, y, F, y).coef))(F, y)
+    fits = jax.jit(jax.vmap(lambda F, y: ridge.ridge(F, y, F, y).coef))(F, y)
     for i in range(3):
-        np.testing.assert_allclose(fits[i], train.ridge(F[i], y[i], F[i], y[i]).coef, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(fits[i], ridge.ridge(F[i], y[i], F[i], y[i]).coef, rtol=1e-4, atol=1e-5)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import data, kernels, models, one_step, profiles, sweeps, targets, train
+from featlearn import data, kernels, models, one_step, profiles, ridge, sweeps, targets, train
 
 
 def _quadratic_target(key, d):
@@ -207,7 +207,7 @@ def test_random_features_have_m_distinct_neurons(key):
 
 
 def test_learning_curve_matches_direct_fits(key):
-    """learning_curve's network and random-features errors equal a direct materialised fit (train.ridge on the
+    """learning_curve's network and random-features errors equal a direct materialised fit (ridge.ridge on the
     features, validated on the same rows) scored by normalized_test_error, with random features on rf_params' m
     distinct neurons."""
     d, m, n, n_val, n_test = 6, 16, 200, 300, 3000
@@ -222,7 +222,7 @@ def test_learning_curve_matches_direct_fits(key):
     W1, b1 = one_step.first_step(k_bias, p0, _first_gradient(p0, x, y - lin(x)))
     prf = one_step.rf_params(k_init, d, m)
     for name, (W, b) in (("network", (W1, b1)), ("rf", (prf["W"], prf["b"]))):
-        head = train.ridge(jax.nn.relu(x @ W.T + b), y - lin(x), jax.nn.relu(xv @ W.T + b), yv - lin(xv))
+        head = ridge.ridge(jax.nn.relu(x @ W.T + b), y - lin(x), jax.nn.relu(xv @ W.T + b), yv - lin(xv))
         err = one_step.normalized_test_error(k_test, one_step.OneStepModel(W, b, head.coef, lin, head.lam), tgt,
                                              n_test)
         np.testing.assert_allclose(float(out[name][0]), float(err), rtol=2e-3, err_msg=name)
@@ -265,7 +265,7 @@ def test_streamed_head_matches_direct_float64_solves(key, n):
     feats = (jax.nn.relu(x @ p["W"].T + p["b"]), jax.nn.relu(xv @ p["W"].T + p["b"]), y - lin(x), yv - lin(xv))
     F, Fv, yc, yvc = (np.asarray(a, np.float64) for a in feats)
     G = F.T @ F / n
-    lams = np.asarray(train.RIDGE_LAMBDAS) * np.trace(G) / m
+    lams = np.asarray(ridge.RIDGE_LAMBDAS) * np.trace(G) / m
     thetas = [np.linalg.solve(G + lam * np.eye(m), F.T @ yc / n) for lam in lams]
     val = np.array([np.mean((Fv @ t - yvc) ** 2) for t in thetas])
     # The float32 statistics fix the solution only where (Σ + λI) is conditioned well enough for float32: with a
@@ -298,7 +298,7 @@ def test_kernel_baselines_match_direct_solves(key):
     kfns = {"ntk": kernels.ntk_relu, "nngp": kernels.nngp_relu,
             "entk": lambda a, b: kernels.empirical_ntk(apply, p, a, b)}
     xv, yv = data.ghost_rows(k_val, 0, n_val, d, tgt)
-    grid = np.asarray(train.RIDGE_LAMBDAS)
+    grid = np.asarray(ridge.RIDGE_LAMBDAS)
     for i, n in enumerate(ns):
         x, y = data.ghost_rows(k_data, 0, n, d, tgt)
         lin = one_step.linear_part(x, y)

@@ -41,6 +41,21 @@ def test_notes_partial_checks_and_a_fresh_card(tmp_path):
     assert json.loads(c.path.read_text())["rows"] == []
 
 
+def test_an_outcome_takes_its_status_from_the_predicate_and_raises_nothing(tmp_path):
+    c = card(tmp_path).at_scale("cpu_large (stored)")
+    row = dict(measured="slope", value=0.4, threshold="lower end above 0")
+    assert c.outcome(np.bool_(True), claim="grows", **row) is True
+    assert c.outcome(False, claim="grows-too", **row) is False
+    assert c.outcome(False, claim="partly-grows", otherwise="partly", **row) is False
+    rows = json.loads(c.card.path.read_text())["rows"]
+    assert [r["status"] for r in rows] == ["reproduced", "not reproduced", "partly"]
+    assert {r["scale"] for r in rows} == {"cpu_large (stored)"}
+    with pytest.raises(ValueError, match="otherwise must be"):
+        c.outcome(False, claim="x", otherwise="reproduced", **row)
+    with pytest.raises(ValueError, match="status of an outcome"):
+        c.outcome(True, claim="y", status="library identity", **row)
+
+
 @pytest.mark.parametrize("kw, msg", [(dict(claim="Bad Id"), "claim"), (dict(status="failed"), "status"),
                                      (dict(threshold=""), "threshold")])
 def test_bad_input_is_refused(tmp_path, kw, msg):

@@ -203,9 +203,10 @@ def _one_step_learned_degree_2(err, target):
 
 
 def test_one_step_random_features_learn_degree_2_once_features_and_samples_pass_n2():
-    """Positive control of the random-features baseline: at d = 16 (N_2 = 136, N_4 = 3876), N = 8 N_2 distinct
-    features and n = 16 N_2 < N_4 samples, λ chosen on validation, learn the degree-2 part of the chapter's source;
-    N = 16 < N_2/8 features, or a penalty fixed far above the grid's choice, do not."""
+    """Positive control of the random-features baseline and of the count that makes a finite-width baseline
+    capable (one_step.CAPACITY): at d = 16 (N_2 = 136, N_4 = 3876), N = CAPACITY N_2 distinct features and
+    n = 16 N_2 < N_4 samples, λ chosen on validation, learn the degree-2 part of the chapter's source; N = 16 < N_2/8
+    features, or a penalty fixed far above the grid's choice, do not."""
     import jax
 
     from featlearn import hermite, one_step, targets
@@ -219,41 +220,47 @@ def test_one_step_random_features_learn_degree_2_once_features_and_samples_pass_
         model = one_step.one_step_fit(key, tgt, m, 16 * n2, n_val=4096, step=False, lambdas=lambdas)
         return float(one_step.normalized_test_error(jax.random.fold_in(key, 7), model, tgt, 20_000))
 
-    good, few, untuned = rf_error(8 * n2), rf_error(16), rf_error(8 * n2, lambdas=(100.0,))
+    cap = one_step.CAPACITY * n2
+    good, few, untuned = rf_error(cap), rf_error(16), rf_error(cap, lambdas=(100.0,))
     assert _one_step_learned_degree_2(good, tgt), f"random features with N = 8 N_2 should learn degree 2: {good:.3f}"
     assert not _one_step_learned_degree_2(few, tgt), f"N = 16 < N_2 features cannot learn degree 2: {few:.3f}"
     assert not _one_step_learned_degree_2(untuned, tgt), f"an untuned (large) penalty learns little: {untuned:.3f}"
 
 
-def test_one_step_ntk_learns_degree_2_once_samples_pass_n2():
-    """Positive control of the kernel baseline (the closed-form NTK by conjugate gradients, as the chapter runs it):
-    at d = 16, n = 16 N_2 < N_4 samples and λ on validation it learns the degree-2 part; with the penalty fixed far
-    above the grid's choice it does not."""
+def test_one_step_kernels_learn_degree_2_once_samples_pass_n2():
+    """Positive control of the kernel baselines, each as the chapter runs it (kernel ridge by conjugate gradients):
+    the closed-form NTK, the NNGP kernel (random features' infinite-width limit) and the empirical NTK of
+    m = CAPACITY N_2 distinct neurons (the count from which the chapter counts it as capable), at d = 16,
+    n = 16 N_2 < N_4 samples and λ on validation, each learn the degree-2 part; with the penalty fixed far above the
+    grid's choice none does."""
     import jax
 
     from featlearn import hermite, one_step, targets
 
     d = 16
-    n = 16 * hermite.monomial_count(d, 2)
+    n2 = hermite.monomial_count(d, 2)
     tgt = targets.multi_index(jax.random.key(1), d, one_step.SOURCE)
-    kw = dict(n_val=4096, n_test=8000, kernel_names=("ntk",), rank=128)
-    tuned = float(one_step.kernel_baselines(jax.random.key(3), tgt, 16, (n,), **kw)["ntk"][0])
-    untuned = float(one_step.kernel_baselines(jax.random.key(3), tgt, 16, (n,), lambdas=(100.0,), **kw)["ntk"][0])
-    assert _one_step_learned_degree_2(tuned, tgt), f"the NTK should learn degree 2 from n = 16 N_2: {tuned:.3f}"
-    assert not _one_step_learned_degree_2(untuned, tgt), f"an untuned (large) penalty learns little: {untuned:.3f}"
+    kw = dict(n_val=4096, n_test=8000, kernel_names=one_step.KERNELS, rank=128)
+    m = one_step.CAPACITY * n2
+    tuned = one_step.kernel_baselines(jax.random.key(3), tgt, m, (16 * n2,), **kw)
+    untuned = one_step.kernel_baselines(jax.random.key(3), tgt, m, (16 * n2,), lambdas=(100.0,), **kw)
+    for name in one_step.KERNELS:
+        good, bad = float(tuned[name][0]), float(untuned[name][0])
+        assert _one_step_learned_degree_2(good, tgt), f"{name} should learn degree 2 from n = 16 N_2: {good:.3f}"
+        assert not _one_step_learned_degree_2(bad, tgt), f"{name} with a large fixed penalty learned: {bad:.3f}"
 
 
 def test_one_step_every_dimension_of_the_curve_has_a_baseline_with_the_capacity_for_degree_2():
     """At the quick and cpu_large sizes, every d of the network's curve has a baseline that can learn the degree-2
-    part from n = d²: random features with m >= 2 N_2(d), a kernel of the d <= 32 kind, or the closed-form NTK of
-    capable_baselines (at d = 64 and 128 the chapter's random features have m = 256 < N_2(d))."""
+    part from n = d²: random features with m >= CAPACITY N_2(d), a kernel of the d <= 32 kind, or the closed-form
+    NTK of capable_baselines (at d = 64 and 128 the chapter's random features have m = 256 < N_2(d))."""
     from featlearn import hermite, one_step, profiles
 
     for profile in ("quick", "cpu_large"):
         S = profiles.sizes(**one_step.SIZES, profile=profile)
         cap = one_step.capable_baselines(S)
         for d in S.curve_d:
-            rf_ok = S.m >= 2 * hermite.monomial_count(d, 2)
+            rf_ok = S.m >= one_step.CAPACITY * hermite.monomial_count(d, 2)
             kernel_ok = d in S.kernel_d and S.kernel_ratios[0] * d * d <= S.kernel_n_max
             assert rf_ok or kernel_ok or (d in cap and d * d in cap[d]), (profile, d, cap)
         assert 64 in cap and (profile == "quick" or 128 in cap)
@@ -313,7 +320,8 @@ def test_one_step_section_pairs_the_network_with_every_baseline(monkeypatch):
     assert got == pytest.approx({(8, "rf"): -0.7, (8, "entk"): -0.6, (8, "ntk"): -0.5, (16, "rf"): -0.7,
                                  (16, "ntk"): -0.5})
     assert out["capable_dims"].tolist() == [16]
-    cap = m["capable"]
+    cap = m["capable"]  # m = 16 neurons: below CAPACITY N_2 at every d, so only the closed-form NTK is capable
+    assert {(int(d), str(k)) for d, k in zip(m["d"][cap], m["method"][cap], strict=True)} == {(8, "ntk"), (16, "ntk")}
     assert one_step.network_beats_kernels(out["network_upper"], m["gap"][cap], out["plateau"])
 
 

@@ -133,14 +133,14 @@ RIDGE_SCRIPT = textwrap.dedent("""
     import sys
     import jax
     import numpy as np
-    from featlearn import sweeps, train
+    from featlearn import ridge, sweeps
 
     def run(key, scale, *, d, n, m):
         kx, kw, kv = jax.random.split(key, 3)
         x, xv = jax.random.normal(kx, (n, d)), jax.random.normal(kv, (n, d))
         W = scale * jax.random.normal(kw, (m, d)) / d**0.5
         y, yv = x[:, 0] * x[:, 1], xv[:, 0] * xv[:, 1]
-        fit = train.ridge(jax.nn.relu(x @ W.T), y, jax.nn.relu(xv @ W.T), yv)
+        fit = ridge.ridge(jax.nn.relu(x @ W.T), y, jax.nn.relu(xv @ W.T), yv)
         return {"val_mse": fit.val_mse, "lam": fit.lam}
 
     out = sweeps.sweep(run, key=jax.random.key(3), seeds=8, vary={"scale": [0.5, 1.0, 2.0, 4.0]},

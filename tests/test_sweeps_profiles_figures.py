@@ -1,6 +1,7 @@
 import json
 import re
 import warnings
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +36,36 @@ def test_sweep_cache_hit_and_corrupt_entry(key, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sweeps.sweep(_toy, key=key, seeds=2, vary={"lr": [1.0]}, fixed={"n": 5}, cache=tmp_path)
+
+
+class _HostOut(NamedTuple):
+    total: np.ndarray
+    draws: np.ndarray
+
+
+def _host_toy(key, *, n: int) -> _HostOut:  # NumPy on the host: not jittable
+    x = np.asarray(jax.random.normal(key, (n,)), np.float64)
+    return _HostOut(np.float64(x.sum()), x[:2])
+
+
+def test_host_sweep_stacks_seeds_caches_each_and_recomputes_a_corrupt_one(key, tmp_path):
+    a = sweeps.host_sweep(_host_toy, key=key, returns=_HostOut, seeds=3, fixed={"n": 4}, cache=tmp_path)
+    assert isinstance(a, _HostOut) and a.total.shape == (3,) and a.draws.shape == (3, 2)
+    np.testing.assert_array_equal(a.draws[2], _host_toy(sweeps.seed_keys(key, 3)[2], n=4).draws)
+    files = sorted(tmp_path.glob("*-host*.npz"))
+    assert len(files) == 3  # one entry per seed: an interrupted run resumes at the next seed
+    with sweeps.recording() as rec:
+        b = sweeps.host_sweep(_host_toy, key=key, returns=_HostOut, seeds=3, fixed={"n": 4}, cache=tmp_path)
+    assert rec[0]["source"] == "cache" and rec[0]["chunks_cached"] == 3
+    np.testing.assert_array_equal(a.total, b.total)
+    files[1].write_bytes(b"garbage")
+    with pytest.warns(sweeps.CacheWarning, match="unusable"):
+        c = sweeps.host_sweep(_host_toy, key=key, returns=_HostOut, seeds=3, fixed={"n": 4}, cache=tmp_path)
+    np.testing.assert_array_equal(a.total, c.total)
+    with pytest.raises(TypeError, match="returns must be a NamedTuple class"):
+        sweeps.host_sweep(_host_toy, key=key, returns=tuple, seeds=1, fixed={"n": 1}, cache=False)
+    with pytest.raises(TypeError, match="not returns = _HostOut"):
+        sweeps.host_sweep(lambda k, n: (n,), key=key, returns=_HostOut, seeds=1, fixed={"n": 1}, cache=False)
 
 
 def test_sweep_cache_key_depends_on_config_and_version(key, monkeypatch):

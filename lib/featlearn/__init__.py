@@ -33,8 +33,6 @@ One concept per module:
 * :mod:`featlearn.rng` – random draws that compile fast (drawn flat, then reshaped; a counter-based stream).
 """
 
-__version__ = "0.1.0"
-
 from . import (  # noqa: E402
     agop,
     atlas,
@@ -54,6 +52,7 @@ from . import (  # noqa: E402
     profiles,
     progress,
     results,
+    ridge,
     rng,
     scorecard,
     separations,
@@ -62,6 +61,7 @@ from . import (  # noqa: E402
     taylor,
     train,
 )
+from ._version import __version__  # noqa: E402
 
 __all__ = [
     "agop",
@@ -82,6 +82,7 @@ __all__ = [
     "profiles",
     "progress",
     "results",
+    "ridge",
     "rng",
     "scorecard",
     "separations",

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from . import _checks, _linalg, metrics, train
+from . import _checks, _linalg, metrics, ridge
 
 
 def agop(f: Callable[[Array], Array], x: Array) -> Array:
@@ -143,7 +143,7 @@ def rfm(x: Array, y: Array, x_test: Array, y_test: Array, *, iterations: int = 5
     def fit(M: Array, L: Array | float) -> tuple[Array, Array, Array | None]:
         K, Kt = laplace_kernel(x, x, M, bandwidth=L), laplace_kernel(x_test, x, M, bandwidth=L)
         Kv = None if x_val is None else laplace_kernel(x_val, x, M, bandwidth=L)
-        coef = train.kernel_ridge(K, y, Kv, y_val, lambdas=lambdas).coef  # λ by leave-one-out, or on validation
+        coef = ridge.kernel_ridge(K, y, Kv, y_val, lambdas=lambdas).coef  # λ by leave-one-out, or on validation
         return coef, Kt @ coef, None if Kv is None else Kv @ coef
 
     M = jnp.eye(d, dtype=x.dtype)

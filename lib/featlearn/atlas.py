@@ -9,9 +9,9 @@ sample budget is *censored*, never a number.
 **Methods** (:data:`METHODS`; each calls its paper's module, :func:`run` is the one interface):
 
 1. ``ntk``: kernel ridge regression with the closed-form NTK of the two-layer ReLU network, biases trained
-   (:func:`featlearn.kernels.ntk_relu`, :func:`featlearn.train.kernel_ridge`);
+   (:func:`featlearn.kernels.ntk_relu`, :func:`featlearn.ridge.kernel_ridge`);
 2. ``random-features``: ridge regression on ``rf_ratio`` times more distinct random ReLU features than samples
-   (:func:`featlearn.kernels.random_features`, :func:`featlearn.train.ridge`);
+   (:func:`featlearn.kernels.random_features`, :func:`featlearn.ridge.ridge`);
 3. ``one-step``: one gradient step, then ridge (Algorithm 1 of Damian, Lee & Soltanolkotabi,
    :func:`featlearn.one_step.fit_on_data`);
 4. ``two-stage``: gradient-feature learning (Shi, Wei & Liang, :func:`featlearn.gradient_features.two_stage`; the
@@ -29,7 +29,7 @@ Gaussian mixture (:func:`featlearn.data.sparse_parity`, :func:`featlearn.data.xo
 :math:`\pm1`). Each target's level, the test error whose crossing is measured, is stated in :data:`TARGETS`.
 
 **The shared rule.** Every method produces a few candidate predictors, fixed in advance by its grid (the ridge
-penalties :data:`featlearn.train.RIDGE_LAMBDAS`; a schedule of checkpoints; a grid of regularisation strengths or
+penalties :data:`featlearn.ridge.RIDGE_LAMBDAS`; a schedule of checkpoints; a grid of regularisation strengths or
 step sizes; the iterations of the RFM); the candidate with the smallest square loss on ``n_val`` validation
 samples (labels :math:`\pm1` for classification) is the method's predictor (:func:`score`), and only it is scored on
 the test set: normalised MSE for regression targets, 0-1 error of its sign for classification targets.
@@ -55,7 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
 
-from . import _checks, agop, data, figures, hermite, kernels, metrics, models, one_step, sweeps, targets, train
+from . import _checks, agop, data, figures, hermite, kernels, metrics, models, one_step, ridge, sweeps, targets, train
 from . import good_directions as gd
 from . import gradient_features as gf
 from .progress import progress
@@ -165,11 +165,11 @@ def ntk_ridge(key: Array, p: Problem, *, bias_var: float = 1.0) -> Candidates:
     r"""Method 1: kernel ridge regression with the closed-form NTK of the two-layer ReLU network, all layers and
     the biases trained (:func:`featlearn.kernels.ntk_relu`: :math:`\kappa_1 + (x\cdot x'+1)\kappa_0`, pre-activation
     covariance :math:`x\cdot x'/d + s_b^2`), :math:`\lambda` chosen on the validation set
-    (:func:`featlearn.train.kernel_ridge`). One candidate. (``key`` unused: the method is deterministic.)"""
+    (:func:`featlearn.ridge.kernel_ridge`). One candidate. (``key`` unused: the method is deterministic.)"""
     del key
     kfn = lambda a, b: kernels.ntk_relu(a, b, bias_var=bias_var)  # noqa: E731
     Kv = kfn(p.x_val, p.x)
-    coef = train.kernel_ridge(kfn(p.x, p.x), p.y, Kv, p.y_val).coef
+    coef = ridge.kernel_ridge(kfn(p.x, p.x), p.y, Kv, p.y_val).coef
     return Candidates((Kv @ coef)[None], (kfn(p.x_test, p.x) @ coef)[None])
 
 
@@ -177,9 +177,9 @@ def random_features_ridge(key: Array, p: Problem, *, features: int) -> Candidate
     r"""Method 2: ridge regression on ``features`` distinct random ReLU features :math:`\sigma(Wx+b)/\sqrt N`
     (:func:`featlearn.kernels.random_features`: the network's initial :math:`W, b` from ``key``, the same for every
     sample size), many more than the samples, :math:`\lambda` chosen on the validation set
-    (:func:`featlearn.train.ridge`). One candidate."""
+    (:func:`featlearn.ridge.ridge`). One candidate."""
     feats = [kernels.random_features(key, z, features) for z in (p.x, p.x_val, p.x_test)]
-    fit = train.ridge(feats[0], p.y, feats[1], p.y_val)
+    fit = ridge.ridge(feats[0], p.y, feats[1], p.y_val)
     return Candidates((feats[1] @ fit.coef)[None], (feats[2] @ fit.coef)[None])
 
 

@@ -47,7 +47,7 @@ def edition(root: Path | None = None) -> dict[str, str]:
     import os
     import subprocess
 
-    from . import __version__
+    from ._version import __version__
     from .results import git_commit
 
     where = root or project_root()
@@ -127,7 +127,8 @@ def status_table() -> dict[str, str]:
     import flax
     import jax
 
-    from . import __version__, profiles
+    from . import profiles
+    from ._version import __version__
 
     return {"profile": profiles.active(), "featlearn": __version__, "jax": jax.__version__, "flax": flax.__version__,
             "devices": ", ".join(f"{d.platform}:{d.device_kind}" for d in jax.devices())}

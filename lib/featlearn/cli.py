@@ -17,8 +17,9 @@ def _info(_: argparse.Namespace) -> int:
     import jax
     import optax
 
-    from . import __version__, profiles
+    from . import profiles
     from ._paths import cache_dir, figure_dir
+    from ._version import __version__
 
     print(f"featlearn {__version__}")
     print(f"jax {jax.__version__}, flax {flax.__version__}, optax {optax.__version__}")

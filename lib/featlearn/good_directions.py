@@ -17,6 +17,7 @@ fixed and :math:`f(\cdot;W_0)\equiv0` (neurons duplicated with opposite signs). 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
@@ -27,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from featlearn import _checks, _linalg, data, figures, kernels, metrics, models, rng, separations, sweeps, train
+from featlearn import _checks, _linalg, data, figures, kernels, metrics, models, ridge, rng, separations, sweeps, train
 from featlearn.progress import progress
 
 MODELS = ("L", "Q", "LQ")
@@ -404,55 +405,14 @@ class KernelCurve(NamedTuple):
     rel_lam: np.ndarray
 
 
-def ridge_search(K: np.ndarray, y: np.ndarray, K_val: np.ndarray, y_val: np.ndarray,
-                 lambdas: Sequence[float] = KERNEL_LAMBDAS) -> tuple[np.ndarray | None, float, float]:
-    r"""Kernel ridge with its penalty chosen on validation data, by Cholesky solves in float64:
-    :math:`\alpha_\rho = (K + n\rho\bar s I)^{-1}y` for relative penalties :math:`\rho` in ``lambdas`` (with
-    :math:`\bar s = \mathrm{tr}K/n^2`, the mean eigenvalue of :math:`K/n`, as in
-    :func:`featlearn.train.kernel_ridge`), searched from the smallest up and stopped once the validation MSE has
-    risen at two successive penalties past the best so far (one factorisation per penalty tried, where an
-    eigendecomposition for the whole grid costs several times more at these sizes). The null predictor (0) is a
-    candidate too. ``K`` ``(n, n)``, ``y`` ``(n,)``, ``K_val`` ``(n_val, n)``, ``y_val`` ``(n_val,)``. Returns
-    the dual weights ``(n,)`` (``None`` for the null predictor), the chosen :math:`\rho` (``inf`` for the null
-    predictor) and its validation MSE."""
-    import scipy.linalg
-
-    K, y, K_val, y_val = (np.asarray(a, np.float64) for a in (K, y, K_val, y_val))
-    n = y.size
-    if K.shape != (n, n) or K_val.shape != (y_val.size, n):
-        raise ValueError(f"K must be (n, n) and K_val (n_val, n) with n = {n}, got {K.shape} and {K_val.shape}")
-    grid = sorted(float(v) for v in lambdas)
-    if not grid or grid[0] <= 0:
-        raise ValueError(f"lambdas must be a non-empty list of positive penalties, got {list(lambdas)}")
-    sbar = np.trace(K) / n / n
-    best = (float(np.mean(y_val ** 2)), None, math.inf)  # the null predictor
-    best_ridge, prev, rises = math.inf, math.inf, 0
-    for rel in grid:
-        try:
-            factor = scipy.linalg.cho_factor(K + n * rel * sbar * np.eye(n), lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            continue  # not positive definite in float64 at this penalty: not a candidate
-        alpha = scipy.linalg.cho_solve(factor, y, check_finite=False)
-        v = float(np.mean((K_val @ alpha - y_val) ** 2))
-        if v < best[0]:
-            best = (v, alpha, rel)
-        if v < best_ridge:
-            best_ridge, rises = v, 0
-        elif v > prev:
-            rises += 1
-            if rises >= 2:
-                break
-        prev = v
-    return best[1], best[2], best[0]
-
-
 def ntk_ridge_run(key: Array, ns: Sequence[int], *, d: int, n_max: int, n_val: int, n_test: int,
                   bias_std: float = 1.0) -> KernelCurve:
     r"""The kernel side of section 4's paired measurement: the closed-form NTK of the same two-layer ReLU network
     (all layers trained, biases :math:`N(0,b_{\rm std}^2)`; :func:`featlearn.kernels.ntk_relu`) on the same draws
     as :func:`ordinary_network_run` with the same ``key`` (:func:`dense_sparse_data`), by kernel ridge on the first
-    ``n`` samples for each ``n`` in ``ns`` (:func:`ridge_search`: penalty from :data:`KERNEL_LAMBDAS` or the null
-    predictor, chosen by the validation error like the network's stopping step)."""
+    ``n`` samples for each ``n`` in ``ns`` (:func:`featlearn.ridge.kernel_ridge_cholesky`: penalty from
+    :data:`KERNEL_LAMBDAS` or the null predictor, chosen by the validation error like the network's stopping
+    step)."""
     _sizes(d=d, n_max=n_max, n_val=n_val, n_test=n_test)
     grid = [int(v) for v in ns]
     if not grid or any(not 1 <= v <= n_max for v in grid):
@@ -465,10 +425,9 @@ def ntk_ridge_run(key: Array, ns: Sequence[int], *, d: int, n_max: int, n_val: i
     y, yv, yt = (np.asarray(a, np.float64) for a in (y, yv, yt))
     errs, lams = [], []
     for n in grid:
-        alpha, rel, _ = ridge_search(K[:n, :n], y[:n], Kv[:, :n], yv)
-        pred = np.zeros_like(yt) if alpha is None else Kt[:, :n] @ alpha
-        errs.append(float(np.mean((pred - yt) ** 2) / np.var(yt)))
-        lams.append(rel)
+        fit = ridge.kernel_ridge_cholesky(K[:n, :n], y[:n], Kv[:, :n], yv, lambdas=KERNEL_LAMBDAS)
+        errs.append(float(np.mean((Kt[:, :n] @ fit.coef - yt) ** 2) / np.var(yt)))
+        lams.append(float(fit.rel_lam))
     return KernelCurve(np.array(errs), np.array(lams))
 
 
@@ -688,11 +647,12 @@ def sample_complexity(S: SimpleNamespace, key: Array, *, lr: float = 2.0, ci: fl
         out = sweeps.sweep(ordinary_network_run, key=kd, seeds=S.plain_seeds, vary=dict(n=grid),
                            fixed=dict(sizes, m=S.plain_m, steps=S.plain_steps, lr=lr))
         err, step = validated_errors(out)  # (seeds, grid): the test error at the validated step, and the step
-        kern = [ntk_ridge_run(k, grid, **sizes) for k in sweeps.seed_keys(kd, S.plain_seeds)]
-        kerr = np.stack([c.test_error for c in kern])
+        kern = sweeps.host_sweep(ntk_ridge_run, key=kd, returns=KernelCurve, seeds=S.plain_seeds,
+                                 fixed=dict(sizes, ns=tuple(grid)))
+        kerr = kern.test_error  # (seeds, grid), the same draws as the network's (one key per seed)
         net_step.append(step == out.val_error.shape[-1] - 1)
         evals = int(out.val_error.shape[-1])
-        ker_lam.append(np.stack([c.rel_lam for c in kern]))
+        ker_lam.append(kern.rel_lam)
         grids.append(grid)
         net_err.append(err)
         ker_err.append(kerr)
@@ -718,12 +678,29 @@ def sample_complexity(S: SimpleNamespace, key: Array, *, lr: float = 2.0, ci: fl
                                                                  for a in ker_lam]))),
             "kernel-null": float(np.mean(np.concatenate([np.isinf(a).ravel() for a in ker_lam]))),
             "kernel-lam-min": min(KERNEL_LAMBDAS),
+            "kernel-decades-below": round(math.log10(min(ridge.RIDGE_LAMBDAS) / min(KERNEL_LAMBDAS))),
             "plain-dmin": min(S.plain_d), "plain-m": S.plain_m, "plain-steps": S.plain_steps,
             "plain-seeds": S.plain_seeds}
     return {"d": np.array(S.plain_d), "curves": {k: np.asarray(v) for k, v in cols.items()}, "n_star": n_star,
             "error_smallest_n": np.stack([e[:, 0] for e in net_err]),
             "slope": fit.slope, "intercept": fit.intercept, "ci_low": fit.ci_low, "ci_high": fit.ci_high,
             **separations.as_dict(sep, "pair_"), "level": level, "ci": ci, "glue": glue}
+
+
+def settling_sizes(n_over_d2_max: float, d_max: int, *, multiple: float = 4.0) -> dict[str, Any]:
+    r"""The sizes that would settle section 4's growth claim, for the chapter's prose: the NTK run to
+    ``multiple`` :math:`\cdot N_3(d)` samples (where a kernel has learned most of a cubic) at every :math:`d` up to
+    ``d_max``. Returns (glue names) ``settle-from-d``, the smallest :math:`d` at which that exceeds the grid's
+    largest :math:`n = c\,d^2` (``c`` = ``n_over_d2_max``); ``settle-dmax``; and ``settle-n``, the samples at
+    ``d_max``."""
+    _checks.real_in("n_over_d2_max", n_over_d2_max, 0.0, low_open=True)
+    d_max = _checks.positive_int("d_max", d_max)
+    _checks.real_in("multiple", multiple, 0.0, low_open=True)
+    need = lambda d: multiple * math.comb(d + 2, 3)  # noqa: E731  (a cubic: it passes c d² by d = 6c/multiple + 1)
+    start = next(d for d in itertools.count(1) if need(d) > n_over_d2_max * d * d)
+    e = math.floor(math.log10(need(d_max)))
+    superscript = str(e).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return {"settle-from-d": start, "settle-dmax": d_max, "settle-n": f"{need(d_max) / 10 ** e:.1f}·10{superscript}"}
 
 
 #: The authors' size for ``tools/good_directions_d100.py`` (one seed, CPU hours; its λ in this module's units): the

@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from . import _checks, agop, data, figures, kernels, metrics, models, rng, sweeps, targets, train
+from . import _checks, agop, data, figures, kernels, metrics, models, ridge, rng, sweeps, targets, train
 
 #: The chapter's sizes for ``featlearn.profiles.sizes(**SIZES)``: ``quick`` runs on 2 CPU cores in the chapter's
 #: budget, ``cpu_large`` is for a stored run on them (``featlearn reproduce``), ``paper`` (ten times larger d, n and
@@ -693,7 +693,7 @@ def mixture_of_gaussians(S: SimpleNamespace, key: Array) -> dict[str, Any]:
                          fixed=dict(ns=tuple(S.ns), d=S.d, n_max=max(S.ns), n_test=S.n_test, n_pop=S.n_pop))
     ns = np.array(S.ns)
     cols = ["mass_init", "mass_step1", "mass_pred", "gfs", "err_net", "err_rf", "err_linear"]
-    grid = np.asarray(train.log_grid())
+    grid = np.asarray(ridge.log_grid())
     m = {c: _seed_mean(xor[c]) for c in ("mass_init", "mass_step1", "mass_pred", "gfs_rows_step1", "err_net", "err_rf",
                                          "err_linear")} | {"err_ntk": _seed_mean(xor_k["err_ntk"])}
     glue = {"mass-init": m["mass_init"][-1], "mass-step1": m["mass_step1"][-1], "mass-pred": m["mass_pred"][-1],

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from . import _checks, figures, hermite, kernels, metrics, models, sweeps, targets, taylor, train
+from . import _checks, figures, hermite, kernels, metrics, models, ridge, sweeps, targets, taylor, train
 from .progress import progress
 
 #: The kernel-regime chapter's sizes, for :func:`featlearn.profiles.sizes` (``fl.profiles.sizes(**SIZES)``).
@@ -256,7 +256,7 @@ def component_fractions(key: Array, target: targets.MultiIndexTarget, d: int, n:
     kx, kt = jax.random.split(key)
     x, y = targets.sample(kx, target, n, d)
     xt, yt = targets.sample(kt, target, n_test, d)
-    fit = train.kernel_ridge(kernels.ntk_relu(x, x, bias_var=bias_var), y)  # λ by leave-one-out
+    fit = ridge.kernel_ridge(kernels.ntk_relu(x, x, bias_var=bias_var), y)  # λ by leave-one-out
     pred = kernels.ntk_relu(xt, x, bias_var=bias_var) @ fit.coef
     parts = jnp.stack([targets.MultiIndexTarget(target.U, (term,))(xt) for term in target.terms])  # (K, n_test)
     c2 = jnp.array([c * c for _, c in target.terms], pred.dtype)[:, None]

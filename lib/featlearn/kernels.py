@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from . import _checks, metrics, targets, train
+from . import _checks, metrics, ridge, targets
 from .models import Params, features, init_params
 
 
@@ -109,12 +109,12 @@ def random_features(key: Array, X: Array, m: int, *, bias_std: float = 1.0, acti
 
 
 def ntk_classifier(x: Array, y: Array, x_test: Array, *, bias_var: float = 1.0,
-                   lambdas: Array | None = None) -> tuple[Array, train.RidgeFit]:
+                   lambdas: Array | None = None) -> tuple[Array, ridge.RidgeFit]:
     r"""The kernel baseline of a classification task: kernel ridge regression of the labels
     :math:`y\in\{\pm1\}` with the closed-form NTK of the two-layer ReLU network, **biases trained**
     (:func:`ntk_relu`, :math:`\Theta = \kappa_1 + (x\cdot x'+1)\kappa_0` with pre-activation covariance
     :math:`x\cdot x'/d + s_b^2`, ``bias_var`` :math:`=s_b^2`), :math:`\lambda` chosen by exact leave-one-out
-    squared error on the training set (:func:`featlearn.train.kernel_ridge`; never on test data). The predicted
+    squared error on the training set (:func:`featlearn.ridge.kernel_ridge`; never on test data). The predicted
     class is the sign of the returned prediction. The bias-free NTK would put no weight on odd Hermite degrees
     :math:`\ge3`, which parity needs. Shapes: ``x`` ``(n, d)``, ``y`` ``(n,)``, ``x_test`` ``(n_test, d)`` →
     predictions ``(n_test,)`` and the ridge fit (``coef`` ``(n,)``, the chosen ``lam``)."""
@@ -122,7 +122,7 @@ def ntk_classifier(x: Array, y: Array, x_test: Array, *, bias_var: float = 1.0,
     _checks.shape("y", y, (n,))
     _checks.shape("x_test", x_test, (None, d))
     _checks.real_in("bias_var", bias_var, 0.0)
-    fit = train.kernel_ridge(ntk_relu(x, x, bias_var=bias_var), y, lambdas=lambdas)
+    fit = ridge.kernel_ridge(ntk_relu(x, x, bias_var=bias_var), y, lambdas=lambdas)
     return ntk_relu(x_test, x, bias_var=bias_var) @ fit.coef, fit
 
 
@@ -150,5 +150,5 @@ def kernel_ridge_error(key: Array, target: Callable[[Array], Array], d: int, n: 
     kx, kt = jax.random.split(key)
     x, y = targets.sample(kx, target, n, d, noise_std=noise_std)
     xt, yt = targets.sample(kt, target, n_test, d)
-    fit = train.kernel_ridge(kfn(x, x, bias_var=bias_var), y, lambdas=lambdas)  # λ by leave-one-out
+    fit = ridge.kernel_ridge(kfn(x, x, bias_var=bias_var), y, lambdas=lambdas)  # λ by leave-one-out
     return metrics.normalized_mse(kfn(xt, x, bias_var=bias_var) @ fit.coef, yt)

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from . import _checks, figures, metrics, models, population, rng, sweeps, targets, train
+from . import _checks, figures, metrics, models, population, ridge, rng, sweeps, targets, train
 
 
 def weight_decay(params: dict) -> Array:
@@ -213,10 +213,10 @@ def teacher(key: Array, d: int, a_star, dtype=jnp.float64) -> tuple[Array, Array
 def fit_second_layer(params: dict, x: Array, y: Array, x_val: Array, y_val: Array, *,
                      activation: str = "abs") -> dict:
     r"""Refit the output weights by ridge regression on the features :math:`\sigma(Wx)` (λ chosen on the
-    validation set, :func:`featlearn.train.ridge`), with the first-layer rows normalised to unit length."""
+    validation set, :func:`featlearn.ridge.ridge`), with the first-layer rows normalised to unit length."""
     W = params["W"] / jnp.linalg.norm(params["W"], axis=1, keepdims=True)
     sigma = models.activation_fn(activation)
-    fit = train.ridge(sigma(x @ W.T), y, sigma(x_val @ W.T), y_val)
+    fit = ridge.ridge(sigma(x @ W.T), y, sigma(x_val @ W.T), y_val)
     return {"W": W, "a": fit.coef}
 
 

@@ -15,7 +15,7 @@ Algorithm 1, as implemented by :func:`one_step_fit`:
    :func:`first_step`);
 3. biases re-drawn, :math:`b\sim N(0,1)` (:func:`first_step`);
 4. ridge regression on the second layer :math:`a` over the features :math:`\sigma(W^1x+b)`, with
-   :math:`\lambda` chosen on a validation set (:func:`streamed_head`, :func:`featlearn.train.ridge_from_stats`).
+   :math:`\lambda` chosen on a validation set (:func:`streamed_head`, :func:`featlearn.ridge.ridge_from_stats`).
 
 The key lemma (:func:`predicted_gradient`): at the symmetric initialisation
 :math:`\nabla_{w_j}L \approx -s\,a_j\,\mathbb E[\sigma''(w_j\cdot x+b_j)]\,Hw_j
@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
 
-from . import _checks, data, figures, hermite, metrics, models, progress, rng, sweeps, targets, train
+from . import _checks, data, figures, hermite, metrics, models, progress, ridge, rng, sweeps, targets, train
 from .models import Params, init_params
 
 Target = Callable[[Array], Array]
@@ -54,8 +54,8 @@ KERNELS = ("ntk", "nngp", "entk")
 # ``paper`` for a GPU; the same keys in both. Kernel baselines run at ``kernel_ratios``·d² (a subset of
 # ``curve_ratios``) for ``d`` in ``kernel_d``, up to ``kernel_n_max`` samples (an n × n Gram matrix), scored on
 # the first ``kernel_n_test`` test rows; the empirical NTK runs beside the closed-form one for ``d`` in ``entk_d``.
-# Where the random features (``m`` distinct neurons) number fewer than 2 N_2(d) and no kernel runs, the closed-form
-# NTK runs from n = d² as the baseline with the capacity for degree 2 (:func:`capable_baselines`). The quick
+# Where the random features (``m`` distinct neurons) number fewer than CAPACITY N_2(d) and no kernel runs, the
+# closed-form NTK runs from n = d² as the baseline with the capacity for degree 2 (:func:`capable_baselines`). The quick
 # kernels stop at 4096 samples (4 d² at d = 32), which leaves the budget for the NTK at d = 64 and n = d².
 #: Validation rows that choose every ridge penalty of the chapter (network, random features, kernels). The target
 #: has degree-4 Hermite terms, whose squares are heavy-tailed: on 2048 rows one seed's label variance came out
@@ -285,8 +285,8 @@ def predict(model: OneStepModel, x: Array) -> Array:
 
 
 def head_stats(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPart, target: Target,
-               n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096) -> train.RidgeStats:
-    r"""Stream the sufficient statistics (:class:`featlearn.train.RidgeStats`) of the second-layer ridge on the
+               n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096) -> ridge.RidgeStats:
+    r"""Stream the sufficient statistics (:class:`featlearn.ridge.RidgeStats`) of the second-layer ridge on the
     features :math:`\sigma(Wx+b)` over the first ``n`` rows of ``(key, ·)`` and ``n_val`` rows of
     ``(key_val, ·)``, labels with ``linear`` removed (memory :math:`O(m^2)`)."""
     d = W.shape[1]
@@ -301,18 +301,18 @@ def head_stats(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPar
     z = (jnp.zeros((m, m)), jnp.zeros((m,)), jnp.zeros(()))
     gram, v, _ = data.stream(body, z, key, n, batch=batch, d=d, target=target, noise_std=noise_std)
     gv, vv, qv = data.stream(body, z, key_val, n_val, batch=batch, d=d, target=target, noise_std=noise_std)
-    return train.RidgeStats(gram / n, v / n, gv / n_val, vv / n_val, qv / n_val)
+    return ridge.RidgeStats(gram / n, v / n, gv / n_val, vv / n_val, qv / n_val)
 
 
 def streamed_head(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPart, target: Target,
                   n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096,
-                  lambdas: Sequence[float] | None = None) -> train.RidgeFit:
+                  lambdas: Sequence[float] | None = None) -> ridge.RidgeFit:
     r"""Step 4: ridge regression of the second layer, :math:`\min_a\frac1n\|Fa-y\|^2+\lambda\|a\|^2` on the
     features :math:`F = \sigma(Wx+b)` of the first ``n`` rows of ``(key, ·)``, :math:`\lambda` chosen on ``n_val``
-    rows of ``(key_val, ·)`` from the grid ``lambdas`` (default :data:`featlearn.train.RIDGE_LAMBDAS`, relative to
-    the mean eigenvalue of :math:`F^\top F/n`): :func:`featlearn.train.ridge_from_stats` on the streamed
+    rows of ``(key_val, ·)`` from the grid ``lambdas`` (default :data:`featlearn.ridge.RIDGE_LAMBDAS`, relative to
+    the mean eigenvalue of :math:`F^\top F/n`): :func:`featlearn.ridge.ridge_from_stats` on the streamed
     statistics of :func:`head_stats`. ``coef`` ``(m,)`` is the second layer :math:`a`."""
-    return train.ridge_from_stats(*head_stats(key, key_val, W, b, linear, target, n, n_val, noise_std=noise_std,
+    return ridge.ridge_from_stats(*head_stats(key, key_val, W, b, linear, target, n, n_val, noise_std=noise_std,
                                               batch=batch), lambdas=lambdas)
 
 
@@ -398,7 +398,7 @@ def fit_on_data(key: Array, x: Array, y: Array, x_val: Array, y_val: Array, m: i
     1. :func:`linear_part` (``"stein"``) of the weighted rows; 2-3. the first gradient
     :func:`featlearn.models.first_layer_gradient` of the weighted square loss of the residual labels at the symmetric
     initialisation, and :func:`first_step` (:math:`W^1 = -\eta_1\nabla_WL`, biases re-drawn); 4. the second layer by
-    :func:`featlearn.train.ridge` on :math:`\sigma(W^1x+b)` with each row weighted by :math:`\omega` (for a 0/1 mask,
+    :func:`featlearn.ridge.ridge` on :math:`\sigma(W^1x+b)` with each row weighted by :math:`\omega` (for a 0/1 mask,
     the ridge on the kept rows alone: the penalty grid is relative to their mean eigenvalue), with
     :math:`\lambda` chosen on ``x_val``, ``y_val`` (labels with the same linear part removed). The keys split as in
     :func:`one_step_fit`, so on the rows of its ghost data set both give the same model up to rounding. Shapes:
@@ -416,7 +416,7 @@ def fit_on_data(key: Array, x: Array, y: Array, x_val: Array, y_val: Array, m: i
     residual = train.supervised_loss(models.make_apply("relu"), x, y - lin(x), weights=w)
     W, b = first_step(k_bias, p0, models.first_layer_gradient(residual, p0), eta=eta, bias_std=bias_std)
     root = jnp.sqrt(w)  # weighted least squares: rows scaled by the root of their weight
-    head = train.ridge(jax.nn.relu(x @ W.T + b) * root[:, None], (y - lin(x)) * root,
+    head = ridge.ridge(jax.nn.relu(x @ W.T + b) * root[:, None], (y - lin(x)) * root,
                        jax.nn.relu(x_val @ W.T + b), y_val - lin(x_val), lambdas=lambdas)
     return OneStepModel(W, b, head.coef, lin, head.lam)
 
@@ -451,9 +451,9 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
 
     Same training rows (linear part removed, as for the network), validation rows, test rows and key splitting
     as :func:`one_step_fit` and :func:`learning_curve` with the same ``key``. Every kernel is solved by
-    :func:`featlearn.train.kernel_ridge` with ``solver="cg"`` (preconditioned conjugate gradients, ``rank``
+    :func:`featlearn.ridge.kernel_ridge` with ``solver="cg"`` (preconditioned conjugate gradients, ``rank``
     Nyström landmarks, relative residual ``tol`` or ``maxiter`` iterations per pass) for every :math:`\lambda` in
-    ``lambdas`` (default :data:`featlearn.train.RIDGE_LAMBDAS`, relative to the mean eigenvalue of :math:`K/n`),
+    ``lambdas`` (default :data:`featlearn.ridge.RIDGE_LAMBDAS`, relative to the mean eigenvalue of :math:`K/n`),
     and :math:`\lambda` is chosen on the ``n_val`` validation rows. Test predictions are streamed in batches of at
     most 2048 rows.
 
@@ -496,7 +496,7 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
         yc, yvc = y - lin(x), yv - lin(xv)
         kfns = [closed[name] if name in closed else (lambda a, b: entk_relu(p, a, b)) for name in kernel_names]
         # One solver for all kernels (vmapped over the stacked Gram matrices): one copy to compile per n.
-        fits = jax.vmap(lambda K, Kv, yc=yc, yvc=yvc: train.kernel_ridge(K, yc, Kv, yvc, lambdas=lambdas, solver="cg",
+        fits = jax.vmap(lambda K, Kv, yc=yc, yvc=yvc: ridge.kernel_ridge(K, yc, Kv, yvc, lambdas=lambdas, solver="cg",
                                                                         rank=rank, tol=tol, maxiter=maxiter))(
             jnp.stack([kf(x, x) for kf in kfns]), jnp.stack([kf(xv, x) for kf in kfns]))
         coef = {name: fits.coef[i] for i, name in enumerate(kernel_names)}
@@ -680,10 +680,15 @@ NEXT_DEGREE = 4
 #: :math:`\cdot N_4(d)`, fewer samples than half the degree-4 monomials (the kernel-regime chapter's "nothing of
 #: degree :math:`\ell+1` before :math:`N_{\ell+1}/2` samples", with :math:`\ell+1 = 4`).
 KERNEL_WINDOW = 0.5
-#: Random features have the capacity to learn the degree-2 part when they number at least this many times
-#: :math:`N_2(d)` (distinct features); where the chapter's random features have fewer, the closed-form NTK (the
-#: kernel limit, :math:`N = \infty`) runs in their place as the baseline with that capacity.
-CAPACITY = 2
+#: A finite-width baseline — random features, or the empirical NTK of the network's ``m`` neurons — has the capacity
+#: to learn the degree-2 part when its neurons number at least this many times :math:`N_2(d)` (distinct features).
+#: The value is the positive control's (``tests/test_separations.py``): at :math:`d = 16` and :math:`n = 16N_2`,
+#: random features reach the degree-2 error bound from :math:`8N_2` neurons but not from :math:`2N_2` or
+#: :math:`4N_2`, and the empirical NTK not from :math:`2N_2`. Where the chapter's ``m`` is smaller, the closed-form
+#: NTK (the kernel limit, :math:`m = \infty`) runs in their place as the baseline with that capacity.
+CAPACITY = 8
+#: The baselines of finite width ``m`` (the network's neurons), to which :data:`CAPACITY` applies.
+FINITE_WIDTH = ("rf", "entk")
 
 
 def capable_baselines(S: SimpleNamespace) -> dict[int, tuple[int, ...]]:
@@ -906,9 +911,9 @@ def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     excess = {d: float((out["ntk"].mean(0)[-1] - plateau) / (out["ntk"].mean(0)[kn == d * d][0] - plateau))
               for d, (kn, out) in kern.items()}
     margins = paired_margins(mean)
-    # Which baselines have the capacity to learn the degree-2 part: random features with m >= CAPACITY N_2(d)
-    # distinct features, and every kernel (N = infinity).
-    margins["capable"] = np.array([k != "rf" or S.m >= CAPACITY * hermite.monomial_count(int(d), 2)
+    # Which baselines have the capacity to learn the degree-2 part: the closed-form kernels (m = infinity), and the
+    # finite-width ones (random features, the empirical NTK) with m >= CAPACITY N_2(d) neurons.
+    margins["capable"] = np.array([k not in FINITE_WIDTH or S.m >= CAPACITY * hermite.monomial_count(int(d), 2)
                                    for d, k in zip(margins["d"], margins["method"], strict=True)])
     ntk_top = {d: float(out["ntk"].mean(0)[-1]) for d, (_, out) in kern.items()}
     entk_top = {d: float(out["entk"].mean(0)[-1]) for d, (_, out) in kern.items() if "entk" in out}
@@ -932,7 +937,7 @@ def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
             "window-n-small": f"{int(KERNEL_WINDOW * hermite.monomial_count(min(kern), 4)):,}",
             "n2-rf-short": ", ".join(f"{hermite.monomial_count(d, 2):,}" for d in S.curve_d
                                      if S.m < CAPACITY * hermite.monomial_count(d, 2)),
-            "capable-d": ", ".join(str(d) for d in capable) or "none",
+            "capable-d": ", ".join(str(d) for d in capable) or "none", "capacity": CAPACITY,
             "capable-ntk": ", ".join(f"{float(o['ntk'].mean(0)[0]):.3f}" for o in (v for _, v in capable.values()))
                            or "not run",
             "capable-gap": max(cap_gap.values()) if cap_gap else float("nan")}

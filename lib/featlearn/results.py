@@ -367,7 +367,7 @@ def environment() -> dict[str, Any]:
     import jax
     import jaxlib
 
-    from . import __version__
+    from ._version import __version__
     from .sweeps import library_fingerprint
 
     commit, dirty = git_commit()

@@ -243,6 +243,26 @@ class Card:
         if not passed:
             raise AssertionError(message)
 
+    def outcome(self, ok: Any, *, claim: str, measured: str, value: Any, threshold: str, theorem: str = "",
+                status: str = "reproduced", otherwise: str = "not reproduced", scale: str | None = None,
+                paper: str | None = None, interval: Sequence[Any] | None = None) -> bool:
+        """Record a measured claim whose failure is a finding rather than a bug (a separation that may not show at
+        the sizes run, on stored results): the row's status is ``status`` when ``ok`` holds and ``otherwise``
+        (``"not reproduced"`` or ``"partly"``) when it does not, decided by ``ok`` and never by the caller; shows
+        the verdict line and raises nothing. Returns ``bool(ok)``. A claim a wrong library must turn red is a
+        :meth:`check`, not an outcome."""
+        if status not in ("reproduced", "partly"):
+            raise ValueError(f"status of an outcome must be 'reproduced' or 'partly', got {status!r}")
+        if otherwise not in ("not reproduced", "partly"):
+            raise ValueError(f"otherwise must be 'not reproduced' or 'partly', got {otherwise!r}")
+        passed = bool(ok)
+        row = self._row(claim=claim, theorem=theorem, measured=measured, value=value, threshold=threshold,
+                        status=status if passed else otherwise, scale=scale, paper=paper, interval=interval)
+        self.rows.append(row)
+        self._write()
+        show(row, chapter=self.chapter)
+        return passed
+
     def note(self, *, claim: str, measured: str, value: Any, threshold: str, theorem: str = "",
              status: str = "not reproduced", scale: str | None = None, paper: str | None = None,
              interval: Sequence[Any] | None = None) -> None:
@@ -278,6 +298,10 @@ class ScaledCard:
     def note(self, **kwargs: Any) -> None:
         """:meth:`Card.note` at this view's scale."""
         self.card.note(**kwargs, scale=self.scale)
+
+    def outcome(self, ok: Any, **kwargs: Any) -> bool:
+        """:meth:`Card.outcome` at this view's scale."""
+        return self.card.outcome(ok, **kwargs, scale=self.scale)
 
 
 def scorecard_dir() -> Path:

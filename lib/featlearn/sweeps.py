@@ -40,8 +40,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import __version__, _checks
+from . import _checks
 from ._paths import cache_dir
+from ._version import __version__
 from .progress import progress
 
 
@@ -144,7 +145,7 @@ def _save(path: Path, leaves: list[np.ndarray], record: dict) -> None:
     path.with_suffix(".json").write_text(json.dumps(meta, sort_keys=True, indent=1))
 
 
-def _load(path: Path, expected: list[jax.ShapeDtypeStruct]) -> list[np.ndarray] | None:
+def _load(path: Path, expected: list[jax.ShapeDtypeStruct] | None) -> list[np.ndarray] | None:
     npz, meta_p = path.with_suffix(".npz"), path.with_suffix(".json")
     if not npz.exists() and not meta_p.exists():
         return None
@@ -155,8 +156,8 @@ def _load(path: Path, expected: list[jax.ShapeDtypeStruct]) -> list[np.ndarray] 
             raise ValueError("checksum mismatch")
         with np.load(io.BytesIO(data)) as z:
             leaves = [z[f"arr_{i}"] for i in range(len(z.files))]
-        if len(leaves) != len(expected) or any(
-                tuple(a.shape) != tuple(e.shape) or a.dtype != e.dtype for a, e in zip(leaves, expected, strict=True)):
+        if expected is not None and (len(leaves) != len(expected) or any(
+                tuple(a.shape) != tuple(e.shape) or a.dtype != e.dtype for a, e in zip(leaves, expected, strict=True))):
             raise ValueError("shapes or dtypes differ from what the function now returns")
         return leaves
     except Exception as err:  # noqa: BLE001 - any failure means: do not trust, recompute
@@ -362,6 +363,50 @@ def sweep(fn: Callable[..., Any], *, key: jax.Array, seeds: int = 1, vary: Mappi
                         "fixed": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in fixed.items()
                                   if isinstance(v, int | float | str | bool | np.generic)},
                         "configs": c, **info, "wall_s": round(time.perf_counter() - t0, 3)})
+    return out
+
+
+def host_sweep(fn: Callable[..., Any], *, key: jax.Array, returns: type, seeds: int = 1,
+               fixed: Mapping[str, Any] | None = None, cache: bool | str | Path | None = None) -> Any:
+    """Run ``fn(key_i, **fixed)`` for each of ``seeds`` keys (:func:`seed_keys`) on the host, one seed after the
+    other: for a function that neither jits nor vmaps (a float64 SciPy solve, say), with :func:`sweep`'s cache
+    and records. Each seed's result is cached as it finishes (so an interrupted run resumes at the next seed),
+    keyed like a sweep's entry plus the seed's index.
+
+    ``fn`` returns an instance of ``returns``, a ``NamedTuple`` of arrays (the cache rebuilds it from the stored
+    arrays). Returns that ``NamedTuple`` with every field stacked over seeds: ``(seeds, ...)``."""
+    t0 = time.perf_counter()
+    fixed = dict(fixed or {})
+    seeds = _checks.positive_int("seeds", seeds)
+    kind = returns
+    if not (isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields")):
+        raise TypeError(f"returns must be a NamedTuple class (the type fn returns), got {kind!r}")
+    folder = _resolve_cache(cache)
+    h, record = cache_key(fn, key, seeds, {}, fixed) if folder is not None else ("", {})
+    rows, cached = [], 0
+    name = _fn_identity(fn)["name"].rsplit(".", 1)[-1]
+    for i, k in enumerate(progress(list(seed_keys(key, seeds)), desc=f"{name}: seeds")):
+        path = folder / f"{h}-host{i:05d}of{seeds:05d}" if folder is not None else None
+        leaves = _load(path, None) if path is not None else None
+        if leaves is not None and len(leaves) == len(kind._fields):
+            cached += 1
+        else:
+            result = fn(k, **fixed)
+            if not isinstance(result, kind):
+                raise TypeError(f"fn returned {type(result).__name__}, not returns = {kind.__name__}")
+            leaves = [np.asarray(a) for a in result]
+            if path is not None and jax.process_index() == 0:
+                _save(path, leaves, {**record, "host_seed": i})
+        rows.append(kind(*leaves))
+    out = kind(*(np.stack(col) for col in zip(*rows, strict=True)))
+    records = _RECORDS.get()
+    if records is not None:
+        records.append({"fn": _fn_identity(fn)["name"], "seeds": seeds, "grid": {}, "configs": seeds,
+                        "fixed": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in fixed.items()
+                                  if isinstance(v, int | float | str | bool | np.generic)},
+                        "chunks": seeds, "chunks_cached": cached,
+                        "source": "cache" if cached == seeds else "resumed" if cached else "computed",
+                        "wall_s": round(time.perf_counter() - t0, 3)})
     return out
 
 

@@ -618,9 +618,11 @@ def needs(spec: Target, ds: Sequence[int], n_max: Sequence[int], censored: str) 
 #: whose regularised training took about 40 minutes at :math:`d = 16` alone on the shared cores; ``paper`` all of
 #: them); the rest: each method's hyperparameters
 #: (:func:`hyperparameters`). ``quad_lams``, the strengths of :math:`R_1`, hold 0 (no regulariser), 0.1 and 1 (the
-#: value validation chose in the good-directions chapter at its quick sizes); ``net_lrs`` go down to 0.125 (the
-#: smallest rate was chosen most often when 0.5 was the smallest); ``rfm_bandwidths`` is the RFM's bandwidth grid,
-#: chosen on validation.
+#: value validation chose in the good-directions chapter at its quick sizes); ``net_lrs`` go down to 1/32 and
+#: ``rfm_bandwidths`` to 2.5, ``rfm_iterations`` up to 2 at ``cpu_large`` (each grid was widened at the edge that
+#: validation chose more than a third of the time in the stored run before: rate 0.125 in 53% of GD's runs,
+#: bandwidth 5 in 63% and the last of one iteration in 54% of the RFM's); ``rfm_bandwidths`` is the RFM's bandwidth
+#: grid, chosen on validation.
 SIZES: dict[str, dict[str, Any]] = dict(
     quick=dict(d=[16, 24, 32], seeds=3, budget=2.0, points=10, methods=("ntk", "one-step"), targets=("he2", "he3"),
                n_val=512, n_test=1024, n_boot=500, rf_ratio=4, width=256, stage_steps=150, eta1s=(1.0, 4.0, 16.0),
@@ -632,13 +634,13 @@ SIZES: dict[str, dict[str, Any]] = dict(
                    targets=TARGET_NAMES,
                    n_val=1024, n_test=2048, n_boot=2000, rf_ratio=4, width=256, stage_steps=150,
                    eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=64, quad_steps=200, quad_time=3000.0,
-                   quad_lams=(0.0, 0.1, 1.0), net_width=64, net_steps=400, net_lrs=(0.125, 0.5, 2.0), net_evals=4,
-                   rfm_iterations=1, rfm_bandwidths=(5.0, 10.0, 20.0)),
+                   quad_lams=(0.0, 0.1, 1.0), net_width=64, net_steps=400, net_lrs=(0.03125, 0.125, 0.5, 2.0),
+                   net_evals=4, rfm_iterations=2, rfm_bandwidths=(2.5, 5.0, 10.0, 20.0)),
     paper=dict(d=[16, 24, 32], seeds=5, budget=24.0, points=14, methods=tuple(METHODS), targets=TARGET_NAMES,
                n_val=8192, n_test=16384, n_boot=2000, rf_ratio=4, width=1024, stage_steps=500,
                eta1s=(1.0, 4.0, 16.0), decays=(1e-4,), quad_width=1024, quad_steps=2000, quad_time=20000.0,
-               quad_lams=(0.0, 0.1, 1.0, 3.0), net_width=512, net_steps=5000, net_lrs=(0.125, 0.5, 2.0),
-               net_evals=10, rfm_iterations=3, rfm_bandwidths=(5.0, 10.0, 20.0)),
+               quad_lams=(0.0, 0.1, 1.0, 3.0), net_width=512, net_steps=5000, net_lrs=(0.03125, 0.125, 0.5, 2.0),
+               net_evals=10, rfm_iterations=3, rfm_bandwidths=(2.5, 5.0, 10.0, 20.0)),
 )
 #: ``featlearn reproduce --cut-short``: the step and sample budgets of a test run of a large profile on a CPU (see
 #: :func:`featlearn.profiles.cut_short`); the widths, dimensions, seeds and hyperparameter grids stay the profile's.

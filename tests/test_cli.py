@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import cli, results, sweeps
+from featlearn import cli, registry, results, sweeps
 
 
 def test_info_prints_versions_and_profile(capsys):
@@ -75,8 +75,8 @@ def fake_chapter(monkeypatch, tmp_path):
     bare.SIZES = dict(quick=dict(n=1), paper=dict(n=2))
     monkeypatch.setitem(sys.modules, mod.__name__, mod)
     monkeypatch.setitem(sys.modules, bare.__name__, bare)
-    monkeypatch.setitem(results.CHAPTERS, "fake-chapter", mod.__name__)
-    monkeypatch.setitem(results.CHAPTERS, "bare-chapter", bare.__name__)
+    monkeypatch.setitem(registry.CHAPTERS, "fake-chapter", registry.Chapter("fake-chapter", mod.__name__, "A (2026)"))
+    monkeypatch.setitem(registry.CHAPTERS, "bare-chapter", registry.Chapter("bare-chapter", bare.__name__, "B (2026)"))
     monkeypatch.setenv("FEATLEARN_RESULTS", str(tmp_path / "results"))
     monkeypatch.delenv("FEATLEARN_PROFILE", raising=False)
     return tmp_path / "results"
@@ -87,7 +87,7 @@ def test_reproduce_help_lists_chapters_profiles_and_sections(fake_chapter, capsy
         cli.main(["reproduce", "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for chapter in ("kernel-regime", "one-step", "good-directions", "gradient-features", "local-convergence"):
+    for chapter in registry.CHAPTERS:
         assert f"\n  {chapter} " in out
     assert "fake-chapter        profiles: quick, cpu_large, paper; sections: first, second" in out
     assert "bare-chapter        profiles: quick, paper; not yet reproducible: featlearn_test_bare_chapter has no " \
@@ -244,8 +244,9 @@ def test_reproduce_killed_half_way_resumes_from_the_finished_chunks(tmp_path, mo
     cache, store = tmp_path / "cache", tmp_path / "results"
     env = {**os.environ, "FEATLEARN_CACHE": str(cache), "FEATLEARN_RESULTS": str(store), "FEATLEARN_PROGRESS": "0",
            "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    script = ("import sys; from featlearn import cli, results; "
-              "results.CHAPTERS['slow-chapter'] = 'featlearn_test_slow_chapter'; "
+    script = ("import sys; from featlearn import cli, registry; "
+              "registry.CHAPTERS['slow-chapter'] = registry.Chapter('slow-chapter', 'featlearn_test_slow_chapter', "
+              "'S (2026)'); "
               "sys.exit(cli.main(['reproduce', 'slow-chapter', '--chunk', '1']))")
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -263,7 +264,8 @@ def test_reproduce_killed_half_way_resumes_from_the_finished_chunks(tmp_path, mo
     assert 1 <= finished < 6 and not store.exists()
 
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(results.CHAPTERS, "slow-chapter", "featlearn_test_slow_chapter")
+    monkeypatch.setitem(registry.CHAPTERS, "slow-chapter",
+                        registry.Chapter("slow-chapter", "featlearn_test_slow_chapter", "S (2026)"))
     monkeypatch.setenv("FEATLEARN_CACHE", str(cache))
     monkeypatch.setenv("FEATLEARN_RESULTS", str(store))
     monkeypatch.delenv("FEATLEARN_PROFILE", raising=False)
@@ -305,8 +307,9 @@ def test_reproduce_runs_a_float64_chapter_in_float64(tmp_path, x64):
     env = {**os.environ, "FEATLEARN_CACHE": str(tmp_path / "cache"), "FEATLEARN_RESULTS": str(store),
            "FEATLEARN_PROGRESS": "0", "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     env.pop("JAX_ENABLE_X64", None)
-    script = ("import sys; from featlearn import cli, results; "
-              "results.CHAPTERS['x64-chapter'] = 'featlearn_test_x64_chapter'; "
+    script = ("import sys; from featlearn import cli, registry; "
+              "registry.CHAPTERS['x64-chapter'] = registry.Chapter('x64-chapter', 'featlearn_test_x64_chapter', "
+              "'S (2026)'); "
               "sys.exit(cli.main(['reproduce', 'x64-chapter']))")
     subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, timeout=300)
     man = json.loads((store / "x64-chapter" / "quick" / "manifest.json").read_text())

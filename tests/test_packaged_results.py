@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from featlearn import results
+from featlearn import registry, results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_the_wheel_holds_every_stored_result_and_a_chapter_reads_them_from_it(tm
         z.extractall(tmp_path / "site")
     missing = [p for p in tracked if "featlearn/" + results.PACKAGED + p.removeprefix("results") not in names]
     assert not missing, f"stored results missing from the wheel: {missing[:5]}"
-    chapter = next(c for c in results.CHAPTERS if results.load(c) is not None)
+    chapter = next(c for c in registry.CHAPTERS if results.load(c) is not None)
     probe = ("from featlearn import results; import featlearn, sys; s = results.load(sys.argv[1]); "
              "print(featlearn.__file__); print(results.results_dir()); print(s.profile if s else None)")
     env = {k: v for k, v in os.environ.items() if k != results.RESULTS_ENV} | {"PYTHONPATH": str(tmp_path / "site")}

@@ -8,6 +8,7 @@ and is larger than quick."""
 
 import ast
 import functools
+import importlib
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,11 +27,18 @@ from featlearn import good_directions as gd  # noqa: E402
 from featlearn import gradient_features as gf  # noqa: E402
 from featlearn import kernel_regime as kr  # noqa: E402
 from featlearn import local_convergence as lc  # noqa: E402
-from featlearn import one_step, profiles, results, sweeps  # noqa: E402
+from featlearn import one_step, profiles, registry, results, sweeps  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = {"kernel-regime": kr, "one-step": one_step, "good-directions": gd, "gradient-features": gf,
-           "local-convergence": lc}
+TOY: dict[str, object] = {}  # chapter -> the builder of its toy results, filled by @toy below
+
+
+def toy(chapter: str):
+    """Register a builder of ``chapter``'s toy results for the stored-section test."""
+    def register(fn):
+        TOY[chapter] = fn
+        return fn
+    return register
 
 
 def stored_cells(chapter: str) -> list[str]:
@@ -76,6 +84,7 @@ class RecordingCard:
 # --- the chapters' sections at toy sizes ----------------------------------------------------------------------
 
 @functools.cache
+@toy("kernel-regime")
 def _kernel_regime():
     S = SimpleNamespace(profile="toy", d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64],
                         ntk_points=5, bias_stds=[0.5, 1.0], stair_d=[3, 4], stair_n_max=16, n_test=20)
@@ -83,6 +92,7 @@ def _kernel_regime():
     return S, out, {"lazy": out["lazy_training"]}
 
 
+@toy("one-step")
 def _one_step(monkeypatch):
     from test_chapter_sections import FakeSweep, one_step_sizes
 
@@ -92,6 +102,7 @@ def _one_step(monkeypatch):
     return S, out, {"sc": out["sample_complexity"], "nk": out["network_vs_kernels"]}
 
 
+@toy("good-directions")
 def _good_directions():
     S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
                         q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2,
@@ -103,6 +114,7 @@ def _good_directions():
     return S, out, {"final_test": reg["final_test"], "best": reg["best"]}
 
 
+@toy("gradient-features")
 def _gradient_features(monkeypatch):
     from test_chapter_sections import fake_gradient_features_sweep
 
@@ -112,6 +124,7 @@ def _gradient_features(monkeypatch):
     return S, out, {"xor": out["mixture_of_gaussians"]}
 
 
+@toy("local-convergence")
 def _local_convergence():
     S = SimpleNamespace(profile="toy", d=4, m=6, a_star=[1.0, -0.6], seeds=2, init_scale=0.1, lr=0.2, lam0=1e-2,
                         stages=3, steps=10, n_evals=2, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=1,
@@ -129,8 +142,6 @@ def _local_convergence():
     return S, out, {"drops": st["staged"]["drops"]}
 
 
-TOY = {"kernel-regime": _kernel_regime, "one-step": _one_step, "good-directions": _good_directions,
-       "gradient-features": _gradient_features, "local-convergence": _local_convergence}
 SLOW = {"good-directions", "local-convergence"}  # real training at toy sizes; the others run in seconds
 
 
@@ -145,19 +156,20 @@ def _run_stored_cells(chapter, namespace, capsys):
 def test_the_stored_section_draws_and_checks_the_stored_results(chapter, tmp_path, monkeypatch, capsys):
     import inspect
 
-    module = MODULES[chapter]
+    module = registry.chapter(chapter).load()
     make = TOY[chapter]
     S, out, live = make(monkeypatch) if inspect.signature(make).parameters else make()
     monkeypatch.setenv("FEATLEARN_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("FEATLEARN_FIGURES", str(tmp_path / "figures"))
-    alias = {"one-step": "one_step", "good-directions": "good_directions", "gradient-features": "gf",
-             "local-convergence": "lc"}.get(chapter)
+    source = nbformat.read(ROOT / registry.chapter(chapter).notebook, as_version=4)
+    imported = {alias or name: importlib.import_module(f"featlearn.{name}") for name, alias in re.findall(
+        r"^from featlearn import (\w+)(?: as (\w+))?$", "\n".join(c.source for c in source.cells), re.M)}
+    assert module in imported.values() or chapter == "kernel-regime", f"{chapter}: its module is not imported"
 
     def namespace():
         card = RecordingCard()
-        ns = {"fl": fl, "plt": plt, "np": np, "jax": jax, "CHAPTER": chapter, "card": card, "S": S, **live}
-        if alias:
-            ns[alias] = module
+        ns = {"fl": fl, "plt": plt, "np": np, "jax": jax, "CHAPTER": chapter, "card": card, "S": S, **live,
+              **imported}
         return ns, card
 
     # Nothing stored: the section says so, draws and checks nothing.
@@ -276,13 +288,13 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     plt.close("all")
 
 
-@pytest.mark.parametrize("chapter", list(MODULES))
+@pytest.mark.parametrize("chapter", list(registry.CHAPTERS))
 def test_each_chapter_defines_an_intermediate_cpu_profile(chapter):
     """`cpu_large` (the profile the stored section tells the reader to run) is declared between quick and paper,
     with the same keys, and is larger than quick: no count (an integer, or the largest of a list of integers) below
     quick's, and not quick's sizes again. (It need not lie below paper in every count: the paper profile of good
     directions runs 3 seeds, and the one-step kernels go further in n/d² at a small d than the paper's at its d.)"""
-    sizes = MODULES[chapter].SIZES
+    sizes = registry.chapter(chapter).sizes
     assert list(sizes) == ["quick", "cpu_large", "paper"]
     assert results.chapter_profiles(chapter) == ["quick", "cpu_large", "paper"]
     assert profiles.sizes(**sizes, profile="cpu-large").profile == "cpu_large"  # same keys as quick and paper

@@ -1,10 +1,13 @@
 import json
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from featlearn import results
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _manifest(profile="quick", sizes=None, **extra):
@@ -144,3 +147,55 @@ def test_environment_records_versions_commit_and_device():
     assert env["device"].startswith(jax.devices()[0].platform)
     assert len(env["library_fingerprint"]) == 64
     assert results.now()[:2] == "20" and results.now()[10] == "T"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "alter"])
+@pytest.mark.parametrize("kind", ["npz", "csv", "manifest"])
+def test_a_damaged_store_raises_an_error_naming_the_file_and_the_way_back(tmp_path, damage, kind, capsys):
+    """Every kind of stored file (arrays, tables, the manifest), truncated, deleted or altered, gives a StoreError
+    that names the file, the chapter and profile and how to restore it; the book's loader says so and shows
+    nothing instead of failing."""
+    import shutil
+
+    source = ROOT / "results" / "kernel-regime" / "cpu_large"
+    folder = tmp_path / "kernel-regime" / "cpu_large"
+    shutil.copytree(source, folder)
+    assert results.load("kernel-regime", root=tmp_path) is not None  # the copy reads as it is
+    target = {"npz": "staircase.npz", "csv": "staircase.table.csv", "manifest": "manifest.json"}[kind]
+    path = folder / target
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    elif damage == "delete":
+        path.unlink()
+    else:
+        data = bytearray(path.read_bytes())
+        data[len(data) // 3] ^= 0x01  # one bit
+        path.write_bytes(bytes(data))
+    if kind == "manifest" and damage == "delete":  # no manifest: nothing stored at that profile
+        assert results.load("kernel-regime", "cpu_large", root=tmp_path) is None
+        return
+    with pytest.raises(results.StoreError) as err:
+        results.load("kernel-regime", "cpu_large", root=tmp_path)
+    message = str(err.value)
+    assert "kernel-regime at profile cpu_large" in message and "git checkout" in message
+    assert (target in message) or (kind == "manifest" and "manifest.json" in message)
+
+
+def test_the_book_loader_reports_a_damaged_store_and_returns_none(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    folder = tmp_path / "kernel-regime" / "cpu_large"
+    shutil.copytree(ROOT / "results" / "kernel-regime" / "cpu_large", folder)
+    (folder / "staircase.npz").write_bytes(b"not an archive")
+    monkeypatch.setenv("FEATLEARN_RESULTS", str(tmp_path))
+    assert results.for_book("kernel-regime") is None
+    out = capsys.readouterr().out
+    assert "cannot be used" in out and "staircase.npz" in out and "featlearn reproduce kernel-regime" in out
+
+
+def test_every_store_in_the_checkout_is_sealed():
+    """Each stored profile records a checksum of every data file it holds (results.seal), so damage is caught."""
+    for man in sorted((ROOT / "results").glob("*/*/manifest.json")):
+        files = json.loads(man.read_text()).get("files", {})
+        held = {p.name for p in man.parent.iterdir() if p.is_file() and p.name != "manifest.json"}
+        assert set(files) == held, f"{man.parent}: sealed {sorted(files)}, holds {sorted(held)}"

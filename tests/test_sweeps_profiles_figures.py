@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from featlearn import figures, profiles, sweeps
+from featlearn import figures, profiles, registry, sweeps
 
 
 def _toy(key, lr, *, n):
@@ -178,8 +178,7 @@ def test_cut_short_bad_budgets_name_the_size(cuts, message):
         profiles.cut_short(S, cuts)
 
 
-@pytest.mark.parametrize("chapter", ["kernel-regime", "one-step", "good-directions", "gradient-features",
-                                     "local-convergence", "atlas"])
+@pytest.mark.parametrize("chapter", list(registry.CHAPTERS))
 def test_every_chapter_cuts_its_paper_profile_short_in_budgets_only(chapter):
     """Every chapter defines ``CUT_SHORT`` (``featlearn reproduce --cut-short``), valid at every profile; at
     ``paper`` it shortens some budgets and leaves every size it does not name as the profile's."""

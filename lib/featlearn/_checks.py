@@ -25,7 +25,7 @@ def nonneg_int(name: str, value: Any) -> int:
 def real_in(name: str, value: Any, low: float = -math.inf, high: float = math.inf, *,
             low_open: bool = False, high_open: bool = False) -> float:
     """Check a Python/NumPy real scalar lies in the interval; JAX tracers pass through unchecked."""
-    if _is_tracer(value):
+    if is_tracer(value):
         return value
     try:
         v = float(value)
@@ -56,7 +56,8 @@ def shape(name: str, array: Any, expected: tuple[int | None, ...]) -> None:
         raise ValueError(f"{name} must have shape {exp}, got {got}")
 
 
-def _is_tracer(value: Any) -> bool:
+def is_tracer(value: Any) -> bool:
+    """Whether ``value`` is a JAX tracer (a value inside ``jit`` or ``vmap``, which cannot be checked)."""
     import jax
 
     return isinstance(value, jax.core.Tracer)

@@ -335,7 +335,7 @@ def run(method: str, key: Array, p: Problem, n: int | Array, classification: flo
     _checks.one_of("method", method, METHODS)
     cls = jnp.asarray(classification, p.x.dtype)
     if method in SLICED:
-        if _checks._is_tracer(n):
+        if _checks.is_tracer(n):
             raise ValueError(f"n must be a Python integer for the method {method!r} (its solver's shape), got a "
                              "traced value")
         q = first_rows(p, int(n))

@@ -31,7 +31,16 @@ def site_url(root: Path | None = None) -> str:
 
 
 def chapters(root: Path | None = None) -> list[str]:
-    """Chapter names (notebook stems) in reading order: the entries of the ``Chapters`` part of ``_toc.yml``."""
+    """Chapter names (notebook stems) in reading order: :data:`featlearn.registry.CHAPTERS`. (``root`` is
+    accepted for the callers that pass a checkout; the list does not depend on it.)"""
+    from .registry import CHAPTERS
+
+    return list(CHAPTERS)
+
+
+def toc_chapters(root: Path | None = None) -> list[str]:
+    """The notebook stems of the ``Chapters`` part of ``_toc.yml``, in order (for the test that it lists the
+    registry's chapters)."""
     toc = _yaml((root or project_root()) / "_toc.yml")
     for part in toc.get("parts", []):
         if part.get("caption") == CHAPTERS_CAPTION:

@@ -62,28 +62,29 @@ class UsageError(Exception):
 
 def reproducible(chapter: str) -> tuple[Mapping[str, Callable[..., dict[str, Any]]] | None, str]:
     """A chapter's ``SECTIONS`` and ``""``, or ``None`` and why it is not yet reproducible."""
-    from . import results
+    from .registry import CHAPTERS
 
+    ch = CHAPTERS[chapter]
     try:
-        module = results.chapter_module(chapter)
+        ch.load()
     except ImportError as err:
         return None, f"its module does not import ({err})"
-    sections = getattr(module, "SECTIONS", None)
-    if not sections:
-        return None, f"{module.__name__} has no SECTIONS yet"
-    if not isinstance(getattr(module, "SEED", None), int):
-        return None, f"{module.__name__} has SECTIONS but no integer SEED (the key its notebook passes)"
-    if not isinstance(getattr(module, "SIZES", None), Mapping):
-        return None, f"{module.__name__} has no SIZES"
-    return sections, ""
+    if ch.sections is None:
+        return None, f"{ch.module} has no SECTIONS yet"
+    if ch.seed is None:
+        return None, f"{ch.module} has SECTIONS but no integer SEED (the key its notebook passes)"
+    if ch.sizes is None:
+        return None, f"{ch.module} has no SIZES"
+    return ch.sections, ""
 
 
 def chapters_help() -> str:
     """The chapters ``reproduce`` knows, with their profiles and sections (for ``--help``)."""
     from . import results
+    from .registry import CHAPTERS
 
     lines = ["chapters, their profiles (smallest first) and sections:"]
-    for chapter in results.CHAPTERS:
+    for chapter in CHAPTERS:
         sections, why = reproducible(chapter)
         try:
             profs = ", ".join(results.chapter_profiles(chapter)) or "none"
@@ -132,13 +133,14 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
     import jax
 
     from . import profiles, results, sweeps
+    from .registry import CHAPTERS
 
-    if chapter not in results.CHAPTERS:
-        raise UsageError(f"argument CHAPTER: unknown chapter {chapter!r}; choose from {', '.join(results.CHAPTERS)}")
+    if chapter not in CHAPTERS:
+        raise UsageError(f"argument CHAPTER: unknown chapter {chapter!r}; choose from {', '.join(CHAPTERS)}")
     sections, why = reproducible(chapter)
     if sections is None:
         raise UsageError(f"argument CHAPTER: {chapter} is not yet reproducible: {why}")
-    module = results.chapter_module(chapter)
+    ch = CHAPTERS[chapter]
     allowed = tuple(results.chapter_profiles(chapter))
     try:
         profile = profiles.active(profile, allowed=allowed)
@@ -153,7 +155,7 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
                              f"{chapter}; choose from {', '.join(sections)}")
         chosen = [s for s in sections if s in chosen]  # the chapter's order
     try:
-        chunk = sweeps._chunk_setting(chunk, source="argument --chunk")
+        chunk = sweeps.chunk_setting(chunk, source="argument --chunk")
     except ValueError as err:
         raise UsageError(str(err)) from None
     if device is not None:
@@ -161,16 +163,16 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
             raise UsageError(f"argument --device: must be cpu or gpu, got {device!r}")
         _use_device(device)
 
-    if cut_short and not isinstance(getattr(module, "CUT_SHORT", None), Mapping):
-        raise UsageError(f"argument --cut-short: {module.__name__} defines no CUT_SHORT budgets")
+    if cut_short and ch.cut_short is None:
+        raise UsageError(f"argument --cut-short: {ch.module} defines no CUT_SHORT budgets")
 
-    if getattr(module, "X64", False):  # the chapter computes in float64 (its notebook enables it the same way)
+    if ch.x64:  # the chapter computes in float64 (its notebook enables it the same way)
         jax.config.update("jax_enable_x64", True)
-    S = profiles.sizes(**module.SIZES, profile=profile)
+    S = profiles.sizes(**ch.sizes, profile=profile)
     cuts = None
     if cut_short:
-        S, cuts = profiles.cut_short(S, module.CUT_SHORT)
-    key = jax.random.key(module.SEED)
+        S, cuts = profiles.cut_short(S, ch.cut_short)
+    key = jax.random.key(ch.seed)
     env = results.environment()
     started, t_run = results.now(), time.perf_counter()
     out(f"featlearn reproduce {chapter} --profile {profile}{' --cut-short' if cut_short else ''}: "
@@ -189,7 +191,7 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
     wall = time.perf_counter() - t_run
     sizes = {k: v for k, v in vars(S).items() if k != "profile"}
     manifest = {"chapter": chapter, "profile": profile, "sizes": sizes, **env, "started": started,
-                "wall_s": round(wall, 3), "seed": module.SEED, "chunk": chunk, "sections_run": chosen,
+                "wall_s": round(wall, 3), "seed": ch.seed, "chunk": chunk, "sections_run": chosen,
                 "command": " ".join(["featlearn", "reproduce", chapter, "--profile", profile]
                                     + (["--only", ",".join(chosen)] if only else [])
                                     + (["--device", device] if device else [])
@@ -199,7 +201,7 @@ def reproduce(chapter: str, profile: str | None = None, only: list[str] | None =
         record = results.results_dir() / "cut-short" / f"{chapter}-{profile}.json"
         record.parent.mkdir(parents=True, exist_ok=True)
         manifest["cut_short"] = cuts
-        record.write_text(json.dumps(results._jsonable({"chapter": chapter, **manifest}), indent=1) + "\n")
+        record.write_text(json.dumps(results.plain_json({"chapter": chapter, **manifest}), indent=1) + "\n")
         out(f"  total: {wall:.1f} s; cut short: nothing stored; the run's record is {record}")
         return 0
     folder = results.write(chapter, profile, outputs, manifest, order=list(sections), merge=bool(only))

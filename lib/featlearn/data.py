@@ -84,7 +84,7 @@ def first_n_weights(n: int | Array, size: int, *, start: int | Array = 0, rescal
     mean :math:`\frac1{\text{size}}\sum_i w_i\ell_i` is that mean. ``n`` and ``start`` may be traced (a sweep
     axis; a batch of a stream); a concrete ``n`` with ``start = 0`` must lie in ``[1, size]``."""
     size = _checks.positive_int("size", size)
-    concrete = not (_checks._is_tracer(n) or _checks._is_tracer(start))
+    concrete = not (_checks.is_tracer(n) or _checks.is_tracer(start))
     if concrete and int(start) == 0 and not 1 <= int(n) <= size:
         raise ValueError(f"n must lie in [1, size = {size}], got {n}")
     keep = start + jnp.arange(size) < n

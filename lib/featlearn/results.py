@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import csv
 import datetime
-import importlib
+import hashlib
 import json
 import math
 import os
 import re
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from . import profiles
+from . import profiles, registry
 from ._paths import project_root
 
 RESULTS_ENV = "FEATLEARN_RESULTS"
@@ -42,15 +43,6 @@ MANIFEST = "manifest.json"
 #: The folder inside the installed package that holds a copy of ``results/`` (the data package ``featlearn._stored``).
 PACKAGED = "_stored"
 
-#: The book's chapters (their notebooks' names) and the modules that hold their sizes and experiments.
-CHAPTERS: dict[str, str] = {
-    "kernel-regime": "featlearn.kernel_regime",
-    "one-step": "featlearn.one_step",
-    "good-directions": "featlearn.good_directions",
-    "gradient-features": "featlearn.gradient_features",
-    "local-convergence": "featlearn.local_convergence",
-    "atlas": "featlearn.atlas",
-}
 _ENTRY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -77,10 +69,9 @@ def results_dir(*, write: bool = False) -> Path:
 
 
 def chapter_module(chapter: str) -> ModuleType:
-    """The module behind a chapter of :data:`CHAPTERS`; ``ValueError`` naming the known chapters otherwise."""
-    if chapter not in CHAPTERS:
-        raise ValueError(f"chapter must be one of {tuple(CHAPTERS)}, got {chapter!r}")
-    return importlib.import_module(CHAPTERS[chapter])
+    """The module behind a chapter of :data:`featlearn.registry.CHAPTERS`; ``ValueError`` naming the known
+    chapters otherwise."""
+    return registry.chapter(chapter).load()
 
 
 def chapter_profiles(chapter: str) -> list[str]:
@@ -167,11 +158,13 @@ def encode(section: str, output: Mapping[str, Any]) -> tuple[dict[str, np.ndarra
     return arrays, tables, entries
 
 
-def _jsonable(v: Any) -> Any:
+def plain_json(v: Any) -> Any:
+    """``v`` with NumPy scalars and arrays, tuples and non-string keys turned into plain JSON values (for a
+    manifest)."""
     if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): plain_json(x) for k, x in v.items()}
     if isinstance(v, list | tuple | np.ndarray):
-        return [_jsonable(x) for x in v]
+        return [plain_json(x) for x in v]
     if isinstance(v, np.generic):
         return v.item()
     return v
@@ -195,7 +188,7 @@ def write(chapter: str, profile: str, outputs: Mapping[str, Mapping[str, Any]], 
             raise ValueError(f"section names must be names of letters, digits, '_' and '-', got {name!r}")
         encoded[name] = encode(name, out)
     sections_meta = dict(manifest.get("sections", {}))
-    man = _jsonable({**manifest, "chapter": chapter, "profile": profile})
+    man = plain_json({**manifest, "chapter": chapter, "profile": profile})
     json.dumps(man, allow_nan=True)  # fails here, before writing, if something is not JSON
 
     final = (root or results_dir(write=True)) / chapter / profile
@@ -223,11 +216,12 @@ def write(chapter: str, profile: str, outputs: Mapping[str, Mapping[str, Any]], 
                     w.writerow(list(cols))
                     for row in zip(*cols.values(), strict=True):
                         w.writerow([_cell(x) for x in row])
-            sections[name] = {**_jsonable(sections_meta.get(name, {})), "entries": entries}
+            sections[name] = {**plain_json(sections_meta.get(name, {})), "entries": entries}
         rank = {n: i for i, n in enumerate(order)}
         at = {n: i for i, n in enumerate(sections)}  # sections ``order`` does not list: as given
         man["sections"] = dict(sorted(sections.items(), key=lambda kv: (rank.get(kv[0], len(rank)), at[kv[0]])))
         (tmp / MANIFEST).write_text(json.dumps(man, indent=1, allow_nan=True) + "\n")
+        seal(tmp)
         old_dir = final.parent / f".{profile}.old-{os.getpid()}"
         if final.exists():
             os.replace(final, old_dir)
@@ -236,6 +230,51 @@ def write(chapter: str, profile: str, outputs: Mapping[str, Mapping[str, Any]], 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+# --- integrity -----------------------------------------------------------------------------------------------
+
+class StoreError(ValueError):
+    """A stored result that cannot be trusted: a file missing, truncated or altered since it was written, or a
+    manifest that does not parse. The message names the file, the chapter and profile, and how to restore it."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def seal(folder: Path) -> dict[str, str]:
+    """Record the SHA-256 of every data file of a stored profile (``folder``: ``<results>/<chapter>/<profile>``)
+    in its manifest under ``files``, and return them. :func:`write` seals what it writes; :func:`load` checks."""
+    man_path = folder / MANIFEST
+    man = json.loads(man_path.read_text())
+    files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
+    man["files"] = files
+    man_path.write_text(json.dumps(man, indent=1, allow_nan=True) + "\n")
+    return files
+
+
+def _broken(chapter: str, profile: str, what: str) -> StoreError:
+    return StoreError(f"stored results of {chapter} at profile {profile}: {what}. Restore them with "
+                      f"`git checkout -- results/{chapter}/{profile}`, or regenerate them with "
+                      f"`featlearn reproduce {chapter} --profile {profile}`")
+
+
+def _verified_manifest(folder: Path, chapter: str, profile: str) -> dict[str, Any]:
+    """The manifest of ``folder``, with every file it seals present and unchanged; :class:`StoreError` otherwise."""
+    try:
+        man = json.loads((folder / MANIFEST).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise _broken(chapter, profile, f"{MANIFEST} does not parse ({err})") from None
+    if not isinstance(man, dict):
+        raise _broken(chapter, profile, f"{MANIFEST} is not a JSON object")
+    for name, sha in man.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise _broken(chapter, profile, f"{name} is missing")
+        if _sha256(path) != sha:
+            raise _broken(chapter, profile, f"{name} differs from the checksum recorded when it was written")
+    return man
 
 
 # --- reading -------------------------------------------------------------------------------------------------
@@ -310,26 +349,45 @@ def load(chapter: str, profile: str | None = None, *, root: Path | None = None) 
     folder = (root or results_dir()) / chapter / profile
     if not (folder / MANIFEST).is_file():
         return None
-    man = json.loads((folder / MANIFEST).read_text())
+    man = _verified_manifest(folder, chapter, profile)
     sections: dict[str, dict[str, Any]] = {}
     for name, rec in man.get("sections", {}).items():
         entries = rec.get("entries", {})
-        npz = None
-        if any(e["kind"] == "array" for e in entries.values()):
-            with np.load(folder / f"{name}.npz", allow_pickle=False) as z:
-                npz = {k: z[k] for k in z.files}
-        data: dict[str, Any] = {}
-        for k, e in entries.items():
-            if e["kind"] == "array":
-                data[k] = npz[k]  # type: ignore[index]
-            elif e["kind"] == "table":
-                data[k] = _read_table(folder / e["file"], e["columns"])
-            elif e["kind"] == "record":
-                data[k] = {c: _restore(x) for c, x in e["values"].items()}
-            else:
-                data[k] = _restore(e)
+        npz, current = None, f"{name}.npz"
+        try:
+            if any(e["kind"] == "array" for e in entries.values()):
+                with np.load(folder / current, allow_pickle=False) as z:
+                    npz = {k: z[k] for k in z.files}
+            data: dict[str, Any] = {}
+            for k, e in entries.items():
+                current = e.get("file", MANIFEST)
+                if e["kind"] == "array":
+                    data[k] = npz[k]  # type: ignore[index]
+                elif e["kind"] == "table":
+                    data[k] = _read_table(folder / e["file"], e["columns"])
+                elif e["kind"] == "record":
+                    data[k] = {c: _restore(x) for c, x in e["values"].items()}
+                else:
+                    data[k] = _restore(e)
+        except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as err:
+            raise _broken(chapter, profile, f"{current} cannot be read ({type(err).__name__}: {err})") from None
         sections[name] = data
     return Stored(chapter, profile, sections, man)
+
+
+def for_book(chapter: str) -> Stored | None:
+    """The largest profile stored for ``chapter``, for a chapter's "At the papers' scale" section: ``None`` when
+    nothing is stored or the store is damaged, after printing which and what to run (so the section says so instead
+    of failing)."""
+    try:
+        stored = load(chapter)
+    except StoreError as err:
+        print(f"The stored results cannot be used: {err}.")
+        return None
+    if stored is None:
+        print(f"Nothing is stored yet for this chapter: `featlearn reproduce {chapter} --profile cpu-large` computes "
+              "its results at a larger scale and stores them in results/, and this section then shows them.")
+    return stored
 
 
 # --- provenance ----------------------------------------------------------------------------------------------

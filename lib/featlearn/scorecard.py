@@ -185,9 +185,13 @@ class Card:
 
     Opening a card starts the chapter's rows afresh (a re-run replaces them, it does not append)."""
 
-    def __init__(self, chapter: str, *, paper: str, scale: str, folder: Path | None = None):
+    def __init__(self, chapter: str, *, scale: str, paper: str | None = None, folder: Path | None = None):
         if not isinstance(chapter, str) or not _ID.match(chapter):
             raise ValueError(f"chapter must be lower-case letters, digits and hyphens, got {chapter!r}")
+        if paper is None:  # the chapter's papers as the registry names them
+            from .registry import chapter as registered
+
+            paper = registered(chapter).papers
         if not isinstance(paper, str) or not paper.strip():
             raise ValueError("paper must be a non-empty string (the work whose claims the chapter checks)")
         if not isinstance(scale, str) or not scale.strip():

@@ -84,11 +84,11 @@ def library_fingerprint() -> str:
     return h.hexdigest()
 
 
-def _jsonable(v: Any) -> Any:
+def _hashable(v: Any) -> Any:
     if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): _hashable(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
     if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
+        return [_hashable(x) for x in v]
     if isinstance(v, np.ndarray | jax.Array):
         a = np.asarray(v)
         return {"dtype": str(a.dtype), "shape": list(a.shape), "sha": hashlib.sha256(a.tobytes()).hexdigest()}
@@ -98,7 +98,7 @@ def _jsonable(v: Any) -> Any:
         return v
     leaves, tdef = jax.tree_util.tree_flatten(v)
     if not (len(leaves) == 1 and leaves[0] is v):  # a pytree such as a target: hash its structure and arrays
-        return {"tree": str(tdef), "leaves": [_jsonable(x) for x in leaves]}
+        return {"tree": str(tdef), "leaves": [_hashable(x) for x in leaves]}
     return repr(v)
 
 
@@ -114,8 +114,8 @@ def cache_key(fn: Callable, key: jax.Array, seeds: int, vary: Mapping, fixed: Ma
         "fn": _fn_identity(fn),
         "key": np.asarray(jax.random.key_data(key)).tolist(),
         "seeds": seeds,
-        "vary": _jsonable({k: list(np.asarray(v).tolist()) for k, v in vary.items()}),
-        "fixed": _jsonable(dict(fixed)),
+        "vary": _hashable({k: list(np.asarray(v).tolist()) for k, v in vary.items()}),
+        "fixed": _hashable(dict(fixed)),
         "featlearn": __version__,
         "library_sha": library_fingerprint(),
         "jax": jax.__version__,
@@ -271,7 +271,7 @@ _RECORDS: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.Cont
                                                                                        default=None)
 
 
-def _chunk_setting(chunk: int | str | None, source: str = "chunk") -> int | str | None:
+def chunk_setting(chunk: int | str | None, source: str = "chunk") -> int | str | None:
     """Validate a chunk setting: ``None`` (not set), ``"auto"``, or an integer >= 0 (0: unchunked)."""
     if chunk is None or chunk == "auto":
         return chunk
@@ -291,11 +291,11 @@ def chunk_size(chunk: int | str | None, configs: int) -> int | None:
     ``chunk=None`` takes the setting of the innermost :func:`chunking` block, else ``$FEATLEARN_CHUNK``, else runs
     whole; ``0`` runs whole; ``"auto"`` cuts the sweep into at most :data:`AUTO_CHUNKS` programs; an integer is
     rounded up to a multiple of the device count. A chunk that would hold every configuration means: whole."""
-    setting = _chunk_setting(chunk)
+    setting = chunk_setting(chunk)
     if setting is None:
         setting = _CHUNK.get()
     if setting is None:
-        setting = _chunk_setting(os.environ.get(CHUNK_ENV) or None, source=f"environment variable {CHUNK_ENV}")
+        setting = chunk_setting(os.environ.get(CHUNK_ENV) or None, source=f"environment variable {CHUNK_ENV}")
     if setting is None or setting == 0:
         return None
     per = -(-configs // AUTO_CHUNKS) if setting == "auto" else int(setting)
@@ -310,7 +310,7 @@ def chunking(chunk: int | str | None) -> Iterator[None]:
     :data:`AUTO_CHUNKS` chunks per sweep; ``0``: unchunked; ``None``: back to ``$FEATLEARN_CHUNK``), unless a
     sweep passes its own ``chunk``. This is how ``featlearn reproduce`` makes a chapter's sweeps resumable
     without an extra argument to its section functions."""
-    token = _CHUNK.set(_chunk_setting(chunk))
+    token = _CHUNK.set(chunk_setting(chunk))
     try:
         yield
     finally:

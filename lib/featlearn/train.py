@@ -48,7 +48,7 @@ def loss_value(pred: Array, y: Array, loss: str = "mse", weights: Array | None =
 
 def _min_below_zero(value: Any) -> bool:
     """Whether a concrete array has a negative entry (a traced one is not checked)."""
-    return not _checks._is_tracer(value) and bool(np.any(np.asarray(jax.device_get(value)) < 0))
+    return not _checks.is_tracer(value) and bool(np.any(np.asarray(jax.device_get(value)) < 0))
 
 
 def supervised_loss(apply_fn: Callable[[Any, Array], Array], x: Array, y: Array, *, loss: str = "mse",

@@ -44,9 +44,7 @@ def test_linear_part_removal(key):
     tgt = targets.multi_index(jax.random.key(3), d, {(0, 0): 0.7, (1, 0): 0.8, (0, 1): -0.5, (2, 0): 0.6})
     x, y = data.ghost_rows(key, 0, n, d, tgt, 0.1)
     Z = np.concatenate([np.ones((n, 1)), np.asarray(x)], axis=1)
-    y_ls, _ = one_step.remove_linear_part(x, y, method="least_squares")
-    np.testing.assert_allclose(Z.T @ np.asarray(y_ls) / n, 0.0, atol=1e-4)  # exactly orthogonal to 1 and x
-    y_st, lin = one_step.remove_linear_part(x, y, method="stein")
+    y_st, lin = one_step.remove_linear_part(x, y)
     corr_before = np.abs(Z.T @ np.asarray(y) / n).max()
     corr_after = np.abs(Z.T @ np.asarray(y_st) / n).max()
     assert corr_before > 0.5 and corr_after < 0.1 * corr_before, (corr_before, corr_after)
@@ -117,8 +115,8 @@ def test_errors_name_the_parameter(key):
         one_step.ghost_gradient(key, params, tgt, 10, batch=0)
     with pytest.raises(ValueError, match="noise_std"):
         one_step.ghost_gradient(key, params, tgt, 10, noise_std=-1.0)
-    with pytest.raises(ValueError, match="method"):
-        one_step.remove_linear_part(jnp.ones((5, 4)), jnp.ones(5), method="ols")
+    with pytest.raises(ValueError, match="y must"):
+        one_step.remove_linear_part(jnp.ones((5, 4)), jnp.ones(4))
     with pytest.raises(ValueError, match="H"):
         one_step.predicted_gradient(params, jnp.eye(3))
     with pytest.raises(ValueError, match="eta"):
@@ -137,8 +135,6 @@ def test_errors_name_the_parameter(key):
         one_step.kernel_baselines(key, tgt, 6, (10,), kernel_names=("rbf",))
     with pytest.raises(ValueError, match="ns must"):
         one_step.kernel_baselines(key, tgt, 6, ())
-    with pytest.raises(ValueError, match="seeds"):
-        one_step.kernel_baselines_over_seeds(key, 0, tgt, 6, (10,))
 
 
 def test_doubling_checkpoints_and_excess_alignment():
@@ -285,11 +281,11 @@ def test_kernel_baselines_match_direct_solves(key):
     ridge per λ of the shared grid, with the library's closed-form kernels and the autodiff empirical NTK of m
     distinct neurons: the λ chosen is one the direct solves rate as good as their own choice on the validation
     rows, and the test error at that λ is the direct solution's (so the empirical NTK's primal predictor equals
-    the dual one, K(x, X)α); seed i of kernel_baselines_over_seeds is seed i of a sweep."""
+    the dual one, K(x, X)α); seed i of a sweep of kernel_baselines is the run with the sweep's key i."""
     d, m, ns, n_val, n_test = 6, 12, (150, 300), 200, 3000
     tgt = _quadratic_target(jax.random.key(25), d)
     kw = dict(n_val=n_val, n_test=n_test, rank=16, tol=1e-5, maxiter=300)
-    out = one_step.kernel_baselines_over_seeds(key, 2, tgt, m, ns, **kw)
+    out = sweeps.sweep(one_step.kernel_baselines, key=key, seeds=2, fixed=dict(target=tgt, m=m, ns=ns, **kw))
     k1 = sweeps.seed_keys(key, 2)[1]
     k_data, k_val, k_init, _ = jax.random.split(k1, 4)
     k_test = jax.random.fold_in(k1, 7)
@@ -344,14 +340,14 @@ def test_paper_profile_shapes(profile):
     for d in S.kernel_d:
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
         kn = tuple(int(r * d * d) for r in S.kernel_ratios if r * d * d <= S.kernel_n_max)
-        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines_over_seeds(
-            k, S.seeds, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk", "entk")), key)
-        assert kn and out["ntk"].shape == (S.seeds, len(kn))
+        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines(
+            k, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk", "entk")), key)
+        assert kn and out["ntk"].shape == (len(kn),)
     for d, kn in one_step.capable_baselines(S).items():  # the NTK where random features lack the capacity
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
-        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines_over_seeds(
-            k, S.seeds, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk",)), key)
-        assert d * d in kn and out["ntk"].shape == (S.seeds, len(kn))
+        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines(
+            k, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk",)), key)
+        assert d * d in kn and out["ntk"].shape == (len(kn),)
     src = targets.multi_index(jax.random.key(1), S.transfer_d[-1], SOURCE)
     head = targets.MultiIndexTarget(src.U, (((3, 0), 2**-0.5), ((1, 2), 2**-0.5)))
     out = over_seeds(lambda k: one_step.transfer(k, src, head, S.m, S.source_ratio * S.transfer_d[-1] ** 2,
@@ -399,11 +395,12 @@ def test_paired_margins_by_hand():
 
 
 def test_capable_baselines_follow_the_counts():
-    """The NTK runs where m < 2 N_2(d) and no kernel runs, from n = d² up to the kernel budget."""
+    """The NTK runs where m < CAPACITY N_2(d) and no kernel runs, from n = d² up to the kernel budget."""
     from types import SimpleNamespace
 
-    S = SimpleNamespace(curve_d=[4, 16, 64, 128], kernel_d=[16], m=40, kernel_ratios=[1, 2, 4], kernel_n_max=8192)
-    # N_2 = 10, 136, 2080, 8256: random features suffice at d = 4 (40 >= 20); d = 16 has its kernel.
+    assert one_step.CAPACITY == 8  # the count the positive control supports (tests/test_separations.py)
+    S = SimpleNamespace(curve_d=[4, 16, 64, 128], kernel_d=[16], m=80, kernel_ratios=[1, 2, 4], kernel_n_max=8192)
+    # N_2 = 10, 136, 2080, 8256: random features suffice at d = 4 (80 >= 8 x 10); d = 16 has its kernel.
     assert one_step.capable_baselines(S) == {64: (4096, 8192), 128: (16384,)}
     S.kernel_n_max = 4096  # d = 128: d² = 16384 > 2 x 4096, no run
     assert one_step.capable_baselines(S) == {64: (4096,)}

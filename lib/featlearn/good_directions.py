@@ -92,12 +92,6 @@ def ntk_gram(net: dict[str, Array], x: Array) -> Array:
     return (s @ s.T) * (x @ x.T)
 
 
-def ntk_jacobian(net: dict[str, Array], x: Array) -> Array:
-    r"""The full :math:`J` ``(n, m d)``, :math:`J_{i,(r,k)} = a_r\sigma'(w_{0,r}\cdot x_i)x_{ik}` (small sizes)."""
-    s = SIGMA.prime(x @ net["W0"].T) * net["a"]
-    return (s[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
-
-
 def singular_values(net: dict[str, Array], x: Array) -> Array:
     r"""Singular values of :math:`J`, descending, from the eigenvalues of :math:`JJ^\top` ``(n,)``."""
     ev = _linalg.eigvalsh(ntk_gram(net, x))[::-1]

@@ -47,7 +47,6 @@ from . import _checks, data, figures, hermite, metrics, models, progress, ridge,
 from .models import Params, init_params
 
 Target = Callable[[Array], Array]
-LINEAR_METHODS = ("stein", "least_squares")
 KERNELS = ("ntk", "nngp", "entk")
 
 # The chapter's sizes (book/one-step.ipynb: ``S = fl.profiles.sizes(**one_step.SIZES)``): ``quick`` for a CPU,
@@ -109,30 +108,22 @@ class LinearPart(NamedTuple):
         return self.alpha + x @ self.beta
 
 
-def linear_part(x: Array, y: Array, method: str = "stein", mask: Array | None = None) -> LinearPart:
-    r"""Estimate the constant and linear part of ``y`` on ``x`` ``(n, d)``.
-
-    ``"stein"`` (the paper's): :math:`\hat\alpha = \frac1n\sum y_i`, :math:`\hat\beta=\frac1n\sum y_ix_i`
-    (by Stein's lemma :math:`\mathbb E[yx] = \mathbb E[\nabla f^*]`), a one-pass statistic that leaves the
-    labels uncorrelated with 1 and ``x`` up to :math:`O(d/n)`. ``"least_squares"``: the exact projection on
-    :math:`\{1, x\}`, after which the labels are orthogonal to 1 and ``x`` on the sample (needs ``n > d+1``,
-    and removes ``d+1`` degrees of freedom, which matters when ``n`` is a small multiple of ``d``)."""
-    _checks.one_of("method", method, LINEAR_METHODS)
+def linear_part(x: Array, y: Array, mask: Array | None = None) -> LinearPart:
+    r"""Estimate the constant and linear part of ``y`` on ``x`` ``(n, d)`` as the paper does, by Stein's lemma:
+    :math:`\hat\alpha = \frac1n\sum y_i`, :math:`\hat\beta=\frac1n\sum y_ix_i` (:math:`\mathbb E[yx] = \mathbb
+    E[\nabla f^*]`), a one-pass statistic that leaves the labels uncorrelated with 1 and ``x`` up to :math:`O(d/n)`.
+    ``mask`` ``(n,)``: weights of the rows (the first ``n`` of a pool)."""
     n, d = x.shape
     _checks.shape("y", y, (n,))
     w = jnp.ones((n,), x.dtype) if mask is None else mask
     cnt = jnp.maximum(jnp.sum(w), 1.0)
-    if method == "stein":
-        return LinearPart(jnp.sum(w * y) / cnt, (w * y) @ x / cnt)
-    Z = jnp.concatenate([jnp.ones((n, 1), x.dtype), x], axis=1) * w[:, None]
-    theta = jnp.linalg.lstsq(Z, w * y)[0]
-    return LinearPart(theta[0], theta[1:])
+    return LinearPart(jnp.sum(w * y) / cnt, (w * y) @ x / cnt)
 
 
-def remove_linear_part(x: Array, y: Array, method: str = "stein") -> tuple[Array, LinearPart]:
+def remove_linear_part(x: Array, y: Array) -> tuple[Array, LinearPart]:
     r"""Step 1 of Algorithm 1: the labels :math:`y - \hat\alpha - \hat\beta\cdot x` ``(n,)`` and the part
     removed (apply the same :class:`LinearPart` to validation and test labels)."""
-    lp = linear_part(x, y, method)
+    lp = linear_part(x, y)
     return y - lp(x), lp
 
 
@@ -412,7 +403,7 @@ def fit_on_data(key: Array, x: Array, y: Array, x_val: Array, y_val: Array, m: i
     _checks.shape("weights", w, (n,))
     _, _, k_init, k_bias = jax.random.split(key, 4)  # as in one_step_fit (its data and validation keys unused)
     p0 = init_params(k_init, d, m, symmetric=True, bias_std=bias_std)
-    lin = linear_part(x, y, "stein", mask=w)
+    lin = linear_part(x, y, mask=w)
     residual = train.supervised_loss(models.make_apply("relu"), x, y - lin(x), weights=w)
     W, b = first_step(k_bias, p0, models.first_layer_gradient(residual, p0), eta=eta, bias_std=bias_std)
     root = jnp.sqrt(w)  # weighted least squares: rows scaled by the root of their weight
@@ -528,17 +519,6 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
             out[name].append(errs[i])
             out[f"{name}_se"].append(ses[i])
     return {k: jnp.stack(v) for k, v in out.items()}
-
-
-def kernel_baselines_over_seeds(key: Array, seeds: int, target: Target, m: int, ns: Sequence[int], **kwargs
-                                ) -> dict[str, Array]:
-    r""":func:`kernel_baselines` for ``seeds`` seeds, one after another (``lax.map``, one compiled program), with
-    the seed keys of :func:`featlearn.sweeps.sweep` (``jax.random.split(key, seeds)``), so seed ``i`` sees the
-    same rows as seed ``i`` of a sweep of :func:`learning_curve`. Sequential rather than vmapped because each seed
-    holds its ``n × n`` Gram matrices (1 GiB for two kernels at ``n = 8192``). Returns ``(seeds, K)`` arrays."""
-    seeds = _checks.positive_int("seeds", seeds)
-    run = jax.jit(lambda ks: lax.map(lambda k: kernel_baselines(k, target, m, ns, **kwargs), ks))
-    return run(jax.random.split(key, seeds))
 
 
 def doubling_checkpoints(d: int, top: int) -> tuple[int, ...]:

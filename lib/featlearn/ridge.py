@@ -198,17 +198,6 @@ def ridge(F: Array, y: Array, F_val: Array | None = None, y_val: Array | None = 
     return _select(coefs, rel, lams, score, _residual(G, C, b, lams))
 
 
-def ridge_stats(F: Array, y: Array, F_val: Array, y_val: Array) -> RidgeStats:
-    """The :class:`RidgeStats` of a materialised problem: ``F`` ``(n, p)``, ``y`` ``(n,)``, ``F_val``
-    ``(n_val, p)``, ``y_val`` ``(n_val,)``."""
-    _checks.shape("F", F, (None, None))
-    n, p = F.shape
-    _checks.shape("y", y, (n,))
-    _validation_pair("F_val", F_val, y_val, p)
-    nv = F_val.shape[0]
-    return RidgeStats(F.T @ F / n, F.T @ y / n, F_val.T @ F_val / nv, F_val.T @ y_val / nv, jnp.mean(y_val**2))
-
-
 def ridge_from_stats(gram: Array, v: Array, gram_val: Array, v_val: Array, q_val: Array, *,
                      lambdas: Array | Sequence[float] | None = None) -> RidgeFit:
     r""":func:`ridge` with a validation set, from sufficient statistics (:class:`RidgeStats`; pass them as

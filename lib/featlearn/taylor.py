@@ -24,11 +24,6 @@ def _sub(a: dict, b: dict) -> dict:
     return jax.tree_util.tree_map(lambda u, v: u - v, a, b)
 
 
-def linear_term(apply_fn: Apply, params0: dict, delta: dict, x: Array) -> Array:
-    r""":math:`f_L(x;\Delta) = \langle\nabla_\theta f(x;\theta_0),\Delta\rangle`, shape ``(n,)``."""
-    return jax.jvp(lambda p: apply_fn(p, x), (params0,), (delta,))[1]
-
-
 def quadratic_term(apply_fn: Apply, params0: dict, delta: dict, x: Array) -> Array:
     r""":math:`f_Q(x;\Delta) = \tfrac12\Delta^\top\nabla^2_\theta f(x;\theta_0)\Delta`, shape ``(n,)``."""
     def dir_deriv(p):

@@ -389,3 +389,12 @@ def test_chunked_sweep_on_two_devices(tmp_path):
                        cache=False, chunk=0)
     for k in one:
         np.testing.assert_array_equal(two[k], one[k])
+
+
+def test_a_table_shows_numbers_not_reprs():
+    t = figures.table({"err": np.array([0.11349, 0.0695], np.float32), "n": np.int64(3)}, header=["a", "b"],
+                      note="means")
+    html, text = t._repr_html_(), repr(t)
+    for shown in (html, text):
+        assert "0.113" in shown and "0.0695" in shown and "array(" not in shown and "float32" not in shown
+    assert "<th>a</th>" in html and "<caption>means</caption>" in html

@@ -379,6 +379,40 @@ class Glued(dict):
                 f'<table class="table"><tbody>{rows}</tbody></table></details>')
 
 
+class Table:
+    """Rows of numbers shown as a table (HTML in a notebook, aligned text elsewhere), never as a dict's repr: made
+    by :func:`table`."""
+
+    def __init__(self, rows: dict[str, list[str]], header: list[str], note: str):
+        self.rows, self.header, self.note = rows, header, note
+
+    def __repr__(self) -> str:
+        width = max(len(k) for k in self.rows) if self.rows else 0
+        lines = [" " * width + "  " + "  ".join(self.header)] if self.header else []
+        lines += [f"{k:<{width}}  " + "  ".join(v) for k, v in self.rows.items()]
+        return "\n".join(lines + ([self.note] if self.note else []))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = ("<thead><tr><th></th>" + "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+                + "</tr></thead>") if self.header else ""
+        body = "".join("<tr><th>" + html.escape(k) + "</th>" + "".join(f"<td>{html.escape(c)}</td>" for c in v)
+                       + "</tr>" for k, v in self.rows.items())
+        note = f"<caption>{html.escape(self.note)}</caption>" if self.note else ""
+        return f'<table class="table featlearn-numbers">{note}{head}<tbody>{body}</tbody></table>'
+
+
+def table(rows: Mapping[str, Any], *, header: Sequence[Any] | None = None, digits: int = 3, note: str = "") -> Table:
+    """Numbers for a reader: one row per item of ``rows`` (a scalar, or a 1-d array whose entries are the columns,
+    named by ``header``), each number with ``digits`` significant digits. End a notebook cell with it."""
+    from .scorecard import format_number
+
+    shown = {str(k): [format_number(_plain(x), digits) for x in np.atleast_1d(np.asarray(v)).ravel()]
+             for k, v in rows.items()}
+    return Table(shown, [str(h) for h in header] if header is not None else [], note)
+
+
 def glue_values(values: Mapping[str, Any], *, prefix: str = "", fmt: str | None = None) -> Glued:
     """:func:`glue` each item of ``values`` as ``prefix + name``, in order: one call in place of a loop of
     ``glue`` calls. NumPy scalars are glued as Python scalars; with ``fmt`` (a format spec such as ``".3f"``),

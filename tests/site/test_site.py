@@ -146,7 +146,7 @@ def _cell_outputs(page_html: str) -> list[str]:
 # written (2026-12-06, the full build: atlas, good-directions and gradient-features; one-step, kernel-regime
 # and local-convergence had none): the chapters' part of issue 27 (print formatted numbers or a
 # table). Any other page with a repr fails the test; a listed page without one is reported (take it off the list).
-KNOWN_REPRS: set[str] = {"atlas", "good-directions", "gradient-features"}
+KNOWN_REPRS: set[str] = set()
 
 
 def test_no_python_repr_in_any_output(html_dir):

@@ -1,4 +1,4 @@
-"""Each chapter's "At the papers' scale" section, without a real run: the chapter's sections are run at toy sizes
+"""Each chapter's "At a larger scale" section, without a real run: the chapter's sections are run at toy sizes
 (or on synthetic sweep outputs), stored with `featlearn.results` in a temporary `FEATLEARN_RESULTS`, and the
 notebook's own stored cells (ids `papers-scale...`) are executed against them. Every stored check must be reached
 and record its row at the stored profile, the stored figure must be saved under its own name with the provenance
@@ -42,7 +42,7 @@ def toy(chapter: str):
 
 
 def stored_cells(chapter: str) -> list[str]:
-    """The code of the chapter's "At the papers' scale" section, in order."""
+    """The code of the chapter's "At a larger scale" section, in order."""
     nb = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
     return [c.source for c in nb.cells if c.cell_type == "code" and c.get("id", "").startswith("papers-scale")]
 

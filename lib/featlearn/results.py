@@ -376,7 +376,7 @@ def load(chapter: str, profile: str | None = None, *, root: Path | None = None) 
 
 
 def for_book(chapter: str) -> Stored | None:
-    """The largest profile stored for ``chapter``, for a chapter's "At the papers' scale" section: ``None`` when
+    """The largest profile stored for ``chapter``, for a chapter's "At a larger scale" section: ``None`` when
     nothing is stored or the store is damaged, after printing which and what to run (so the section says so instead
     of failing)."""
     try:

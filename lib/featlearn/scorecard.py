@@ -282,7 +282,7 @@ class Card:
 
     def at_scale(self, scale: str) -> ScaledCard:
         """The same card, recording its rows at another ``scale``: for checks made on stored results (a chapter's
-        "At the papers' scale" section, e.g. ``card.at_scale(f"{stored.profile} (stored)")``), whose rows must not
+        "At a larger scale" section, e.g. ``card.at_scale(f"{stored.profile} (stored)")``), whose rows must not
         say the profile the notebook runs live. Rows go to this card (one card per chapter), ids shared with it."""
         if not isinstance(scale, str) or not scale.strip():
             raise ValueError("scale must be a non-empty string (the profile, or the stored results' scale)")

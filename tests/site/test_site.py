@@ -97,7 +97,7 @@ def test_setup_cell_is_folded_on_chapters_and_absent_from_other_pages(html_dir):
 def test_the_scorecard_lists_every_check_of_every_chapter(html_dir):
     """The rows the chapters recorded in this build against the checks written in their sources: every literal
     claim id of a `card.check`/`card.note` call has a row, no row says failed, and the page shows every row. The
-    checks of a chapter's "At the papers' scale" section (ids `stored-...`) run only when the chapter has stored
+    checks of a chapter's "At a larger scale" section (ids `stored-...`) run only when the chapter has stored
     results (`featlearn.results.load`), so their rows are required exactly then."""
     import json
     import sys

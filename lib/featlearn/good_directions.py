@@ -596,15 +596,23 @@ def models_compared(S: SimpleNamespace, key: Array, regularised: dict[str, Any] 
     step = np.asarray(reg["step"])[0, 0]
     lam0 = list(S.lams).index(0.0) if 0.0 in S.lams else None
     out: dict[str, Any] = {"lam": {}, "step": {}}
-    glue: dict[str, Any] = {"q-init": S.q_init}
+    glue: dict[str, Any] = {"q-init": S.q_init, "last-step": int(step[-1])}
+    tenth = int(np.searchsorted(step, 0.9 * step[-1]))  # the evaluation at 90% of the budget
+    at_edge, falls = [], []
     for m in ("L", "Q", "LQ"):
         li, ei = validated_choice(val[m])
         out[m] = test[m][:, li, ei]
         out["lam"][m], out["step"][m] = float(S.lams[li]), int(step[ei])
         glue |= {f"test-{m}": float(out[m].mean()), f"lam-{m}": float(S.lams[li]), f"step-{m}": int(step[ei])}
+        v = val[m][:, li].mean(0)  # the chosen λ's validation curve, mean over seeds
+        at_edge.append(ei == step.size - 1)
+        falls.append(float((v[tenth] - v[-1]) / v[tenth]))
         if lam0 is not None:
             out[f"{m}_lam0"] = test[m][:, lam0, -1]
             glue[f"test-{m}-lam0"] = float(out[f"{m}_lam0"].mean())
+    # Whether the step budget binds: the share of models stopped at the last evaluation, and how much their
+    # validation loss still fell over the last tenth of the budget (largest over the models)
+    glue |= {"models-at-last-step": int(sum(at_edge)), "val-fall-last-tenth": max(falls)}
     return out | {"glue": glue}
 
 

@@ -914,6 +914,8 @@ def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
             "ntk-top-small": ntk_top[min(kern)], "ntk-top-big": ntk_top[dk], "entk-top": min(entk_top.values()),
             "entk-d": ", ".join(str(d) for d in entk_top), "excess-ratio": max(excess.values()), "cg-res": cg_res,
             "window": KERNEL_WINDOW, "window-z": window_z, "n4-small": f"{hermite.monomial_count(min(kern), 4):,}",
+            "kernel-n-small": f"{int(top[min(kern)]):,}", "kernel-ratio-small": float(top[min(kern)] / min(kern) ** 2),
+            "kernel-n4-multiple-small": float(top[min(kern)] / hermite.monomial_count(min(kern), 4)),
             "window-n-small": f"{int(KERNEL_WINDOW * hermite.monomial_count(min(kern), 4)):,}",
             "n2-rf-short": ", ".join(f"{hermite.monomial_count(d, 2):,}" for d in S.curve_d
                                      if S.m < CAPACITY * hermite.monomial_count(d, 2)),

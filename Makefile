@@ -54,8 +54,10 @@ lint: $(STAMP)
 	$(BIN)/python tools/nbsetup.py --check
 	$(BIN)/python tools/mutants.py --check
 
+## The unit tests, the slowest listed at the end (`-m "not slow"` skips the ones marked slow while you work; CI
+## runs them all).
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests --ignore=tests/site
+	$(BIN)/python -m pytest tests --ignore=tests/site --durations=15
 
 site-tests: $(STAMP)
 	$(BIN)/python -m pytest tests/site

@@ -13,7 +13,7 @@ def _net(seed, m, d, scale=1.0):
     return {"W": scale * _normal(seed, (m, d)), "a": _normal(seed + 100, (m,))}
 
 
-@pytest.mark.parametrize("activation", population.ACTIVATIONS)
+@pytest.mark.parametrize("activation", population.CLOSED_FORM_ACTIVATIONS)
 def test_second_moment_matches_monte_carlo(x64, activation):
     d, n = 5, 100_000
     U = _normal(1, (3, d))
@@ -26,7 +26,7 @@ def test_second_moment_matches_monte_carlo(x64, activation):
     assert np.all(np.abs(exact - mc) < 5 * se + 1e-12), (exact, mc, se)
 
 
-@pytest.mark.parametrize("activation", population.ACTIVATIONS)
+@pytest.mark.parametrize("activation", population.CLOSED_FORM_ACTIVATIONS)
 def test_population_loss_matches_monte_carlo(x64, activation):
     d, n = 6, 100_000
     student = _net(3, 7, d)
@@ -54,7 +54,7 @@ def test_residual_correlation_is_derivative_in_new_output_weight(x64):
     np.testing.assert_allclose(population.residual_correlation(v, student, W_star, a_star)[0], g, rtol=1e-10)
 
 
-@pytest.mark.parametrize("activation", population.ACTIVATIONS)
+@pytest.mark.parametrize("activation", population.CLOSED_FORM_ACTIVATIONS)
 def test_kappa_jvp_finite_and_matches_finite_difference(x64, activation):
     rho = jnp.array([-1.0, -0.5, 0.0, 0.3, 0.999, 1.0])
     g = jax.vmap(jax.grad(lambda r: population.kappa(r, activation)))(rho)

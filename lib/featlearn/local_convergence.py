@@ -90,7 +90,7 @@ def population_objective(W_star: Array, a_star: Array, activation: str = "abs",
     r"""The exact population loss :math:`L(\theta)=\tfrac12E(f-f^*)^2` as a function of the student's
     parameters. ``output_multiplier`` :math:`\alpha` trains :math:`\alpha f` with the loss divided by
     :math:`\alpha^2` (the lazy scaling of Chizat, Oyallon & Bach: large :math:`\alpha` is the kernel regime)."""
-    _checks.one_of("activation", activation, population.ACTIVATIONS)
+    _checks.one_of("activation", activation, population.CLOSED_FORM_ACTIVATIONS)
     _checks.real_in("output_multiplier", output_multiplier, 0.0, low_open=True)
     alpha = output_multiplier
 

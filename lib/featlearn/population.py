@@ -34,7 +34,7 @@ from . import _checks
 
 #: The activations of :data:`featlearn.models.ACTIVATIONS` whose normalised second moment :math:`\kappa` has the
 #: closed form above (positively 1-homogeneous, with the arc-cosine expectations of Cho & Saul).
-ACTIVATIONS = ("abs", "relu")
+CLOSED_FORM_ACTIVATIONS = ("abs", "relu")
 
 
 def _kappa_value(rho: Array, activation: str) -> Array:
@@ -78,7 +78,7 @@ def kappa(rho: Array, activation: str = "abs") -> Array:
     r"""The normalised second moment :math:`\kappa(\rho) = E[\sigma(z_1)\sigma(z_2)]` for standard Gaussians
     with correlation :math:`\rho` (elementwise; :math:`\rho` is clipped to :math:`[-1, 1]`), with its
     closed-form derivative as a custom JVP. ``activation``: ``"abs"`` or ``"relu"``."""
-    _checks.one_of("activation", activation, ACTIVATIONS)
+    _checks.one_of("activation", activation, CLOSED_FORM_ACTIVATIONS)
     return (_kappa_abs if activation == "abs" else _kappa_relu)(rho)
 
 

@@ -30,7 +30,7 @@ def _mode() -> str:
     return "terminal" if sys.stderr.isatty() else "off"
 
 
-def _duration(seconds: float) -> str:
+def _clock(seconds: float) -> str:
     s = int(round(seconds))
     if s < 120:
         return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
@@ -41,9 +41,9 @@ def _duration(seconds: float) -> str:
 def status_line(desc: str, i: int, total: int | None, elapsed: float) -> str:
     """``desc i/total [elapsed, ETA remaining]``; the ETA assumes the remaining steps take as long as the done
     ones on average, and is left out before the first step or without a total."""
-    msg = f"{desc} {i}/{total if total is not None else '?'} [{_duration(elapsed)}"
+    msg = f"{desc} {i}/{total if total is not None else '?'} [{_clock(elapsed)}"
     if total is not None and 0 < i < total:
-        msg += f", ETA {_duration(elapsed / i * (total - i))}"
+        msg += f", ETA {_clock(elapsed / i * (total - i))}"
     return msg + "]"
 
 

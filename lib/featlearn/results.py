@@ -450,7 +450,7 @@ def _short(v: Any) -> str:
     return str(v)
 
 
-def _duration(seconds: float) -> str:
+def _rounded_duration(seconds: float) -> str:
     if not math.isfinite(seconds) or seconds < 120:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
@@ -463,9 +463,9 @@ def provenance(manifest: Mapping[str, Any]) -> str:
     commit = str(manifest.get("git_commit", "unknown"))[:10]
     if manifest.get("git_dirty"):
         commit += " with local changes"
-    date = str(manifest.get("started", "?"))[:10]
+    date, wall = str(manifest.get("started", "?"))[:10], float(manifest.get("wall_s", float("nan")))
     return (f"Stored results: profile {manifest.get('profile', '?')} ({sizes}); run on "
-            f"{manifest.get('device', '?')} on {date} in {_duration(float(manifest.get('wall_s', float('nan'))))}; "
+            f"{manifest.get('device', '?')} on {date} in {_rounded_duration(wall)}; "
             f"featlearn {manifest.get('featlearn_version', '?')} at commit {commit}, "
             f"JAX {manifest.get('jax_version', '?')}."
             + (f" Note: {manifest['note']}." if manifest.get("note") else ""))

@@ -61,7 +61,7 @@ def stored_claims(chapter: str) -> list[str]:
 
 
 class RecordingCard:
-    """Stands in for the chapter's card: `at_scale(...).check/note` record each call instead of asserting, so
+    """Stands in for the chapter's card: `at_scale(...).check/note/outcome` record each call instead of asserting, so
     the stored cells run to the end on toy data, whose numbers are not the chapter's claims."""
 
     def __init__(self):
@@ -77,6 +77,11 @@ class RecordingCard:
 
             def note(self, **kw):
                 card.rows.append(dict(kw, ok=None, scale=scale))
+
+            def outcome(self, ok, **kw):
+                assert kw["claim"].startswith("stored-")
+                card.rows.append(dict(kw, ok=bool(ok), scale=scale))
+                return bool(ok)
 
         return View()
 

@@ -238,9 +238,12 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     for d in dims:
         at = (mean["d"] == d) & (mean["method"] == "network")
         np.testing.assert_allclose(left[f"network, d = {d}"], mean["nmse"][at], rtol=1e-6)
-    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
-    kernels = ["empirical NTK, d = 8", "closed-form NTK, d = 8", "closed-form NTK, d = 12"]
-    assert [t for t in legend if "NTK" in t] == kernels
+    drawn = [c.get_label() for c in fig.axes[1].containers]  # the kernels, drawn with their error bars
+    kernels = ["empirical NTK, d = 8", "closed-form NTK, d = 8", "closed-form NTK, d = 12",
+               "closed-form NTK, d = 16"]  # d = 16: the NTK as the baseline with the capacity for degree 2
+    assert [t for t in drawn if "NTK" in t] == kernels
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]  # one entry per method, not per d
+    assert legend == ["random features", "empirical NTK", "closed-form NTK"]
     sc = os_out["sample_complexity"]
     fig = one_step.plot_sample_complexity(sc)
     assert list(_lines(fig.axes[0])) == ["d = 8", "d = 16", "d = 32", "$h_3$ control, d = 8", "$h_3$ control, d = 16"]

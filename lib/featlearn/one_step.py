@@ -995,72 +995,88 @@ def _dims(column: np.ndarray) -> list:
 
 
 def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
-    r"""The alignment figure from :func:`sample_complexity`'s output ``out`` (live or stored): the per-neuron
-    alignment against :math:`n/d^2` with the degenerate control, the top-r subspace overlap against :math:`n/d`,
-    and the ``n`` at which each reaches half way against ``d`` with the fitted power laws. Draws into ``fig`` (a
-    new figure when ``None``) and returns it."""
+    r"""The alignment figure from :func:`sample_complexity`'s output ``out`` (live or stored), drawn for the book's
+    column: the per-neuron alignment against :math:`n/d^2` with the degenerate control, the top-r subspace overlap
+    against :math:`n/d`, the ``n`` at which each reaches half way against ``d`` with the fitted power laws, and one
+    legend for the colours (``d``) and line styles. Draws into ``fig`` (a new figure when ``None``) and returns it."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     from .figures import plain_log_ticks
 
-    fig = plt.figure(figsize=(12, 3.4)) if fig is None else fig
-    ax = fig.subplots(1, 3)
+    fig = plt.figure(figsize=(7.0, 5.6)) if fig is None else fig
+    ax = fig.subplots(2, 2).ravel()
     mean, ctrl, cross = out["mean"], out["control_mean"], out["crossing"]
     path_d = _dims(mean["d"])
     ds = np.array(path_d, float)
-    for i, d in enumerate(path_d):
+    shade = plt.get_cmap("viridis")
+    colour = {d: shade(0.9 * i / max(len(path_d) - 1, 1)) for i, d in enumerate(path_d)}  # dark: small d
+    for d in path_d:
         r = mean["d"] == d
-        ax[0].semilogx(mean["n"][r] / d**2, mean["alignment"][r], "o-", color=f"C{i}", label=f"d = {d}")
-        ax[1].semilogx(mean["n"][r] / d, mean["top_overlap"][r], "o-", color=f"C{i}", label=f"d = {d}")
-    for i, d in enumerate(_dims(ctrl["d"])):
+        ax[0].semilogx(mean["n"][r] / d**2, mean["alignment"][r], "o-", color=colour[d], label=f"d = {d}")
+        ax[1].semilogx(mean["n"][r] / d, mean["top_overlap"][r], "o-", color=colour[d], label=f"d = {d}")
+    for d in _dims(ctrl["d"]):
         r = ctrl["d"] == d
-        ax[0].semilogx(ctrl["n"][r] / d**2, ctrl["alignment"][r], "x:", color=f"C{2 * i}",
+        ax[0].semilogx(ctrl["n"][r] / d**2, ctrl["alignment"][r], "x:", color=colour.get(d, "0.4"),
                        label=f"$h_3$ control, d = {d}")
-    ax[0].set(xlabel="$n/d^2$", title="per-neuron alignment $A$")
-    ax[0].legend(fontsize=6)
-    ax[1].set(xlabel="$n/d$", title="top-$r$ subspace overlap")
-    for name, lab, c in (("neuron", "per neuron", "C0"), ("top", "top-$r$ subspace", "C1")):
+    ax[0].set(xlabel="$n/d^2$", ylabel="alignment", title="per-neuron alignment $A$")
+    ax[1].set(xlabel="$n/d$", ylabel="overlap", title="top-$r$ subspace overlap")
+    for name, lab, c in (("neuron", "per neuron", "C0"), ("top", "top-$r$", "C1")):
         e, c0 = out[f"{name}_slope"], np.exp(out[f"{name}_intercept"])
         ax[2].loglog(cross["d"], cross[name], "o", color=c, alpha=0.5)
-        ax[2].loglog(ds, c0 * ds**e, "-", color=c, label=f"{lab}: $n_{{1/2}}\\propto d^{{{e:.2f}}}$")
-    plain_log_ticks(ax[2], path_d)
-    ax[2].set(xlabel="$d$", title="$n$ at which the excess alignment reaches 1/2")
+        ax[2].loglog(ds, c0 * ds**e, "-", color=c, label=f"{lab}: $d^{{{e:.2f}}}$")
+    plain_log_ticks(ax[2], path_d[:: 2 if len(path_d) > 5 else 1])
+    ax[2].set(xlabel="$d$", ylabel="$n_{1/2}$", title="$n$ at half way")
     ax[2].legend()
+    ax[3].axis("off")
+    handles = [Line2D([], [], color=colour[d], marker="o", label=f"d = {d}") for d in path_d]
+    handles.append(Line2D([], [], color="0.4", marker="x", ls=":", label="$h_3$ control (dotted)"))
+    ax[3].legend(handles=handles, loc="center", ncol=2 if len(handles) > 5 else 1, title="colour: dimension")
     fig.tight_layout()
     return fig
 
 
 def plot_network_vs_kernels(out: dict[str, Any], fig: Any = None) -> Any:
-    r"""The network-against-kernels figure from :func:`network_vs_kernels`'s output ``out`` (live or stored):
-    Algorithm 1 (left) and random features, the empirical and the closed-form NTK (right, with two standard
-    errors) against :math:`n/d^2` for every ``d``, with the plateau. Draws into ``fig`` (a new figure when
-    ``None``) and returns it."""
+    r"""The network-against-kernels figure from :func:`network_vs_kernels`'s output ``out`` (live or stored), drawn
+    for the book's column: Algorithm 1 (left) and the baselines — random features, the empirical and the
+    closed-form NTK, with two standard errors — (right) against :math:`n/d^2`, colour for ``d`` and marker for the
+    method, with the plateau. Draws into ``fig`` (a new figure when ``None``) and returns it."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     from .figures import plain_log_ticks
 
-    fig = plt.figure(figsize=(11, 3.6)) if fig is None else fig
+    fig = plt.figure(figsize=(7.0, 4.2)) if fig is None else fig
     ax = fig.subplots(1, 2, sharey=True)
     mean, plateau = out["mean"], out["plateau"]
     net = mean["method"] == "network"
     curve_d = _dims(mean["d"][net])
+    colour = {d: f"C{i % 8}" for i, d in enumerate(curve_d)}
     d0 = curve_d[0]
     ratios = np.round(mean["n"][net & (mean["d"] == d0)] / d0**2, 3)  # the sizes' n/d², as the profile lists them
-    for i, d in enumerate(curve_d):
-        for a, k, fmt, lab in ((ax[0], "network", "o-", "network"), (ax[1], "rf", "s--", "random features")):
+    styles = {"network": "o-", "rf": "s--", "entk": "^:", "ntk": "v-."}
+    labels = {"rf": "random features", "entk": "empirical NTK", "ntk": "closed-form NTK"}
+    for d in curve_d:
+        for a, k in ((ax[0], "network"), (ax[1], "rf")):
             r = (mean["d"] == d) & (mean["method"] == k)
-            a.semilogx(mean["n"][r] / d**2, mean["nmse"][r], fmt, color=f"C{i}", label=f"{lab}, d = {d}")
-    for i, d in enumerate(np.asarray(out["kernel_dims"]).tolist()):
-        for k, lab, fmt in (("entk", "empirical NTK", "^:"), ("ntk", "closed-form NTK", "v-.")):
+            a.semilogx(mean["n"][r] / d**2, mean["nmse"][r], styles[k], color=colour[d],
+                       label=f"{labels.get(k, k)}, d = {d}")
+    for d in _dims(mean["d"][np.isin(mean["method"], ("entk", "ntk"))]):  # the kernel runs, capable ones included
+        for k in ("entk", "ntk"):
             r = (mean["d"] == d) & (mean["method"] == k)
             if r.any():
-                ax[1].errorbar(mean["n"][r] / d**2, mean["nmse"][r], 2 * mean["se"][r], fmt=fmt, color=f"C{i}",
-                               label=f"{lab}, d = {d}")
+                ax[1].errorbar(mean["n"][r] / d**2, mean["nmse"][r], 2 * mean["se"][r], fmt=styles[k],
+                               color=colour.get(d, "0.4"), label=f"{labels[k]}, d = {d}")
     for a in ax:
         a.axhline(plateau, color="k", lw=0.8, ls="--")
         a.set_xlabel("$n/d^2$")
-        a.legend(fontsize=6)
-        plain_log_ticks(a, ratios)
-    ax[0].text(ax[0].get_xlim()[0] * 1.1, plateau + 0.02, "variance above degree 2", fontsize=7)
-    ax[0].set(ylabel="normalised test MSE", ylim=(0, 1.1))
+        plain_log_ticks(a, ratios[:: max(1, len(ratios) // 4)])
+    ax[0].text(ax[0].get_xlim()[0] * 1.1, plateau + 0.04, "variance above degree 2")
+    ax[0].set(ylabel="normalised test MSE", ylim=(0, 1.1), title="network (Algorithm 1)")
+    ax[1].set(title="baselines")
+    ax[0].legend(handles=[Line2D([], [], color=colour[d], label=f"d = {d}") for d in curve_d[:6]], loc="lower left")
+    present = [k for k in ("rf", "entk", "ntk") if np.any(mean["method"] == k)]
+    ax[1].legend(handles=[Line2D([], [], color="0.3", ls=styles[k][1:], marker=styles[k][0], label=labels[k])
+                          for k in present], loc="lower left")
+    fig.tight_layout()
     return fig

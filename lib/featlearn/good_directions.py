@@ -871,22 +871,24 @@ def plot_regularisation_strength(out: dict[str, Any], fig: Any = None, *, conven
     _checks.one_of("convention", convention, ("chapter", "authors"))
     n = int(out["sizes"]["n"]) if convention == "authors" else 1
     scale = {"r1": n, "train": 2.0, "test": 2.0} if convention == "authors" else {"r1": 1, "train": 1, "test": 1}
-    fig = plt.figure(figsize=(12, 3.4)) if fig is None else fig
-    axs = fig.subplots(1, 3)
+    fig = plt.figure(figsize=(7.0, 5.4)) if fig is None else fig
+    axs = fig.subplots(2, 2).ravel()  # R1, train, test; the fourth cell holds the legend
     t, best = out["log_d_t"], int(out["best"])
     for j, lam in enumerate(np.asarray(out["lams"]).tolist()):
         label = f"λ = {lam:g}" if convention == "chapter" else f"λ = {figure_lambda(lam, n):g} (ours {lam:g})"
-        for ax, name in zip(axs, ("r1", "train", "test"), strict=True):
+        for ax, name in zip(axs[:3], ("r1", "train", "test"), strict=True):
             a = np.asarray(out[name])[:, j] * scale[name]
             mu, sd = a.mean(0), a.std(0)
-            ax.plot(t[1:], mu[1:], label=label + (" (validated)" if j == best else ""))
-            ax.fill_between(t[1:], (mu - sd)[1:], (mu + sd)[1:], alpha=0.2)
+            ax.plot(t[1:], mu[1:], label=label + (" (validated)" if j == best else ""), lw=2.4 if j == best else 1.4)
+            ax.fill_between(t[1:], (mu - sd)[1:], (mu + sd)[1:], alpha=0.12)
     loss = "MSE" if convention == "authors" else "½MSE"
-    for ax, title in zip(axs, ("$R_1(W)$" + (" (sum over the n points)" if convention == "authors" else ""),
-                               f"train loss ({loss})", f"test loss ({loss})"), strict=True):
+    for ax, title in zip(axs[:3], ("$R_1(W)$" + (", summed over $n$" if convention == "authors" else ""),
+                                   f"train loss ({loss})", f"test loss ({loss})"), strict=True):
         ax.set(xlabel="$\\log_d t$", title=title)
     axs[1].set_yscale("log")
     if convention == "authors":
         axs[0].set_yscale("log")
-    axs[2].legend()
+    axs[3].axis("off")
+    axs[3].legend(*axs[2].get_legend_handles_labels(), loc="center", title="mean ± sd over seeds")
+    fig.tight_layout()
     return fig

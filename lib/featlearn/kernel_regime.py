@@ -341,7 +341,7 @@ def plot_staircase(out: Mapping[str, Any], fig: Any = None) -> Any:
     plateaus. Draws into ``fig`` (a new figure when ``None``) and returns it."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(8.5, 3.8)) if fig is None else fig
+    fig = plt.figure(figsize=(7.0, 4.4)) if fig is None else fig
     ax = fig.subplots()
     curves, d0 = out["curves"], int(out["nobias_d"])
     dims = list(dict.fromkeys(np.asarray(curves["d"]).tolist()))  # in the order the section ran them
@@ -356,7 +356,7 @@ def plot_staircase(out: Mapping[str, Any], fig: Any = None) -> Any:
         ax.axhline(p, color="k", lw=0.8, ls="--")
         # Labels where no curve passes: the null error on the right, the plateaus on the left.
         ax.text(0.98 if l == 0 else 0.02, p + 0.015, f"variance above degree {l}" if l else "null error",
-                fontsize=8, ha="right" if l == 0 else "left", transform=ax.get_yaxis_transform())
+                ha="right" if l == 0 else "left", transform=ax.get_yaxis_transform())
     ax.set(xlabel=r"$\log n / \log d$", ylabel="normalised test MSE", ylim=(0, 1.1))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return fig

@@ -722,9 +722,10 @@ def plot_teacher_concentration(out: dict[str, Any], fig: Any = None) -> Any:
     teachers at the corners, in the six panels :data:`NEURON_PANELS`. Draws into ``fig`` (a new figure when
     ``None``) and returns it."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig = plt.figure(figsize=(12, 2.5)) if fig is None else fig
-    axes = fig.subplots(1, len(NEURON_PANELS))
+    fig = plt.figure(figsize=(7.0, 5.0)) if fig is None else fig
+    axes = fig.subplots(2, len(NEURON_PANELS) // 2).ravel()
     neurons, corner = out["neurons"], out["corners"]
     for i, (ax, title) in enumerate(zip(axes, NEURON_PANELS, strict=True)):
         at = neurons["panel"] == i
@@ -732,6 +733,11 @@ def plot_teacher_concentration(out: dict[str, Any], fig: Any = None) -> Any:
         ax.scatter(corner[:, 0], corner[:, 1], s=300, facecolors="none", edgecolors="k", lw=0.8)
         ax.scatter(neurons["x"][at], neurons["y"][at], s=600 * mass / mass.sum() + 2,
                    c=np.where(out["positive"][at], "C0", "C1"), alpha=0.6, lw=0)
-        ax.set_title(title, fontsize=9)
-        ax.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), aspect="equal", xticks=[], yticks=[])
+        ax.set_title(title)
+        ax.set(xlim=(-1.35, 1.35), ylim=(-1.35, 1.35), aspect="equal", xticks=[], yticks=[])
+    fig.legend(handles=[Line2D([], [], marker="o", ls="", color=c, alpha=0.6, label=lab) for c, lab in
+                        (("C0", "student neuron, $a > 0$"), ("C1", "student neuron, $a < 0$"))]
+               + [Line2D([], [], marker="o", ls="", mfc="none", mec="k", ms=10, label="teacher")],
+               loc="lower center", ncol=3)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig

@@ -388,7 +388,11 @@ def host_sweep(fn: Callable[..., Any], *, key: jax.Array, returns: type, seeds: 
     for i, k in enumerate(progress(list(seed_keys(key, seeds)), desc=f"{name}: seeds")):
         path = folder / f"{h}-host{i:05d}of{seeds:05d}" if folder is not None else None
         leaves = _load(path, None) if path is not None else None
-        if leaves is not None and len(leaves) == len(kind._fields):
+        if leaves is not None and len(leaves) != len(kind._fields):
+            warnings.warn(f"featlearn cache entry {path.name} holds {len(leaves)} arrays, not the "
+                          f"{len(kind._fields)} fields of {kind.__name__}; recomputing", CacheWarning, stacklevel=2)
+            leaves = None
+        if leaves is not None:
             cached += 1
         else:
             result = fn(k, **fixed)

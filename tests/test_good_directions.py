@@ -399,6 +399,6 @@ def test_settling_sizes_count_where_four_n3_passes_the_grid():
     """4 N_3(d) first exceeds 8 d² at d = 9 (4·165 = 660 > 648; at d = 8, 480 < 512), and 4 N_3(64) = 183,040."""
     from featlearn import good_directions as gd
 
-    assert gd.settling_sizes(8, 64) == {"settle-from-d": 9, "settle-dmax": 64, "settle-n": "1.8·10⁵"}
+    assert gd.settling_sizes(8, 64) == {"settle-from-d": 9, "settle-dmax": 64, "settle-n": "1.8×10⁵"}
     with pytest.raises(ValueError, match="n_over_d2_max"):
         gd.settling_sizes(0, 64)

@@ -167,6 +167,10 @@ def test_a_damaged_store_raises_an_error_naming_the_file_and_the_way_back(tmp_pa
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     elif damage == "delete":
         path.unlink()
+    elif kind == "manifest":  # a value changed, the file still valid JSON: the manifest's own checksum sees it
+        man = json.loads(path.read_text())
+        man["sizes"]["seeds"] = man["sizes"]["seeds"] + 1
+        path.write_text(json.dumps(man, indent=1))
     else:
         data = bytearray(path.read_bytes())
         data[len(data) // 3] ^= 0x01  # one bit
@@ -196,6 +200,7 @@ def test_the_book_loader_reports_a_damaged_store_and_returns_none(tmp_path, monk
 def test_every_store_in_the_checkout_is_sealed():
     """Each stored profile records a checksum of every data file it holds (results.seal), so damage is caught."""
     for man in sorted((ROOT / "results").glob("*/*/manifest.json")):
-        files = json.loads(man.read_text()).get("files", {})
+        record = json.loads(man.read_text())
         held = {p.name for p in man.parent.iterdir() if p.is_file() and p.name != "manifest.json"}
-        assert set(files) == held, f"{man.parent}: sealed {sorted(files)}, holds {sorted(held)}"
+        assert set(record.get("files", {})) == held, f"{man.parent}: sealed {sorted(record.get('files', {}))}"
+        assert "manifest_sha" in record, f"{man}: the manifest's own checksum is missing"

@@ -190,3 +190,8 @@ def test_checks_on_stored_results_record_the_stored_scale(tmp_path):
     assert rows[1]["theorem"] == "thm-x" and c.rows is big.card.rows
     with pytest.raises(ValueError, match="scale"):
         c.at_scale(" ")
+
+
+def test_scientific_numbers_read_in_powers_of_ten():
+    assert scorecard.scientific(183040, 2) == "1.8×10⁵" and scorecard.scientific(3e-9) == "3×10⁻⁹"
+    assert scorecard.format_number(1.234e-7) == "1.23×10⁻⁷" and scorecard.format_number(999960.5) == "1×10⁶"

@@ -28,7 +28,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from featlearn import _checks, _linalg, data, figures, kernels, metrics, models, ridge, rng, separations, sweeps, train
+from featlearn import (
+    _checks,
+    _linalg,
+    data,
+    figures,
+    kernels,
+    metrics,
+    models,
+    ridge,
+    rng,
+    scorecard,
+    separations,
+    sweeps,
+    train,
+)
 from featlearn.progress import progress
 
 MODELS = ("L", "Q", "LQ")
@@ -700,9 +714,7 @@ def settling_sizes(n_over_d2_max: float, d_max: int, *, multiple: float = 4.0) -
     _checks.real_in("multiple", multiple, 0.0, low_open=True)
     need = lambda d: multiple * math.comb(d + 2, 3)  # noqa: E731  (a cubic: it passes c d² by d = 6c/multiple + 1)
     start = next(d for d in itertools.count(1) if need(d) > n_over_d2_max * d * d)
-    e = math.floor(math.log10(need(d_max)))
-    superscript = str(e).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return {"settle-from-d": start, "settle-dmax": d_max, "settle-n": f"{need(d_max) / 10 ** e:.1f}·10{superscript}"}
+    return {"settle-from-d": start, "settle-dmax": d_max, "settle-n": scorecard.scientific(need(d_max), 2)}
 
 
 #: The authors' size for ``tools/good_directions_d100.py`` (one seed, CPU hours; its λ in this module's units): the

@@ -243,13 +243,21 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _manifest_sha(man: Mapping[str, Any]) -> str:
+    """The SHA-256 of a manifest's content, its own ``manifest_sha`` left out (keys sorted: layout-independent)."""
+    body = {k: v for k, v in man.items() if k != "manifest_sha"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=True).encode()).hexdigest()
+
+
 def seal(folder: Path) -> dict[str, str]:
     """Record the SHA-256 of every data file of a stored profile (``folder``: ``<results>/<chapter>/<profile>``)
-    in its manifest under ``files``, and return them. :func:`write` seals what it writes; :func:`load` checks."""
+    in its manifest under ``files``, and of the manifest's own content under ``manifest_sha``; return the files'.
+    :func:`write` seals what it writes; :func:`load` checks."""
     man_path = folder / MANIFEST
     man = json.loads(man_path.read_text())
     files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
     man["files"] = files
+    man["manifest_sha"] = _manifest_sha(man)
     man_path.write_text(json.dumps(man, indent=1, allow_nan=True) + "\n")
     return files
 
@@ -268,6 +276,8 @@ def _verified_manifest(folder: Path, chapter: str, profile: str) -> dict[str, An
         raise _broken(chapter, profile, f"{MANIFEST} does not parse ({err})") from None
     if not isinstance(man, dict):
         raise _broken(chapter, profile, f"{MANIFEST} is not a JSON object")
+    if "manifest_sha" in man and man["manifest_sha"] != _manifest_sha(man):
+        raise _broken(chapter, profile, f"{MANIFEST} differs from the checksum recorded when it was written")
     for name, sha in man.get("files", {}).items():
         path = folder / name
         if not path.is_file():

@@ -87,11 +87,15 @@ def format_number(v: Any, digits: int = 3) -> str:
         if v == int(v) and abs(v) < 1e6:
             return str(int(v))
         text = f"{v:.{digits}g}"
-        if "e" in text:
-            mant, exp = text.split("e")
-            return f"{mant}×10{str(int(exp)).translate(_SUPERSCRIPT)}"
-        return text
+        return scientific(v, digits) if "e" in text else text
     return str(v)
+
+
+def scientific(v: float, digits: int = 2) -> str:
+    """``v`` in powers of ten as a reader reads it, with ``digits`` significant digits: ``1.8×10⁵``, ``3×10⁻⁹``."""
+    mant, exp = f"{float(v):.{digits - 1}e}".split("e")
+    mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+    return f"{mant}×10{str(int(exp)).translate(_SUPERSCRIPT)}"
 
 
 def interval_of(row: dict) -> tuple[Any, Any, Any] | None:

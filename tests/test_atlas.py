@@ -672,3 +672,12 @@ def test_sections_run_at_toy_sizes(tmp_path):
     fig = atlas.plot_curves(stored["learning_curves"]["mean"])
     assert sum(ax.get_visible() for ax in fig.axes) == 6  # one panel per target
     plt.close(fig)
+
+
+def test_the_prose_helpers_say_contains_only_of_a_measured_interval():
+    row = {"censored": "", "ci_low": 1.7, "ci_high": 2.5}
+    assert atlas.contains_text(row, 2) == "contains" and atlas.contains_text(row, 3) == "does not contain"
+    assert atlas.contains_text({"censored": "> budget", "ci_low": np.nan, "ci_high": np.nan}, 2) == \
+        "cannot be compared with"
+    glue = atlas.grid_glue(profiles.sizes(**atlas.SIZES, profile="cpu_large").__dict__)
+    assert glue == {"net-lr-min": 0.03125, "rfm-bandwidth-min": 2.5, "rfm-iterations": 2}

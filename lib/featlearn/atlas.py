@@ -782,6 +782,21 @@ def measured_text(row: Mapping[str, Any]) -> str:
     return f"{row['exponent']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
 
 
+def contains_text(row: Mapping[str, Any], value: float) -> str:
+    """Whether the interval of a cell's exponent holds ``value``, as the chapter's prose says it: ``"contains"``,
+    ``"does not contain"``, or, for a censored cell (no interval), ``"cannot be compared with"``."""
+    if row["censored"] or not np.isfinite(float(row["ci_low"])):
+        return "cannot be compared with"
+    return "contains" if float(row["ci_low"]) <= value <= float(row["ci_high"]) else "does not contain"
+
+
+def grid_glue(sizes: Mapping[str, Any]) -> dict[str, Any]:
+    """The hyperparameter grids' edges the chapter's prose names, from a profile's sizes (live, or a stored run's
+    manifest): the smallest learning rate of GD, the smallest RFM bandwidth and the RFM's iterations."""
+    return {"net-lr-min": min(sizes["net_lrs"]), "rfm-bandwidth-min": min(sizes["rfm_bandwidths"]),
+            "rfm-iterations": int(sizes["rfm_iterations"])}
+
+
 def count_text(row: Mapping[str, Any]) -> str:
     r"""The slope against :math:`\log N_k(d)` as the chapter writes it: ``"1.05 [0.86, 1.25]"``, or ``"—"``."""
     if row["censored"] or not np.isfinite(float(row["slope_vs_count"])):
@@ -970,7 +985,7 @@ def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | 
 # --- the chapter's figures (the live run and the stored results draw with the same code)
 #: The figures' width in inches: the width at which the book shows them, so that their text (9 pt and up, the
 #: book's smallest) keeps its size.
-FIGURE_WIDTH = 7.0
+FIGURE_WIDTH = figures.COLUMN_WIDTH
 
 
 def plot_curves(mean: Mapping[str, np.ndarray]):

@@ -48,6 +48,9 @@ STYLE = {
                                      "#000000", "#F0E442"]),
 }
 FORMATS = ("pdf", "png", "svg")
+#: The width, in inches, of a figure shown across the book's text column (about 690 px at a 1280-px window):
+#: drawn at this width, 9-pt text stays at a footnote's size on the page (``tests/site``: the figure-text test).
+COLUMN_WIDTH = 7.0
 # Embedding a TrueType font in a PDF makes fontTools warn that the font's own 'created' date "seems very low";
 # the warning is about the font file, not the figure, and would otherwise land in the rendered chapter.
 logging.getLogger("fontTools").setLevel(logging.ERROR)

@@ -827,7 +827,7 @@ def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
     sep = separations.from_dict(out, "pair_")
     curves, level = out["curves"], float(out["level"])
     dd = np.asarray(out["d"], float)
-    fig = plt.figure(figsize=(7.0, 3.0), layout="constrained") if fig is None else fig
+    fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 3.0), layout="constrained") if fig is None else fig
     axs = fig.subplots(1, 2)
     for i, d in enumerate(out["d"]):
         at_d = curves["d"] == d
@@ -883,7 +883,7 @@ def plot_regularisation_strength(out: dict[str, Any], fig: Any = None, *, conven
     _checks.one_of("convention", convention, ("chapter", "authors"))
     n = int(out["sizes"]["n"]) if convention == "authors" else 1
     scale = {"r1": n, "train": 2.0, "test": 2.0} if convention == "authors" else {"r1": 1, "train": 1, "test": 1}
-    fig = plt.figure(figsize=(7.0, 5.4)) if fig is None else fig
+    fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 5.4)) if fig is None else fig
     axs = fig.subplots(2, 2).ravel()  # R1, train, test; the fourth cell holds the legend
     t, best = out["log_d_t"], int(out["best"])
     for j, lam in enumerate(np.asarray(out["lams"]).tolist()):

@@ -913,7 +913,7 @@ def plot_mixture_of_gaussians(out: dict[str, Any], fig: Any = None) -> Any:
     new figure when ``None``) and returns it."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(7.0, 3.5)) if fig is None else fig
+    fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 3.5)) if fig is None else fig
     ax = fig.subplots(1, 2)
     ns = out["n"]
     ax[0].semilogx(ns, out["mass_step1"], "o-", label="after step 1")

@@ -341,7 +341,7 @@ def plot_staircase(out: Mapping[str, Any], fig: Any = None) -> Any:
     plateaus. Draws into ``fig`` (a new figure when ``None``) and returns it."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(7.0, 4.4)) if fig is None else fig
+    fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 4.4)) if fig is None else fig
     ax = fig.subplots()
     curves, d0 = out["curves"], int(out["nobias_d"])
     dims = list(dict.fromkeys(np.asarray(curves["d"]).tolist()))  # in the order the section ran them

@@ -724,7 +724,7 @@ def plot_teacher_concentration(out: dict[str, Any], fig: Any = None) -> Any:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    fig = plt.figure(figsize=(7.0, 5.0)) if fig is None else fig
+    fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 5.0)) if fig is None else fig
     axes = fig.subplots(2, len(NEURON_PANELS) // 2).ravel()
     neurons, corner = out["neurons"], out["corners"]
     for i, (ax, title) in enumerate(zip(axes, NEURON_PANELS, strict=True)):

@@ -1004,7 +1004,7 @@ def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
 
     from .figures import plain_log_ticks
 
-    fig = plt.figure(figsize=(7.0, 5.6)) if fig is None else fig
+    fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 5.6)) if fig is None else fig
     ax = fig.subplots(2, 2).ravel()
     mean, ctrl, cross = out["mean"], out["control_mean"], out["crossing"]
     path_d = _dims(mean["d"])
@@ -1046,7 +1046,7 @@ def plot_network_vs_kernels(out: dict[str, Any], fig: Any = None) -> Any:
 
     from .figures import plain_log_ticks
 
-    fig = plt.figure(figsize=(7.0, 4.2)) if fig is None else fig
+    fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 4.2)) if fig is None else fig
     ax = fig.subplots(1, 2, sharey=True)
     mean, plateau = out["mean"], out["plateau"]
     net = mean["method"] == "network"

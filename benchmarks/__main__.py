@@ -9,7 +9,7 @@ import time
 
 from ._common import machine
 
-ORDER = ("sweep_vs_loop", "machine_limit", "kernel_scale", "compile_time")
+ORDER = ("sweep_vs_loop", "machine_limit", "kernel_scale", "compile_time", "model_step")
 
 
 def main(argv: list[str]) -> int:

@@ -30,6 +30,7 @@ from featlearn import (
 )
 from featlearn import good_directions as gd
 from featlearn import gradient_features as gf
+from featlearn.chapters import atlas as atlas_chapter
 from featlearn.hermite import count_slope, monomial_count
 
 D, N_MAX, N_VAL, N_TEST = 5, 40, 30, 50
@@ -425,7 +426,7 @@ def fake_table(S, truth):
 
 
 def sizes(**kw):
-    base = dict(profiles.sizes(**atlas.SIZES, profile="quick").__dict__) | dict(
+    base = dict(profiles.sizes(**atlas_chapter.SIZES, profile="quick").__dict__) | dict(
         d=[8, 12, 16], seeds=3, n_boot=200, methods=tuple(atlas.METHODS), targets=atlas.TARGET_NAMES)
     return SimpleNamespace(**(base | kw))
 
@@ -442,7 +443,7 @@ def test_measure_recovers_each_cells_exponent_and_the_verdicts():
     truth[("full-gd", "xor")] = None  # censored, no prediction: not measured
     truth[("good-directions", "dense-sparse")] = 3.6  # above the bound < 3: disagrees
     truth[("rfm", "parity")] = 2.2  # no prediction
-    out = atlas.exponents(S, jax.random.key(0), fake_table(S, truth))
+    out = atlas_chapter.exponents(S, jax.random.key(0), fake_table(S, truth))
     t = out["table"]
     cell = {(m, g): i for i, (m, g) in enumerate(zip(t["method"], t["target"], strict=True))}
     for (m, g), p in truth.items():
@@ -472,8 +473,8 @@ def test_measure_recovers_each_cells_exponent_and_the_verdicts():
     assert out["glue"]["ntk-he2-count"].startswith("1.00 [")
     assert out["grid"].shape == (7, 6) and np.isnan(out["grid"][0, 1]) and out["censored"][0, 1] == "> budget"
     assert out["verdicts"][0, 1] == atlas.NOT_MEASURED
-    assert list(out["csv"]) == list(atlas.CSV_COLUMNS) and {"slope_vs_count", "theory_local", "verdict"} <= set(
-        atlas.CSV_COLUMNS)
+    assert list(out["csv"]) == list(atlas_chapter.CSV_COLUMNS) and {"slope_vs_count", "theory_local", "verdict"} <= set(
+        atlas_chapter.CSV_COLUMNS)
     kb = out["kernels_beyond"]
     assert set(kb["target"]) == {"he3", "multi-index", "dense-sparse", "parity"} and set(kb["method"]) == {
         "ntk", "random-features"}
@@ -488,15 +489,15 @@ def test_measure_recovers_each_cells_exponent_and_the_verdicts():
 def test_a_subset_of_cells_is_measured_alone():
     """A profile that runs some methods on some targets (quick) gets a table, grid and checks over those cells."""
     S = sizes(budget=128.0, points=12, methods=("one-step", "ntk"), targets=("he3", "he2"))
-    assert atlas.cells(S) == (("ntk", "one-step"), ("he2", "he3"))
+    assert atlas_chapter.cells(S) == (("ntk", "one-step"), ("he2", "he3"))
     full = fake_table(S, {("ntk", "he2"): ("count", 2), ("one-step", "he2"): 2.0, ("one-step", "he3"): None})
     keep = np.isin(full["method"], S.methods) & np.isin(full["target"], S.targets)
-    out = atlas.exponents(S, jax.random.key(0), {k: v[keep] for k, v in full.items()})
+    out = atlas_chapter.exponents(S, jax.random.key(0), {k: v[keep] for k, v in full.items()})
     assert out["grid"].shape == (2, 2) and list(out["methods"]) == ["ntk", "one-step"]
     assert list(out["targets"]) == ["he2", "he3"] and out["censored"][1, 1] == atlas.ABOVE_BUDGET
     assert list(out["kernels_beyond"]["target"]) == ["he3"]
     with pytest.raises(ValueError, match="methods must be one of"):
-        atlas.cells(sizes(methods=("svm",)))
+        atlas_chapter.cells(sizes(methods=("svm",)))
 
 
 def test_theory_states_only_what_the_cited_results_say():
@@ -541,7 +542,7 @@ def test_kernel_barrier_needs_every_run_at_every_d():
              "theory": np.array(["2 ± δ", "3 ± δ", "3 ± δ", "—"]),
              "degree": np.array([2, 3, 3, 3]), "never": np.array([0, 9, 8, 9]), "crossed": np.array([9, 0, 1, 0]),
              "runs": np.array([9, 9, 9, 9])}
-    kb = atlas.kernel_barrier(table)
+    kb = atlas_chapter.kernel_barrier(table)
     assert list(kb["target"]) == ["he3", "parity"] and list(kb["never"] == kb["runs"]) == [True, False]
     assert list(atlas.settling_sizes(3, [16, 24, 32])) == [3264, 10400, 23936]
 
@@ -595,7 +596,7 @@ def test_grid_edges_count_the_validation_choices_at_each_edge():
     rows = {m: [0] + [v + 1 for v in c] for m, c in own.items()}
     table = {"method": np.array([m for m, c in rows.items() for _ in c]),
              "choice": np.array([v for c in rows.values() for v in c])}
-    out = atlas.grid_edges(S, table)
+    out = atlas_chapter.grid_edges(S, table)
     e: dict = {}
     for m, k, v in zip(out["method"], out["edge"], out["share"], strict=True):
         e.setdefault(m, {})[k] = v
@@ -611,9 +612,9 @@ def test_grid_edges_count_the_validation_choices_at_each_edge():
 def test_sample_sizes_span_d_over_2_to_the_budget():
     ns = atlas.sample_sizes(16, 2.0, 6)
     assert ns[0] == 8 and ns[-1] == 512 and np.all(np.diff(ns) > 0)
-    assert list(atlas.SIZES) == ["quick", "cpu_large", "paper"]
-    for name in atlas.SIZES:
-        S = profiles.sizes(**atlas.SIZES, profile=name)
+    assert list(atlas_chapter.SIZES) == ["quick", "cpu_large", "paper"]
+    for name in atlas_chapter.SIZES:
+        S = profiles.sizes(**atlas_chapter.SIZES, profile=name)
         assert len(atlas.sample_sizes(S.d[0], S.budget, S.points)) == S.points
 
 
@@ -621,7 +622,7 @@ def test_sample_sizes_span_d_over_2_to_the_budget():
 def test_paper_profile_shapes(profile):
     """Every (method, d) program at the larger profiles' sizes, traced abstractly (``jax.eval_shape``: no compute,
     no allocation), so a shape bug only a large profile hits fails here."""
-    S = profiles.sizes(**atlas.SIZES, profile=profile)
+    S = profiles.sizes(**atlas_chapter.SIZES, profile=profile)
     key = jax.random.key(0)
     for d in (S.d[0], S.d[-1]):
         ns = tuple(int(v) for v in atlas.sample_sizes(d, S.budget, S.points))
@@ -633,7 +634,7 @@ def test_paper_profile_shapes(profile):
         assert probs.x.shape == (S.seeds * 6, n_max, d) and probs.y_test.shape == (S.seeds * 6, S.n_test)
         shaped = atlas.Problem(*(jax.ShapeDtypeStruct((S.seeds, 6, *a.shape[1:]), a.dtype) for a in probs))
         for method in atlas.METHODS:
-            hp = atlas.hyperparameters(S, method, n_max)
+            hp = atlas_chapter.hyperparameters(S, method, n_max)
             out = jax.eval_shape(lambda pr, m=method, hp=hp, ns=ns: atlas.learning_curve(
                 key, 1, 5, method=m, problems=pr, ns=ns, **hp), shaped)
             assert out["error"].shape == (len(ns),), (profile, d, method)
@@ -646,38 +647,39 @@ def test_sections_run_at_toy_sizes(tmp_path):
     S = sizes(d=[4, 6], seeds=2, budget=1.5, points=3, n_val=32, n_test=64, n_boot=50, width=16, stage_steps=10,
               eta1s=(1.0,), quad_width=8, quad_steps=10, quad_time=10.0, quad_lams=(0.0,), net_width=8, net_steps=10,
               net_lrs=(0.5,), net_evals=2, rfm_iterations=1, rfm_bandwidths=(3.0, 6.0), profile="quick")
-    lc = atlas.learning_curves(S, jax.random.key(0))
+    lc = atlas_chapter.learning_curves(S, jax.random.key(0))
     assert len(lc["table"]["error"]) == 7 * 6 * 2 * 2 * 3
-    ex = atlas.exponents(S, jax.random.key(0), lc["table"])
+    ex = atlas_chapter.exponents(S, jax.random.key(0), lc["table"])
     t = ex["table"]
     assert len(t["method"]) == 42
     assert np.all(np.isnan(t["exponent"][t["censored"] != ""]))
     assert set(t["verdict"][t["censored"] != ""]) <= {atlas.NOT_MEASURED}
     assert np.all(np.isfinite(t["exponent"][t["censored"] == ""]))
-    again = atlas.exponents(S, jax.random.key(0))  # the same sweeps, from the cache
+    again = atlas_chapter.exponents(S, jax.random.key(0))  # the same sweeps, from the cache
     np.testing.assert_array_equal(again["table"]["censored"], t["censored"])
     # what `featlearn reproduce` stores, and the chapter's stored-results section draws from it
     results.write("atlas", "cpu_large", {"learning_curves": lc, "exponents": ex}, {"sizes": {"d": S.d}},
-                  order=list(atlas.SECTIONS), root=tmp_path)
+                  order=list(atlas_chapter.SECTIONS), root=tmp_path)
     stored = results.load("atlas", root=tmp_path)
     sx = stored["exponents"]
-    assert sx["html"] == ex["html"] and list(sx["csv"]) == list(atlas.CSV_COLUMNS)
+    assert sx["html"] == ex["html"] and list(sx["csv"]) == list(atlas_chapter.CSV_COLUMNS)
     np.testing.assert_array_equal(sx["kernels_beyond"]["never"], ex["kernels_beyond"]["never"])
     np.testing.assert_array_equal(sx["verdicts"], ex["verdicts"])
     np.testing.assert_array_equal(sx["grid"], ex["grid"])
-    assert atlas.table_html(sx["table"]) == ex["html"]
-    fig = atlas.plot_exponents(sx)
+    assert atlas_chapter.table_html(sx["table"]) == ex["html"]
+    fig = atlas_chapter.plot_exponents(sx)
     assert len(fig.axes) == 1 and len(fig.axes[0].texts) >= 42  # a label in every (method, target) cell
     plt.close(fig)
-    fig = atlas.plot_curves(stored["learning_curves"]["mean"])
+    fig = atlas_chapter.plot_curves(stored["learning_curves"]["mean"])
     assert sum(ax.get_visible() for ax in fig.axes) == 6  # one panel per target
     plt.close(fig)
 
 
 def test_the_prose_helpers_say_contains_only_of_a_measured_interval():
     row = {"censored": "", "ci_low": 1.7, "ci_high": 2.5}
-    assert atlas.contains_text(row, 2) == "contains" and atlas.contains_text(row, 3) == "does not contain"
-    assert atlas.contains_text({"censored": "> budget", "ci_low": np.nan, "ci_high": np.nan}, 2) == \
+    assert atlas_chapter.contains_text(row, 2) == "contains"
+    assert atlas_chapter.contains_text(row, 3) == "does not contain"
+    assert atlas_chapter.contains_text({"censored": "> budget", "ci_low": np.nan, "ci_high": np.nan}, 2) == \
         "cannot be compared with"
-    glue = atlas.grid_glue(profiles.sizes(**atlas.SIZES, profile="cpu_large").__dict__)
+    glue = atlas_chapter.grid_glue(profiles.sizes(**atlas_chapter.SIZES, profile="cpu_large").__dict__)
     assert glue == {"net-lr-min": 0.03125, "rfm-bandwidth-min": 2.5, "rfm-iterations": 2}

@@ -275,14 +275,15 @@ def test_chapter_code_cells_are_short():
 
 
 def test_each_chapter_runs_its_modules_sections():
-    """The chapter-experiment protocol: a chapter's module (`featlearn.<chapter with _>`) lists its experiments in
-    `SECTIONS`, each `section(S, key, ...)`, and the notebook calls every one of them with its sizes and key, so
-    that the book and a headless run execute the same code."""
-    import importlib
+    """The chapter-experiment protocol: a chapter's module (its registry record's, `featlearn.chapters.<name>`)
+    lists its experiments in `SECTIONS`, each `section(S, key, ...)`, and the notebook calls every one of them with
+    its sizes and key, so that the book and a headless run execute the same code."""
     import inspect
 
-    for path in nbsetup.chapter_notebooks(ROOT):
-        module = importlib.import_module(f"featlearn.{path.stem.replace('-', '_')}")
+    from featlearn import registry
+
+    for chapter in registry.CHAPTERS.values():
+        path, module = ROOT / chapter.notebook, chapter.load()
         sections = getattr(module, "SECTIONS", None)
         assert sections, f"{module.__name__} has no SECTIONS registry"
         code = "\n".join(_chapter_code(path))
@@ -290,3 +291,19 @@ def test_each_chapter_runs_its_modules_sections():
             assert fn.__name__ == name, f"{module.__name__}.SECTIONS[{name!r}] is {fn.__name__}"
             assert list(inspect.signature(fn).parameters)[:2] == ["S", "key"], f"{name} must take (S, key, ...)"
             assert f"{name}(S, key" in code, f"{path.name} does not run {module.__name__}.{name}(S, key, ...)"
+
+
+def test_a_claim_stated_in_a_chapter_module_is_checked_through_it():
+    """A claim the chapter module states (``fl.scorecard.Claim``) is checked in the notebook by naming it
+    (``card.claim(chapter.CLAIM, value)``), live and on the stored results: its id and threshold are not written
+    again in the notebook, so the two checks cannot drift apart."""
+    from featlearn import registry, scorecard
+
+    for chapter in registry.CHAPTERS.values():
+        code = "\n".join(_chapter_code(ROOT / chapter.notebook))
+        for name, claim in vars(chapter.load()).items():
+            if not isinstance(claim, scorecard.Claim):
+                continue
+            assert f".{name}" in code, f"{chapter.notebook} never checks {name}"
+            for restated in (f'"{claim.id}"', f'"stored-{claim.id}"', f'"{claim.threshold}"'):
+                assert restated not in code, f"{chapter.notebook} restates {name} ({restated})"

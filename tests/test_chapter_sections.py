@@ -14,6 +14,8 @@ import pytest
 
 from featlearn import gradient_features as gf
 from featlearn import one_step, sweeps
+from featlearn.chapters import gradient_features as gf_chapter
+from featlearn.chapters import one_step as one_step_chapter
 
 SEEDS = 3
 
@@ -68,10 +70,12 @@ class FakeSweep:
 
 def test_sections_follow_the_protocol():
     """Each chapter lists its sections in order; each is ``section(S, key)`` and is a function of the module."""
-    assert list(one_step.SECTIONS) == ["key_lemma", "sample_complexity", "network_vs_kernels", "transfer_learning"]
-    assert list(gf.SECTIONS) == ["mixture_of_gaussians", "sparse_parity", "multi_index", "linear_data",
-                                 "theorem_in_numbers", "lottery_tickets", "simplicity_bias", "neural_feature_ansatz"]
-    for module in (one_step, gf):
+    assert list(one_step_chapter.SECTIONS) == [
+        "key_lemma", "sample_complexity", "network_vs_kernels", "transfer_learning"]
+    assert list(gf_chapter.SECTIONS) == ["mixture_of_gaussians", "sparse_parity", "multi_index", "linear_data",
+                                         "theorem_in_numbers", "lottery_tickets", "simplicity_bias",
+                                         "neural_feature_ansatz"]
+    for module in (one_step_chapter, gf_chapter):
         for name, fn in module.SECTIONS.items():
             assert getattr(module, name) is fn
             assert list(inspect.signature(fn).parameters) == ["S", "key"]
@@ -99,7 +103,7 @@ def test_sample_complexity_recovers_the_exponents_of_synthetic_crossings(monkeyp
                     "top_overlap": _excess_path(ns, d, scale[s] * 2 * d)} for s in range(seeds)}
 
     monkeypatch.setattr(sweeps, "sweep", FakeSweep(values))
-    out = one_step.sample_complexity(S, jax.random.key(0))
+    out = one_step_chapter.sample_complexity(S, jax.random.key(0))
     cross = out["crossing"]
     want = {(d, s): scale[s] * d * d / 2 for d in S.path_d for s in range(SEEDS)}
     got = {(int(d), int(s)): n for d, s, n in zip(cross["d"], cross["seed"], cross["neuron"], strict=True)}
@@ -121,14 +125,14 @@ def test_sample_complexity_recovers_the_exponents_of_synthetic_crossings(monkeyp
     n_path = sum(len(one_step.doubling_checkpoints(d, S.path_max)) for d in S.path_d) * SEEDS
     n_ctrl = sum(len(one_step.doubling_checkpoints(d, S.control_max)) for d in S.control_d) * SEEDS
     assert len(t["quantity"]) == 2 * n_path + n_ctrl + 2 * len(S.path_d) * SEEDS
-    assert np.all(t["value"][t["quantity"] == "n_half_neuron"] == one_step.LEVEL)
+    assert np.all(t["value"][t["quantity"] == "n_half_neuron"] == one_step_chapter.LEVEL)
 
 
 def test_key_lemma_takes_the_seed_mean_at_the_largest_n_and_the_worst_doubling(monkeypatch):
     S = one_step_sizes()
     fake = FakeSweep()
     monkeypatch.setattr(sweeps, "sweep", fake)
-    out = one_step.key_lemma(S, jax.random.key(0))
+    out = one_step_chapter.key_lemma(S, jax.random.key(0))
     paths = {call[3]["m"] // S.path_m_per_d: call for call in fake.calls}
     assert [c[0] for c in fake.calls] == ["gradient_path"] * len(S.path_d)
     t = out["table"]
@@ -152,7 +156,7 @@ def test_network_vs_kernels_margins_against_a_brute_force_computation(monkeypatc
     S = one_step_sizes()
     fake = FakeSweep()
     monkeypatch.setattr(sweeps, "sweep", fake)
-    out = one_step.network_vs_kernels(S, jax.random.key(0))
+    out = one_step_chapter.network_vs_kernels(S, jax.random.key(0))
     raw = {}
     for name, _, _, fixed, chunk, res in fake.calls:
         raw[(name, fixed["target"].d)] = (list(fixed["ns"]), res)
@@ -218,7 +222,7 @@ def test_transfer_learning_averages_each_method_over_seeds(monkeypatch):
     S = one_step_sizes()
     fake = FakeSweep()
     monkeypatch.setattr(sweeps, "sweep", fake)
-    out = one_step.transfer_learning(S, jax.random.key(0))
+    out = one_step_chapter.transfer_learning(S, jax.random.key(0))
     raw = [c[-1] for c in fake.calls]
     for k in ("transfer", "scratch", "rf"):
         assert np.allclose(out[k], [np.mean(r[k]) for r in raw], rtol=1e-6)
@@ -230,7 +234,7 @@ def test_transfer_learning_averages_each_method_over_seeds(monkeypatch):
 
 def test_prose_sizes_quote_the_sizes():
     S = one_step_sizes(n_test=50_000, curve_d=[16, 32, 64], curve_ratios=[0.5, 1, 2, 4, 8])
-    p = one_step.prose_sizes(S)
+    p = one_step_chapter.prose_sizes(S)
     assert p["n-test"] == "50,000" and p["d-max"] == 64 and p["lag-lo"] == "256" and p["lag-hi"] == "1,024"
 
 
@@ -240,14 +244,14 @@ def test_parity_majority_vote_error_is_three_quarters(monkeypatch):
     monkeypatch.setattr(sweeps, "sweep", lambda fn, **kw: {c: np.zeros((kw["seeds"],), np.float32) for c in (
         "mass_init", "mass_step1", "mass_pred", "gfs_step1", "err_net_uniform", "err_rf_uniform", "err_ntk_uniform",
         "err_net", "err_ntk")})
-    S = SimpleNamespace(**gf.SIZES["quick"])
-    out = gf.sparse_parity(S, jax.random.key(0))
+    S = SimpleNamespace(**gf_chapter.SIZES["quick"])
+    out = gf_chapter.sparse_parity(S, jax.random.key(0))
     assert out["majority_error"] == 0.75 and out["glue"]["parity3-majority-error"] == 0.75
-    assert out["cone"] == pytest.approx(1 - gf.PARITY_GAMMA)
+    assert out["cone"] == pytest.approx(1 - gf_chapter.PARITY_GAMMA)
 
 
 def test_mixture_of_gaussians_means_and_table_are_seed_major(monkeypatch):
-    S = SimpleNamespace(**gf.SIZES["quick"])
+    S = SimpleNamespace(**gf_chapter.SIZES["quick"])
     rng = np.random.default_rng(1)
     outs = {}
 
@@ -260,7 +264,7 @@ def test_mixture_of_gaussians_means_and_table_are_seed_major(monkeypatch):
         return {n: outs[n] for n in names}
 
     monkeypatch.setattr(sweeps, "sweep", fake)
-    out = gf.mixture_of_gaussians(S, jax.random.key(0))
+    out = gf_chapter.mixture_of_gaussians(S, jax.random.key(0))
     for c in ("mass_step1", "err_net", "err_ntk"):
         assert np.allclose(out[c], [np.mean(outs[c][:, j]) for j in range(len(S.ns))], rtol=1e-6)
     assert out["gfs"] == pytest.approx(float(np.mean(outs["gfs"])), rel=1e-6)
@@ -308,15 +312,15 @@ def fake_gradient_features_sweep(S, rng, low=0.0):
 def test_every_section_glues_python_scalars_and_tables_have_equal_columns(monkeypatch):
     """Both chapters, every section, on synthetic sweep outputs: the glued numbers are Python scalars (myst-nb
     formats their text), and every table (a dict of arrays) has equal-length 1-d columns."""
-    S = SimpleNamespace(**gf.SIZES["quick"])
+    S = SimpleNamespace(**gf_chapter.SIZES["quick"])
     rng = np.random.default_rng(2)
     fake_gf = fake_gradient_features_sweep(S, rng)
 
     runs = []
     monkeypatch.setattr(sweeps, "sweep", fake_gf)
-    runs += [(f"gf.{n}", f(S, jax.random.key(0))) for n, f in gf.SECTIONS.items()]
+    runs += [(f"gf.{n}", f(S, jax.random.key(0))) for n, f in gf_chapter.SECTIONS.items()]
     monkeypatch.setattr(sweeps, "sweep", FakeSweep())
-    runs += [(f"one_step.{n}", f(one_step_sizes(), jax.random.key(0))) for n, f in one_step.SECTIONS.items()]
+    runs += [(f"one_step.{n}", f(one_step_sizes(), jax.random.key(0))) for n, f in one_step_chapter.SECTIONS.items()]
     for name, out in runs:
         assert out["glue"], name
         bad = {k: type(v).__name__ for k, v in out["glue"].items() if type(v) not in (int, float, str)}

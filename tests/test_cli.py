@@ -216,6 +216,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn import sweeps
+from featlearn.chapters import kernel_regime as kr_chapter
 
 SIZES = dict(quick=dict(xs=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), paper=dict(xs=[1.0]))
 SEED = 11
@@ -323,23 +324,24 @@ def test_reproduce_runs_a_float64_chapter_in_float64(tmp_path, x64):
 def test_reproduce_the_kernel_regime_end_to_end_at_toy_sizes(monkeypatch, tmp_path, capsys):
     """The real chapter, through the command, at a toy profile: every section is stored exactly as the section
     function returns it (the notebook's call, same key and chunking, answered from the cache the run filled)."""
-    from featlearn import kernel_regime as kr
     from featlearn import profiles
+    from featlearn.chapters import kernel_regime as kr_chapter
 
     toy = dict(d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64], ntk_points=5,
                bias_stds=[1.0], stair_d=[3], stair_n_max=6, n_test=20)
-    monkeypatch.setattr(kr, "SIZES", {"quick": kr.SIZES["quick"], "toy": toy, "paper": kr.SIZES["paper"]})
+    sizes = kr_chapter.SIZES
+    monkeypatch.setattr(kr_chapter, "SIZES", {"quick": sizes["quick"], "toy": toy, "paper": sizes["paper"]})
     monkeypatch.setenv("FEATLEARN_RESULTS", str(tmp_path / "results"))
     assert cli.main(["reproduce", "kernel-regime", "--profile", "toy", "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
-    for name in kr.SECTIONS:
+    for name in kr_chapter.SECTIONS:
         assert f"  {name}: " in printed
     stored = results.load("kernel-regime")
-    assert stored.profile == "toy" and list(stored.sections) == list(kr.SECTIONS)
-    assert stored.manifest["seed"] == kr.SEED == 2022 and stored.manifest["sizes"] == toy
-    S = profiles.sizes(**kr.SIZES, profile="toy")
+    assert stored.profile == "toy" and list(stored.sections) == list(kr_chapter.SECTIONS)
+    assert stored.manifest["seed"] == kr_chapter.SEED == 2022 and stored.manifest["sizes"] == toy
+    S = profiles.sizes(**kr_chapter.SIZES, profile="toy")
     with sweeps.chunking("auto"), sweeps.recording() as rec:
-        direct = {name: fn(S, jax.random.key(kr.SEED)) for name, fn in kr.SECTIONS.items()}
+        direct = {name: fn(S, jax.random.key(kr_chapter.SEED)) for name, fn in kr_chapter.SECTIONS.items()}
     assert {r["source"] for r in rec} == {"cache"}
     n_sweeps = sum(len(s["sweeps"]) for s in stored.manifest["sections"].values())
     assert n_sweeps == len(rec) == 2 + 2 + 6  # widths; NTK widths; staircase n (4) and its bias-free control (2)

@@ -5,6 +5,7 @@ import pytest
 
 from featlearn import data, models, profiles, rng, sweeps, taylor, train
 from featlearn import good_directions as gd
+from featlearn.chapters import good_directions as gd_chapter
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +155,12 @@ def test_validated_choice_picks_lambda_and_step_on_the_mean_validation_loss():
     alone would choose otherwise, and the test loss plays no part."""
     val = np.array([[[0.5, 0.3, 0.4], [0.5, 0.2, 0.35]],
                     [[0.5, 0.1, 0.4], [0.5, 0.3, 0.30]]])  # means: [0.5, 0.2, 0.4], [0.5, 0.25, 0.325]
-    assert gd.validated_choice(val) == (0, 1)
-    assert gd.validated_choice(val[:1]) == (1, 1)
+    assert gd_chapter.validated_choice(val) == (0, 1)
+    assert gd_chapter.validated_choice(val[:1]) == (1, 1)
     with pytest.raises(ValueError, match="val_loss"):
-        gd.validated_choice(val[0])
+        gd_chapter.validated_choice(val[0])
     with pytest.raises(ValueError, match="val_loss"):
-        gd.validated_choice(np.full((1, 2, 3), np.nan))
+        gd_chapter.validated_choice(np.full((1, 2, 3), np.nan))
 
 
 def test_good_directions():
@@ -267,7 +268,7 @@ def test_paper_profile_shapes(profile):
     """The chapter's sweeps at the ``paper`` sizes (and the intermediate ``cpu_large`` ones), built as the chapter
     builds them and evaluated abstractly (``jax.eval_shape``: tracing only, no compute), so a shape bug in a large
     profile fails here."""
-    S = profiles.sizes(**gd.SIZES, profile=profile)
+    S = profiles.sizes(**gd_chapter.SIZES, profile=profile)
     assert S.n == int(S.d**1.5) and (profile != "paper" or (S.n, S.d) == (1000, 100))  # the authors' n = d^1.5
     key = jax.random.key(0)
 
@@ -324,14 +325,14 @@ def test_authors_size_output_sorts_lambdas_and_validates_on_validation():
     def curves(val, test):
         return gd.Curves(np.arange(E) * 10, np.linspace(1, 0, E), np.full(E, val), np.full(E, test), np.zeros(E))
 
-    out = gd.authors_size_output([10.0, 0.0, 1.0], [curves(0.2, 0.3), curves(0.4, 0.45), curves(0.1, 0.35)])
+    out = gd_chapter.authors_size_output([10.0, 0.0, 1.0], [curves(0.2, 0.3), curves(0.4, 0.45), curves(0.1, 0.35)])
     assert out["lams"].tolist() == [0.0, 1.0, 10.0] and out["test"].shape == (1, 3, E)
-    assert out["seeds"].tolist() == [gd.AUTHORS_SIZE["seed"]]
+    assert out["seeds"].tolist() == [gd_chapter.AUTHORS_SIZE["seed"]]
     assert out["best"] == 1 and out["final_test"].tolist() == [0.45, 0.35, 0.3]  # validation picks 1, not 10
     assert out["gain_seed"][0] == pytest.approx(1 - 0.35 / 0.45)
     with pytest.raises(ValueError, match="0"):
-        gd.authors_size_output([1.0], [curves(0.1, 0.1)])
-    S = profiles.sizes(**gd.SIZES, profile="paper")
+        gd_chapter.authors_size_output([1.0], [curves(0.1, 0.1)])
+    S = profiles.sizes(**gd_chapter.SIZES, profile="paper")
     assert S.lams == tuple(gd.authors_lambda(v, S.n) for v in (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)) and S.lr == 2.0
 
 
@@ -347,27 +348,27 @@ def test_authors_size_output_and_summary_over_seeds():
     runs = {(101, 10.0): curves(0.1, 0.10), (100, 0.0): curves(0.3, 0.25, 0.4), (100, 10.0): curves(0.2, 0.05),
             (101, 0.0): curves(0.1, 0.20, 0.2)}
     seeds, lams = zip(*runs, strict=True)
-    out = gd.authors_size_output(list(lams), list(runs.values()), list(seeds))
+    out = gd_chapter.authors_size_output(list(lams), list(runs.values()), list(seeds))
     assert out["seeds"].tolist() == [100, 101] and out["lams"].tolist() == [0.0, 10.0]
     assert out["test"][:, :, -1].tolist() == [[0.25, 0.05], [0.20, 0.10]]
     assert out["best"] == 1  # mean validation 0.15 < 0.2 (seed 101 alone would tie)
-    at = gd.authors_size_summary(out)
+    at = gd_chapter.authors_size_summary(out)
     np.testing.assert_allclose(at["mse_seed"], [[0.5, 0.1], [0.4, 0.2]])
     np.testing.assert_allclose(at["mse"], [0.45, 0.15])
     assert at["ratio"] == pytest.approx(0.15 / 0.45)
     np.testing.assert_allclose(at["ratio_seed"], [0.2, 0.5])
-    assert at["r1_sum"][0] == pytest.approx(gd.AUTHORS_SIZE["n"] * 0.3)
+    assert at["r1_sum"][0] == pytest.approx(gd_chapter.AUTHORS_SIZE["n"] * 0.3)
     assert at["glue"]["seeds"] == 2 and at["glue"]["ratio-max"] == pytest.approx(0.5)
     assert sorted(set(at["table"]["seed"].tolist())) == [100, 101]
     with pytest.raises(ValueError, match=r"missing \(seed, λ\): \(101, 10\)"):
-        gd.authors_size_output([0.0, 10.0, 0.0], [curves(0, 0)] * 3, [100, 100, 101])
+        gd_chapter.authors_size_output([0.0, 10.0, 0.0], [curves(0, 0)] * 3, [100, 100, 101])
     with pytest.raises(ValueError, match="seed 100 and λ = 0 is given twice"):
-        gd.authors_size_output([0.0, 0.0], [curves(0, 0)] * 2, [100, 100])
+        gd_chapter.authors_size_output([0.0, 0.0], [curves(0, 0)] * 2, [100, 100])
 
 
 @pytest.mark.slow
 def test_sections_run_at_toy_sizes_and_can_be_stored():
-    """The chapter's experiments (gd.SECTIONS) end to end at toy sizes: what each returns is what `featlearn
+    """The chapter's experiments (gd_chapter.SECTIONS) end to end at toy sizes: what each returns is what `featlearn
     reproduce` can store, and the pieces agree (the validated λ is the validation argmin, the combination is
     section 2's run at that λ, the sample-complexity table covers every d's grid)."""
     from types import SimpleNamespace
@@ -377,17 +378,18 @@ def test_sections_run_at_toy_sizes_and_can_be_stored():
     S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
                         q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2,
                         plain_n_val=8)
-    key = jax.random.key(gd.SEED)
-    assert list(gd.SECTIONS) == ["spectrum_outliers", "regularisation_strength", "models_compared",
+    key = jax.random.key(gd_chapter.SEED)
+    assert list(gd_chapter.SECTIONS) == ["spectrum_outliers", "regularisation_strength", "models_compared",
                                  "sample_complexity"]
-    reg = gd.regularisation_strength(S, key, k=4)
-    out = {"spectrum_outliers": gd.spectrum_outliers(S, key), "regularisation_strength": reg,
-           "models_compared": gd.models_compared(S, key, reg), "sample_complexity": gd.sample_complexity(S, key)}
+    reg = gd_chapter.regularisation_strength(S, key, k=4)
+    out = {"spectrum_outliers": gd_chapter.spectrum_outliers(S, key), "regularisation_strength": reg,
+           "models_compared": gd_chapter.models_compared(S, key, reg),
+           "sample_complexity": gd_chapter.sample_complexity(S, key)}
     for name, o in out.items():
         results.encode(name, o)  # raises if an entry is not an array, a scalar, a record or a table
     assert reg["best"] == int(np.argmin(reg["val"][:, :, -1].mean(0))) and reg["sizes"]["k"] == 4
     mc = out["models_compared"]
-    li, ei = gd.validated_choice(reg["val"])  # the combination at section 2's run, at its validated λ and step
+    li, ei = gd_chapter.validated_choice(reg["val"])  # the combination at section 2's run, at its validated λ and step
     np.testing.assert_array_equal(mc["LQ"], reg["test"][:, li, ei])
     assert mc["lam"]["LQ"] == S.lams[li] and mc["step"]["LQ"] == int(reg["step"][0, 0, ei])
     sc = out["sample_complexity"]
@@ -397,8 +399,7 @@ def test_sections_run_at_toy_sizes_and_can_be_stored():
 
 def test_settling_sizes_count_where_four_n3_passes_the_grid():
     """4 N_3(d) first exceeds 8 d² at d = 9 (4·165 = 660 > 648; at d = 8, 480 < 512), and 4 N_3(64) = 183,040."""
-    from featlearn import good_directions as gd
 
-    assert gd.settling_sizes(8, 64) == {"settle-from-d": 9, "settle-dmax": 64, "settle-n": "1.8×10⁵"}
+    assert gd_chapter.settling_sizes(8, 64) == {"settle-from-d": 9, "settle-dmax": 64, "settle-n": "1.8×10⁵"}
     with pytest.raises(ValueError, match="n_over_d2_max"):
-        gd.settling_sizes(0, 64)
+        gd_chapter.settling_sizes(0, 64)

@@ -6,6 +6,7 @@ import pytest
 import featlearn as fl
 from featlearn import data, models, targets
 from featlearn import gradient_features as gf
+from featlearn.chapters import gradient_features as gf_chapter
 
 
 def _xor(key, n=400, d=12):
@@ -226,7 +227,7 @@ def test_paper_profile_shapes(profile):
     # Build the paper profile's sizes and trace every sweep of the chapter at those sizes (jax.eval_shape:
     # abstract evaluation, nothing is computed), so a shape bug in the paper profile fails here in seconds (the
     # quick profile runs in the chapter itself).
-    S = fl.profiles.sizes(**gf.SIZES, profile=profile)  # and the intermediate cpu_large sizes
+    S = fl.profiles.sizes(**gf_chapter.SIZES, profile=profile)  # and the intermediate cpu_large sizes
     assert S.profile == profile
     sweeps = _chapter_sweeps(S)
     for fn, vary, fixed in sweeps:

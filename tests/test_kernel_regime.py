@@ -7,13 +7,14 @@ import pytest
 
 from featlearn import kernel_regime as kr
 from featlearn import kernels, profiles, ridge, targets
+from featlearn.chapters import kernel_regime as kr_chapter
 
 
 @pytest.mark.parametrize("profile", ["cpu_large", "paper"])
 def test_paper_profile_shapes(profile):
     """The paper sizes (and the intermediate cpu_large ones) build and every sweep function of the chapter traces
     at them (no compute)."""
-    S = profiles.sizes(**kr.SIZES, profile=profile)
+    S = profiles.sizes(**kr_chapter.SIZES, profile=profile)
     key = jax.random.key(0)
     tgt = targets.single_index(jax.random.key(1), S.d_lazy, {1: 0.8, 2: 0.6})
     out = jax.eval_shape(lambda k: kr.lazy_training_run(k, tgt, S.d_lazy, S.widths[-1], n=S.n_lazy, steps=S.steps),
@@ -49,7 +50,7 @@ def test_kernel_ridge_error_bad_input(kw, msg):
         kernels.kernel_ridge_error(jax.random.key(0), tgt, **args)
 
 
-# --- the chapter's experiments (kernel_regime.SECTIONS)
+# --- the chapter's experiments (kr_chapter.SECTIONS)
 
 
 def test_monomial_count_counts_the_monomials():
@@ -65,7 +66,7 @@ def test_monomial_count_counts_the_monomials():
 def test_staircase_margins_by_hand():
     """d = 2 (N_1, N_2, N_3 = 2, 3, 4), plateaus 1, 2/3, 1/3, 0: the worked example of the docstring."""
     v = [0.0, 1 / 3, 1 / 3, 1 / 3]
-    mg = kr.staircase_margins(dict(d=[2] * 4, n=[1, 2, 8, 16], mean=[1.0, 0.7, 0.5, 0.2]), v)
+    mg = kr_chapter.staircase_margins(dict(d=[2] * 4, n=[1, 2, 8, 16], mean=[1.0, 0.7, 0.5, 0.2]), v)
     early, late, mono = mg["early"], mg["late"], mg["monotone"]
     # early: n <= N_1/2 = 1 at l = 0 gives 1.0 - 1 = 0, the smallest over (l=0, n=1), (l=1, n=1), (l=2, n=1 or 2).
     assert early["degree"].tolist() == [0] and early["n"].tolist() == [1]
@@ -87,8 +88,9 @@ def test_staircase_margins_match_a_brute_force_search():
         curves["d"] += [d] * ns.size
         curves["n"] += ns.tolist()
         curves["mean"] += rng.uniform(0, 1, ns.size).tolist()
-    mg = kr.staircase_margins(curves, v)
-    spanned = kr.staircase_margins(curves, v, sample_span=True)  # the floor less the fraction n/N_(l+1) of v_(l+1)
+    mg = kr_chapter.staircase_margins(curves, v)
+    # the floor less the fraction n/N_(l+1) of v_(l+1)
+    spanned = kr_chapter.staircase_margins(curves, v, sample_span=True)
     for j, d in enumerate((3, 5)):
         sel = np.array(curves["d"]) == d
         ns, mean = np.array(curves["n"])[sel], np.array(curves["mean"])[sel]
@@ -108,9 +110,9 @@ def test_staircase_margins_match_a_brute_force_search():
 
 def test_staircase_margins_bad_input():
     with pytest.raises(ValueError, match="degree_variances"):
-        kr.staircase_margins(dict(d=[2], n=[1], mean=[1.0]), [1.0])
+        kr_chapter.staircase_margins(dict(d=[2], n=[1], mean=[1.0]), [1.0])
     with pytest.raises(ValueError, match="late"):
-        kr.staircase_margins(dict(d=[2], n=[1], mean=[1.0]), [0.0, 1.0], late=0.0)
+        kr_chapter.staircase_margins(dict(d=[2], n=[1], mean=[1.0]), [0.0, 1.0], late=0.0)
 
 
 def test_sections_run_at_tiny_sizes():
@@ -121,14 +123,14 @@ def test_sections_run_at_tiny_sizes():
     S = SimpleNamespace(d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64], ntk_points=5,
                         bias_stds=[1.0], stair_d=[3], stair_n_max=6, n_test=20)
     key = jax.random.key(0)
-    assert list(kr.SECTIONS) == ["lazy_training", "ntk_closed_form", "staircase", "degree_fractions"]
-    lazy = kr.SECTIONS["lazy_training"](S, key)
+    assert list(kr_chapter.SECTIONS) == ["lazy_training", "ntk_closed_form", "staircase", "degree_fractions"]
+    lazy = kr_chapter.SECTIONS["lazy_training"](S, key)
     assert lazy["move"].shape == lazy["gap"].shape == (2, 2) and np.isfinite(lazy["move_slope"])
-    ntk = kr.SECTIONS["ntk_closed_form"](S, key)
+    ntk = kr_chapter.SECTIONS["ntk_closed_form"](S, key)
     assert ntk["relative_error"].shape == (1, 2, 2) and ntk["slope"].shape == (1,)
     assert ntk["error_widest"][0] == pytest.approx(ntk["relative_error"][0, :, -1].mean())
-    st = kr.SECTIONS["staircase"](S, key)
-    assert st["curves"]["n"].tolist() == kr.staircase_sizes(3, 6).tolist() == [2, 3, 4, 5]  # round(3^(k/4))
+    st = kr_chapter.SECTIONS["staircase"](S, key)
+    assert st["curves"]["n"].tolist() == kr_chapter.staircase_sizes(3, 6).tolist() == [2, 3, 4, 5]  # round(3^(k/4))
     t = st["table"]
     bias = t["kernel"] == "ntk-bias"
     assert bias.sum() == 2 * 4 and (~bias).sum() == 2 * 2
@@ -137,7 +139,7 @@ def test_sections_run_at_tiny_sizes():
     assert st["nobias_n"].tolist() == [4, 5] and st["bias_error"] == pytest.approx(st["curves"]["mean"][-1])
     assert st["plateaus"] == pytest.approx([2 / 3 + 1 / 3, 2 / 3, 1 / 3, 0.0], abs=1e-6)
     S.stair_n_max = 60  # n = 8 N_1(3) = 24 and 8 N_2(3) = 48: both degrees
-    fr = kr.SECTIONS["degree_fractions"](S, key)
+    fr = kr_chapter.SECTIONS["degree_fractions"](S, key)
     sm = fr["summary"]
     assert sm["degree"].tolist() == [1, 2] and sm["n"].tolist() == [24, 48] and sm["d"].tolist() == [3, 3]
     assert sm["span"] == pytest.approx([24 / 6, 48 / 10])  # n / N_(l+1)(3): N_2 = 6, N_3 = 10
@@ -175,12 +177,12 @@ def test_fraction_shrinks_by_hand():
     may come in any order of d; a single dimension does not pass."""
     sm = {"degree": np.array([2, 1, 1, 1]), "d": np.array([8, 32, 8, 16]), "fraction": np.array([0.9, 0.1, 0.5, 0.25]),
           "se": np.array([0.1, 0.03, 0.04, 0.02])}
-    ok, words = kr.fraction_shrinks(sm, 1)
+    ok, words = kr_chapter.fraction_shrinks(sm, 1)
     assert ok and words.startswith("d = 8: 0.500 ± 0.040, d = 16: 0.250")
     sm["fraction"] = np.array([0.9, 0.35, 0.5, 0.25])  # (0.5 - 0.35)/0.05 = 3: not more than 3
-    assert not kr.fraction_shrinks(sm, 1)[0]
+    assert not kr_chapter.fraction_shrinks(sm, 1)[0]
     sm["fraction"] = np.array([0.9, 0.1, 0.5, 0.05])  # 0.05 -> 0.1: a rise of 0.05/0.036 = 1.4 SE, allowed
-    assert kr.fraction_shrinks(sm, 1)[0]
-    assert not kr.fraction_shrinks(sm, 1, rise_z=1.0)[0]
-    ok, words = kr.fraction_shrinks(sm, 2)
+    assert kr_chapter.fraction_shrinks(sm, 1)[0]
+    assert not kr_chapter.fraction_shrinks(sm, 1, rise_z=1.0)[0]
+    ok, words = kr_chapter.fraction_shrinks(sm, 2)
     assert not ok and "at least two are needed" in words

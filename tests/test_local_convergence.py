@@ -9,6 +9,7 @@ from helpers import normal as _normal
 from featlearn import local_convergence as lc
 from featlearn import metrics, models, population, targets
 from featlearn import rng as _rng
+from featlearn.chapters import local_convergence as lc_chapter
 
 
 def test_staged_gd_matches_python_loop(x64):
@@ -211,7 +212,7 @@ def test_paper_profile_shapes(x64, profile):
     for three teachers)."""
     from featlearn import profiles, sweeps
 
-    S = profiles.sizes(**lc.SIZES, profile=profile)
+    S = profiles.sizes(**lc_chapter.SIZES, profile=profile)
     k = len(S.a_star)
     assert k != 3  # the bug class this test is for needs m* different from the quick profile's
     W_star, _ = lc.teacher(jax.random.key(0), S.d, S.a_star)
@@ -252,7 +253,7 @@ def test_paper_profile_shapes(x64, profile):
 
 @pytest.mark.slow
 def test_sections_run_at_toy_sizes_and_can_be_stored(x64):
-    """The chapter's experiments (lc.SECTIONS) end to end at toy sizes: what each returns is what `featlearn
+    """The chapter's experiments (lc_chapter.SECTIONS) end to end at toy sizes: what each returns is what `featlearn
     reproduce` can store, and the pieces agree with each other (the figure data with the runs they come from)."""
     from types import SimpleNamespace
 
@@ -262,11 +263,11 @@ def test_sections_run_at_toy_sizes_and_can_be_stored(x64):
                         stages=3, steps=10, n_evals=2, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=1,
                         cert_stages=2, n_random=20, n_circle=30, d_pipe=4, m_pipe=6, n_factor=2, local_n_factor=1.0,
                         pipe_seeds=2, pipe_stages=2, pipe_steps=10, delta=0.1, alive=1e-3)
-    key = jax.random.key(lc.SEED)
-    assert list(lc.SECTIONS) == ["staged_convergence", "teacher_concentration", "certificate", "pipeline"]
-    st = lc.staged_convergence(S, key)
-    out = {"staged_convergence": st, "teacher_concentration": lc.teacher_concentration(S, key, st),
-           "certificate": lc.certificate(S, key), "pipeline": lc.pipeline(S, key)}
+    key = jax.random.key(lc_chapter.SEED)
+    assert list(lc_chapter.SECTIONS) == ["staged_convergence", "teacher_concentration", "certificate", "pipeline"]
+    st = lc_chapter.staged_convergence(S, key)
+    out = {"staged_convergence": st, "teacher_concentration": lc_chapter.teacher_concentration(S, key, st),
+           "certificate": lc_chapter.certificate(S, key), "pipeline": lc_chapter.pipeline(S, key)}
     for name, o in out.items():
         results.encode(name, o)  # raises if an entry is not an array, a scalar, a record or a table
     co, pi = out["teacher_concentration"], out["pipeline"]

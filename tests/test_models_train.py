@@ -13,19 +13,39 @@ def test_symmetric_init_is_zero(key):
     x = jax.random.normal(jax.random.key(3), (50, 9))
     # zero up to float32 rounding of the sum over neurons (the unpaired network is of order 1)
     assert float(jnp.max(jnp.abs(models.apply(p, x)))) < 1e-5
-    net = models.TwoLayer(9, 64, rngs=nnx.Rngs(0))
+    net = models.TwoLayer(jax.random.key(0), 9, 64)
     assert float(jnp.max(jnp.abs(net(x)))) < 1e-5
     p["a"] = jnp.abs(p["a"])
     assert float(jnp.max(jnp.abs(models.apply(p, x)))) > 1.0
 
 
-def test_functional_view_matches_module():
-    net = models.TwoLayer(5, 16, rngs=nnx.Rngs(1), symmetric=False, scaling="mean_field")
-    f, p = models.functional(net)
-    x = jax.random.normal(jax.random.key(0), (4, 5))
-    np.testing.assert_allclose(f(p, x), net(x), rtol=1e-6)
-    net2 = models.TwoLayer.from_params(p, scaling="mean_field")
-    np.testing.assert_allclose(net2(x), net(x), rtol=1e-6)
+def test_the_split_view_is_the_module():
+    """init_params is the state of the module drawn from the same key; apply merges it back and calls the module,
+    under jit and grad too; state and merge are inverse."""
+    key, x = jax.random.key(1), jax.random.normal(jax.random.key(0), (4, 5))
+    net = models.TwoLayer(key, 5, 16, symmetric=False, scale=models.output_scale(16, "mean_field"), bias_std=0.5)
+    p = models.init_params(key, 5, 16, symmetric=False, bias_std=0.5)
+    assert isinstance(net, nnx.Module) and set(p) == {"W", "b", "a"}
+    for k in p:
+        np.testing.assert_array_equal(p[k], models.state(net)[k])
+    scale = models.output_scale(16, "mean_field")
+    np.testing.assert_array_equal(models.apply(p, x, scale=scale), net(x))
+    np.testing.assert_allclose(jax.jit(models.make_apply("relu", scale))(p, x), net(x), rtol=1e-6)
+    np.testing.assert_array_equal(models.features(p, x), net.features(x))
+    back = models.merge(models.state(net), scale=scale)
+    np.testing.assert_array_equal(back(x), net(x))
+    g = jax.grad(lambda q: models.apply(q, x, scale=scale).sum())(p)  # the hand-computed gradient of a
+    np.testing.assert_allclose(g["a"], scale * net.features(x).sum(0), rtol=1e-6)
+    with pytest.raises(ValueError, match="params must hold W, b and a"):
+        models.merge({"W": p["W"], "a": p["a"]})
+
+
+def test_the_module_can_be_drawn_under_vmap():
+    keys = jax.random.split(jax.random.key(3), 4)
+    batch = jax.vmap(lambda k: models.init_params(k, 6, 8))(keys)
+    one = models.init_params(keys[2], 6, 8)
+    assert batch["W"].shape == (4, 8, 6)
+    np.testing.assert_allclose(batch["W"][2], one["W"], rtol=1e-6)
 
 
 def test_init_statistics(key):

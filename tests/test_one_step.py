@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from featlearn import data, kernels, models, one_step, profiles, ridge, sweeps, targets, train
+from featlearn.chapters import one_step as one_step_chapter
 
 
 def _quadratic_target(key, d):
@@ -318,8 +319,8 @@ def test_kernel_baselines_match_direct_solves(key):
 def test_paper_profile_shapes(profile):
     """The chapter's sweeps at the paper profile's sizes (and the intermediate cpu_large ones) trace without a
     shape error (abstract evaluation: shapes only, nothing computed)."""
-    S = profiles.sizes(**one_step.SIZES, profile=profile)
-    assert set(one_step.SIZES["quick"]) == set(one_step.SIZES[profile])
+    S = profiles.sizes(**one_step_chapter.SIZES, profile=profile)
+    assert set(one_step_chapter.SIZES["quick"]) == set(one_step_chapter.SIZES[profile])
     key = jax.random.key(0)
 
     def over_seeds(f):  # what sweeps.sweep runs: f vmapped over the seed keys
@@ -343,7 +344,7 @@ def test_paper_profile_shapes(profile):
         out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines(
             k, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk", "entk")), key)
         assert kn and out["ntk"].shape == (len(kn),)
-    for d, kn in one_step.capable_baselines(S).items():  # the NTK where random features lack the capacity
+    for d, kn in one_step_chapter.capable_baselines(S).items():  # the NTK where random features lack the capacity
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
         out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines(
             k, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk",)), key)
@@ -360,12 +361,12 @@ def test_kernel_floor_finds_the_kernel_run_nearest_below_the_plateau():
     mean = {"d": np.array([4, 4, 4, 8, 8]), "method": np.array(["network", "ntk", "ntk", "rf", "ntk"]),
             "n": np.array([16, 16, 128, 64, 512]), "nmse": np.array([0.1, 0.6, 0.4, 0.55, 0.52]),
             "se": np.array([0.01, 0.01, 0.01, 0.05, 0.01])}
-    z, where = one_step.kernel_floor(mean, 0.5)
+    z, where = one_step_chapter.kernel_floor(mean, 0.5)
     assert z == pytest.approx(-10) and where.startswith("ntk at d = 4, n = 128: 0.4000")  # not the network's 0.1
-    z, where = one_step.kernel_floor(mean, 0.5, max_ratio=2)  # n <= 2 d^2: (4, 16) and (8, 64)
+    z, where = one_step_chapter.kernel_floor(mean, 0.5, max_ratio=2)  # n <= 2 d^2: (4, 16) and (8, 64)
     assert z == pytest.approx(1.0) and where.startswith("rf at d = 8, n = 64")
     with pytest.raises(ValueError, match="max_ratio"):
-        one_step.kernel_floor(mean, 0.5, max_ratio=0.1)
+        one_step_chapter.kernel_floor(mean, 0.5, max_ratio=0.1)
 
 
 def test_kernel_floor_window_counts_degree_4_monomials():
@@ -374,12 +375,12 @@ def test_kernel_floor_window_counts_degree_4_monomials():
     mean = {"d": np.array([4, 4, 8, 8]), "method": np.array(["ntk", "ntk", "ntk", "ntk"]),
             "n": np.array([16, 64, 160, 200]), "nmse": np.array([0.6, 0.3, 0.55, 0.4]),
             "se": np.array([0.01, 0.01, 0.05, 0.01])}
-    z, where = one_step.kernel_floor(mean, 0.5, window=0.5)  # n <= 17.5 at d = 4, n <= 165 at d = 8
+    z, where = one_step_chapter.kernel_floor(mean, 0.5, window=0.5)  # n <= 17.5 at d = 4, n <= 165 at d = 8
     assert z == pytest.approx(1.0) and where.startswith("ntk at d = 8, n = 160")
-    z, _ = one_step.kernel_floor(mean, 0.5, window=1.0)  # now (8, 200) is in: (0.4 - 0.5)/0.01
+    z, _ = one_step_chapter.kernel_floor(mean, 0.5, window=1.0)  # now (8, 200) is in: (0.4 - 0.5)/0.01
     assert z == pytest.approx(-10.0)
     with pytest.raises(ValueError, match="window"):
-        one_step.kernel_floor(mean, 0.5, window=0.1)
+        one_step_chapter.kernel_floor(mean, 0.5, window=0.1)
 
 
 def test_paired_margins_by_hand():
@@ -387,10 +388,10 @@ def test_paired_margins_by_hand():
     mean = {"d": np.array([4, 4, 4, 4, 4, 8, 8]), "method": np.array(["network", "network", "rf", "rf", "ntk",
                                                                        "network", "ntk"]),
             "n": np.array([8, 16, 8, 16, 32, 64, 64]), "nmse": np.array([0.9, 0.3, 0.5, 0.6, 0.2, 0.2, 0.5])}
-    m = one_step.paired_margins(mean)
+    m = one_step_chapter.paired_margins(mean)
     got = {(int(d), str(k)): float(g) for d, k, g in zip(m["d"], m["method"], m["gap"], strict=True)}
     assert got == pytest.approx({(4, "rf"): 0.3 - 0.6, (8, "ntk"): 0.2 - 0.5})  # n = 8 < 16 = d² is not compared
-    swapped = one_step.paired_margins(mean, network="ntk")
+    swapped = one_step_chapter.paired_margins(mean, network="ntk")
     assert swapped["method"].tolist() == ["network"] and swapped["gap"][0] == pytest.approx(0.3)
 
 
@@ -398,12 +399,12 @@ def test_capable_baselines_follow_the_counts():
     """The NTK runs where m < CAPACITY N_2(d) and no kernel runs, from n = d² up to the kernel budget."""
     from types import SimpleNamespace
 
-    assert one_step.CAPACITY == 8  # the count the positive control supports (tests/test_separations.py)
+    assert one_step_chapter.CAPACITY == 8  # the count the positive control supports (tests/test_separations.py)
     S = SimpleNamespace(curve_d=[4, 16, 64, 128], kernel_d=[16], m=80, kernel_ratios=[1, 2, 4], kernel_n_max=8192)
     # N_2 = 10, 136, 2080, 8256: random features suffice at d = 4 (80 >= 8 x 10); d = 16 has its kernel.
-    assert one_step.capable_baselines(S) == {64: (4096, 8192), 128: (16384,)}
+    assert one_step_chapter.capable_baselines(S) == {64: (4096, 8192), 128: (16384,)}
     S.kernel_n_max = 4096  # d = 128: d² = 16384 > 2 x 4096, no run
-    assert one_step.capable_baselines(S) == {64: (4096,)}
-    assert one_step.network_beats_kernels([0.3, 0.4], [-0.1, -0.2], 0.5)
-    assert not one_step.network_beats_kernels([0.3, 0.6], [-0.1], 0.5)
-    assert not one_step.network_beats_kernels([0.3], [-0.1, 0.0], 0.5)
+    assert one_step_chapter.capable_baselines(S) == {64: (4096,)}
+    assert one_step_chapter.network_beats_kernels([0.3, 0.4], [-0.1, -0.2], 0.5)
+    assert not one_step_chapter.network_beats_kernels([0.3, 0.6], [-0.1], 0.5)
+    assert not one_step_chapter.network_beats_kernels([0.3], [-0.1, 0.0], 0.5)

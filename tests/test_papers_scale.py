@@ -23,11 +23,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import featlearn as fl  # noqa: E402
-from featlearn import good_directions as gd  # noqa: E402
-from featlearn import gradient_features as gf  # noqa: E402
-from featlearn import kernel_regime as kr  # noqa: E402
-from featlearn import local_convergence as lc  # noqa: E402
-from featlearn import one_step, profiles, registry, results, sweeps  # noqa: E402
+from featlearn import profiles, registry, results, sweeps  # noqa: E402
+from featlearn.chapters import good_directions as gd_chapter  # noqa: E402
+from featlearn.chapters import gradient_features as gf_chapter  # noqa: E402
+from featlearn.chapters import kernel_regime as kr_chapter  # noqa: E402
+from featlearn.chapters import local_convergence as lc_chapter  # noqa: E402
+from featlearn.chapters import one_step as one_step_chapter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY: dict[str, object] = {}  # chapter -> the builder of its toy results, filled by @toy below
@@ -61,8 +62,8 @@ def stored_claims(chapter: str) -> list[str]:
 
 
 class RecordingCard:
-    """Stands in for the chapter's card: `at_scale(...).check/note/outcome` record each call instead of asserting, so
-    the stored cells run to the end on toy data, whose numbers are not the chapter's claims."""
+    """Stands in for the chapter's card: `at_scale(...).check/note/outcome/claim` record each call instead of
+    asserting, so the stored cells run to the end on toy data, whose numbers are not the chapter's claims."""
 
     def __init__(self):
         self.rows = []
@@ -83,6 +84,11 @@ class RecordingCard:
                 card.rows.append(dict(kw, ok=bool(ok), scale=scale))
                 return bool(ok)
 
+            def claim(self, claim, value, *, interval=None, **fields):
+                measured, threshold = claim.text(**fields)  # a missing field is an error here too
+                card.rows.append(dict(claim=f"stored-{claim.id}", measured=measured, threshold=threshold,
+                                      value=value, ok=claim.evaluate(value, **fields), scale=scale))
+
         return View()
 
 
@@ -93,7 +99,7 @@ class RecordingCard:
 def _kernel_regime():
     S = SimpleNamespace(profile="toy", d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64],
                         ntk_points=5, bias_stds=[0.5, 1.0], stair_d=[3, 4], stair_n_max=16, n_test=20)
-    out = {name: fn(S, jax.random.key(0)) for name, fn in kr.SECTIONS.items()}
+    out = {name: fn(S, jax.random.key(0)) for name, fn in kr_chapter.SECTIONS.items()}
     return S, out, {"lazy": out["lazy_training"]}
 
 
@@ -103,7 +109,7 @@ def _one_step(monkeypatch):
 
     monkeypatch.setattr(sweeps, "sweep", FakeSweep())
     S = one_step_sizes()
-    out = {name: fn(S, jax.random.key(0)) for name, fn in one_step.SECTIONS.items()}
+    out = {name: fn(S, jax.random.key(0)) for name, fn in one_step_chapter.SECTIONS.items()}
     return S, out, {"sc": out["sample_complexity"], "nk": out["network_vs_kernels"]}
 
 
@@ -112,10 +118,11 @@ def _good_directions():
     S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
                         q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2,
                         plain_n_val=8)
-    key = jax.random.key(gd.SEED)
-    reg = gd.regularisation_strength(S, key, k=4)
-    out = {"spectrum_outliers": gd.spectrum_outliers(S, key), "regularisation_strength": reg,
-           "models_compared": gd.models_compared(S, key, reg), "sample_complexity": gd.sample_complexity(S, key)}
+    key = jax.random.key(gd_chapter.SEED)
+    reg = gd_chapter.regularisation_strength(S, key, k=4)
+    out = {"spectrum_outliers": gd_chapter.spectrum_outliers(S, key), "regularisation_strength": reg,
+           "models_compared": gd_chapter.models_compared(S, key, reg),
+           "sample_complexity": gd_chapter.sample_complexity(S, key)}
     return S, out, {"final_test": reg["final_test"], "best": reg["best"]}
 
 
@@ -123,9 +130,9 @@ def _good_directions():
 def _gradient_features(monkeypatch):
     from test_chapter_sections import fake_gradient_features_sweep
 
-    S = SimpleNamespace(profile="toy", **gf.SIZES["quick"])
+    S = SimpleNamespace(profile="toy", **gf_chapter.SIZES["quick"])
     monkeypatch.setattr(sweeps, "sweep", fake_gradient_features_sweep(S, np.random.default_rng(3), low=0.1))
-    out = {name: fn(S, jax.random.key(0)) for name, fn in gf.SECTIONS.items()}
+    out = {name: fn(S, jax.random.key(0)) for name, fn in gf_chapter.SECTIONS.items()}
     return S, out, {"xor": out["mixture_of_gaussians"]}
 
 
@@ -135,13 +142,13 @@ def _local_convergence():
                         stages=3, steps=10, n_evals=2, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=1,
                         cert_stages=2, n_random=20, n_circle=30, d_pipe=4, m_pipe=6, n_factor=2, local_n_factor=1.0,
                         pipe_seeds=2, pipe_stages=2, pipe_steps=10, delta=0.1, alive=1e-3)
-    key = jax.random.key(lc.SEED)
+    key = jax.random.key(lc_chapter.SEED)
     old = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", True)  # as the chapter runs
     try:
-        st = lc.staged_convergence(S, key)
-        out = {"staged_convergence": st, "teacher_concentration": lc.teacher_concentration(S, key, st),
-               "certificate": lc.certificate(S, key), "pipeline": lc.pipeline(S, key)}
+        st = lc_chapter.staged_convergence(S, key)
+        out = {"staged_convergence": st, "teacher_concentration": lc_chapter.teacher_concentration(S, key, st),
+               "certificate": lc_chapter.certificate(S, key), "pipeline": lc_chapter.pipeline(S, key)}
     finally:
         jax.config.update("jax_enable_x64", old)
     return S, out, {"drops": st["staged"]["drops"]}
@@ -222,7 +229,7 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     """Each chapter's plot function (used for the live and the stored figure) draws what the section returned:
     one curve per dimension, method or λ the section ran, with the section's numbers as its data."""
     _, st, _ = _kernel_regime()
-    fig = kr.plot_staircase(st["staircase"])
+    fig = kr_chapter.plot_staircase(st["staircase"])
     lines, c = _lines(fig.axes[0]), st["staircase"]["curves"]
     assert list(lines) == [f"NTK with biases, d = {d}" for d in (3, 4)] + ["bias-free NTK, d = 3"]
     for d in (3, 4):
@@ -231,7 +238,7 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
 
     _, os_out, _ = _one_step(monkeypatch)
     nk = os_out["network_vs_kernels"]
-    fig = one_step.plot_network_vs_kernels(nk)
+    fig = one_step_chapter.plot_network_vs_kernels(nk)
     left, mean = _lines(fig.axes[0]), nk["mean"]
     dims = list(dict.fromkeys(mean["d"][mean["method"] == "network"].tolist()))
     assert list(left) == [f"network, d = {d}" for d in dims] == ["network, d = 8", "network, d = 12", "network, d = 16"]
@@ -245,12 +252,12 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]  # one entry per method, not per d
     assert legend == ["random features", "empirical NTK", "closed-form NTK"]
     sc = os_out["sample_complexity"]
-    fig = one_step.plot_sample_complexity(sc)
+    fig = one_step_chapter.plot_sample_complexity(sc)
     assert list(_lines(fig.axes[0])) == ["d = 8", "d = 16", "d = 32", "$h_3$ control, d = 8", "$h_3$ control, d = 16"]
 
     _, gf_out, _ = _gradient_features(monkeypatch)
     xor = gf_out["mixture_of_gaussians"]
-    fig = gf.plot_mixture_of_gaussians(xor)
+    fig = gf_chapter.plot_mixture_of_gaussians(xor)
     errors = _lines(fig.axes[1])
     for k, label in (("err_net", "two-stage network"), ("err_ntk", "NTK (kernel ridge)"), ("err_rf", "random features"),
                      ("err_linear", "linear")):
@@ -259,11 +266,12 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     rng = np.random.default_rng(0)
     reg = {k: rng.uniform(0.1, 1, (2, 3, 5)) for k in ("r1", "train", "test")} | {
         "lams": np.array([0.0, 0.5, 2.0]), "best": 1, "log_d_t": np.linspace(0, 2, 5)}
-    fig = gd.plot_regularisation_strength(reg)
+    fig = gd_chapter.plot_regularisation_strength(reg)
     test = _lines(fig.axes[2])
     assert list(test) == ["λ = 0", "λ = 0.5 (validated)", "λ = 2"]
     np.testing.assert_allclose(test["λ = 2"], reg["test"][:, 2].mean(0)[1:])
-    fig = gd.plot_regularisation_strength(reg | {"sizes": {"n": 100}}, convention="authors")  # MSE; R1 a sum, λ' = 2λ/n
+    # MSE; R1 a sum, λ' = 2λ/n
+    fig = gd_chapter.plot_regularisation_strength(reg | {"sizes": {"n": 100}}, convention="authors")
     r1, test = _lines(fig.axes[0]), _lines(fig.axes[2])
     assert list(test) == ["λ = 0 (ours 0)", "λ = 0.01 (ours 0.5) (validated)", "λ = 0.04 (ours 2)"]
     np.testing.assert_allclose(test["λ = 0.04 (ours 2)"], 2 * reg["test"][:, 2].mean(0)[1:], rtol=1e-6)
@@ -277,7 +285,7 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
              "curves": {"d": np.repeat([8, 16], 4), "n": np.tile(ns, 2),
                         "error_mean": np.concatenate([e[0] for e in net]),
                         "kernel_mean": np.concatenate([e[0] for e in ker])}}
-    fig = gd.plot_sample_complexity(plain)
+    fig = gd_chapter.plot_sample_complexity(plain)
     curves = [np.asarray(ln.get_ydata(), float) for ln in fig.axes[0].get_lines()][:4]  # network, NTK per d
     for got, want in zip(curves, [net[0][0], ker[0][0], net[1][0], ker[1][0]], strict=True):
         np.testing.assert_allclose(got, want)
@@ -288,8 +296,8 @@ def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     conc = {"neurons": {"panel": np.repeat(np.arange(6), 4), "x": rng.normal(size=24), "y": rng.normal(size=24),
                         "mass": rng.uniform(0.1, 1, 24)}, "positive": rng.uniform(size=24) > 0.5,
             "corners": np.array([[1.0, 0.0], [-0.5, 0.8], [-0.5, -0.8]])}
-    fig = lc.plot_teacher_concentration(conc)
-    assert [ax.get_title() for ax in fig.axes] == list(lc.NEURON_PANELS)
+    fig = lc_chapter.plot_teacher_concentration(conc)
+    assert [ax.get_title() for ax in fig.axes] == list(lc_chapter.NEURON_PANELS)
     for i, ax in enumerate(fig.axes):  # teachers, then that panel's neurons
         np.testing.assert_allclose(ax.collections[1].get_offsets(), np.c_[conc["neurons"]["x"], conc["neurons"]["y"]][
             conc["neurons"]["panel"] == i])

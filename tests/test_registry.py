@@ -52,27 +52,79 @@ def test_the_chapter_list_is_written_once():
     assert not offenders, f"a list of chapters outside featlearn/registry.py: {offenders}"
 
 
+def _package(path: Path) -> str:
+    """The dotted package a library file lives in (``featlearn`` or ``featlearn.chapters``)."""
+    return ".".join(path.relative_to(LIB.parent).parent.parts)
+
+
 def _imports(path: Path) -> list[tuple[str, list[str]]]:
-    """(module, names) for every ``from X import names`` in ``path``, X resolved within the package."""
+    """(module, names) for every ``from X import names`` in ``path``, relative imports resolved."""
     out = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            base = "featlearn" if node.level == 1 and not node.module else (
-                f"featlearn.{node.module}" if node.level == 1 else node.module or "")
+            base = node.module or ""
+            if node.level:
+                parts = _package(path).split(".")
+                parts = parts[:len(parts) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
             out.append((base, [a.name for a in node.names]))
     return out
 
 
+#: The library's floors, bottom up: the core and the papers' mathematics (``featlearn/*.py``), then the chapters
+#: (``featlearn/chapters/``), which only the registry names (by module path, loaded on use).
+CHAPTER_PACKAGE = "featlearn.chapters"
+
+
 def test_no_import_runs_back_up_and_no_module_calls_another_modules_private_names():
     """``__version__`` comes from ``featlearn._version``, never from the package's face; the closed-form kernels
-    do not import the training loop; no module reaches into another module's private (underscored) names."""
-    for path in LIB.glob("*.py"):
+    do not import the training loop; nothing below the chapters imports a chapter; no module reaches into another
+    module's private (underscored) names, by attribute or by import."""
+    modules = {p.stem for p in LIB.rglob("*.py")} | {"gd", "gf"}
+    for path in LIB.rglob("*.py"):
+        below = _package(path) != CHAPTER_PACKAGE
         for module, names in _imports(path):
             assert not (module == "featlearn" and "__version__" in names), f"{path.name} imports the package face"
             if path.name == "kernels.py":
                 assert module != "featlearn.train" and "train" not in names, "kernels imports train"
+            if below:
+                assert not (module.startswith(CHAPTER_PACKAGE) or (module == "featlearn" and "chapters" in names)), (
+                    f"{path.relative_to(LIB)} imports a chapter module ({module})")
+            private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+            if module.startswith("featlearn.") and module.rsplit(".", 1)[-1] != path.stem:
+                assert not private, f"{path.relative_to(LIB)} imports private names {private} from {module}"
         text = path.read_text()
         private = re.findall(r"\b([a-z]\w*)\._[a-z]\w*", text)
-        modules = {p.stem for p in LIB.glob("*.py")} | {"gd", "gf"}
         reached = sorted({m for m in private if m in modules and m != path.stem})
-        assert not reached, f"{path.name} calls private names of {reached}"
+        assert not reached, f"{path.relative_to(LIB)} calls private names of {reached}"
+
+
+#: What only a chapter module may hold: its sizes, cut-short budgets, seed and sections.
+CHAPTER_NAMES = ("SIZES", "CUT_SHORT", "SEED", "SECTIONS")
+#: The most lines a module of the papers' mathematics may have.
+MAX_PAPER_LINES = 700
+
+
+def test_the_papers_mathematics_holds_no_sizes_sections_or_plots():
+    """A module the chapters import their algorithms from is the paper's mathematics and one-seed experiments:
+    no sizes, seed or sections, no figure code (``plot_*``, matplotlib), and at most MAX_PAPER_LINES lines."""
+    papers = {module.rsplit(".", 1)[-1] for path in (LIB / "chapters").glob("*.py")
+              for module, _ in _imports(path)
+              if module.startswith("featlearn.") and not module.startswith(CHAPTER_PACKAGE)}
+    papers &= {c.module.rsplit(".", 1)[-1] for c in registry.CHAPTERS.values()}
+    assert len(papers) == len(registry.CHAPTERS), f"one paper module per chapter, got {sorted(papers)}"
+    for name in sorted(papers):
+        path = LIB / f"{name}.py"
+        tree = ast.parse(path.read_text())
+        top = {t.id for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
+               for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+        assert not top & set(CHAPTER_NAMES), f"{name}.py holds {sorted(top & set(CHAPTER_NAMES))}"
+        plots = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("plot")]
+        assert not plots and "import matplotlib" not in path.read_text(), f"{name}.py draws figures: {plots}"
+        lines = len(path.read_text().splitlines())
+        assert lines <= MAX_PAPER_LINES, f"{name}.py has {lines} lines (at most {MAX_PAPER_LINES})"
+
+
+@pytest.mark.parametrize("name", list(registry.CHAPTERS))
+def test_every_chapter_module_lives_in_the_chapters_package(name):
+    assert registry.chapter(name).module == f"{CHAPTER_PACKAGE}.{name.replace('-', '_')}"

@@ -116,6 +116,7 @@ def test_good_directions_separation_fails_on_the_ntks_own_numbers():
 
     from featlearn import good_directions as gd
     from featlearn import separations as sp
+    from featlearn.chapters import good_directions as gd_chapter
 
     d, errs, grids = [4, 6], [], []
     for v in d:
@@ -124,7 +125,7 @@ def test_good_directions_separation_fails_on_the_ntks_own_numbers():
         errs.append(np.stack([gd.ntk_ridge_run(k, grid, d=v, n_max=int(grid[-1]), n_val=200, n_test=500).test_error
                               for k in keys]))
         grids.append(grid)
-    sep = sp.paired_separation(d, grids, errs, errs, gd.separations.level(gd.DENSE_SPARSE_VARIANCES, 2, 0.6))
+    sep = sp.paired_separation(d, grids, errs, errs, sp.level(gd_chapter.DENSE_SPARSE_VARIANCES, 2, 0.6))
     assert not sp.fewer_samples(sep) and not sp.ratio_grows(sep)
 
 
@@ -140,6 +141,7 @@ def test_good_directions_section_pairs_the_validated_network_with_the_ntk(monkey
     from featlearn import good_directions as gd
     from featlearn import separations as sp
     from featlearn import sweeps
+    from featlearn.chapters import good_directions as gd_chapter
 
     S = SimpleNamespace(plain_d=(8, 16), plain_n_over_d2=(1, 2, 4, 8, 16, 32, 64), plain_m=8, plain_steps=10,
                         plain_seeds=3, plain_n_val=8, n_test=8)
@@ -160,9 +162,9 @@ def test_good_directions_section_pairs_the_validated_network_with_the_ntk(monkey
                    for k in sweeps.seed_keys(seen[d], S.plain_seeds))  # the network's seed keys, in order
         return gd.KernelCurve(curve(ns, 0.5 * d**3), np.zeros(len(ns)))
 
-    monkeypatch.setattr(gd.sweeps, "sweep", fake_sweep)
-    monkeypatch.setattr(gd, "ntk_ridge_run", fake_ntk)
-    out = gd.sample_complexity(S, jax.random.key(0))
+    monkeypatch.setattr(sweeps, "sweep", fake_sweep)
+    monkeypatch.setattr(gd_chapter, "ntk_ridge_run", fake_ntk)
+    out = gd_chapter.sample_complexity(S, jax.random.key(0))
     sep = sp.from_dict(out, "pair_")
     np.testing.assert_allclose(sep.ratio, np.array([[2.0], [4.0]]) * np.ones((1, 3)), rtol=1e-6)  # d / 4
     assert sp.fewer_samples(sep) and sep.slope == np.float64(sep.slope) and abs(sep.slope - 1.0) < 1e-6
@@ -180,9 +182,10 @@ def test_good_directions_ntk_learns_the_quadratic_from_a_few_n2_and_part_of_the_
 
     from featlearn import good_directions as gd
     from featlearn import hermite, separations
+    from featlearn.chapters import good_directions as gd_chapter
 
     d = 8
-    P2, v2 = separations.plateau(gd.DENSE_SPARSE_VARIANCES, 2), gd.DENSE_SPARSE_VARIANCES[2]
+    P2, v2 = separations.plateau(gd_chapter.DENSE_SPARSE_VARIANCES, 2), gd_chapter.DENSE_SPARSE_VARIANCES[2]
     n2, n3 = 4 * hermite.monomial_count(d, 2), 3 * hermite.monomial_count(d, 3)
 
     def err(n, **kw):
@@ -204,12 +207,13 @@ def _one_step_learned_degree_2(err, target):
 
 def test_one_step_random_features_learn_degree_2_once_features_and_samples_pass_n2():
     """Positive control of the random-features baseline and of the count that makes a finite-width baseline
-    capable (one_step.CAPACITY): at d = 16 (N_2 = 136, N_4 = 3876), N = CAPACITY N_2 distinct features and
+    capable (one_step_chapter.CAPACITY): at d = 16 (N_2 = 136, N_4 = 3876), N = CAPACITY N_2 distinct features and
     n = 16 N_2 < N_4 samples, λ chosen on validation, learn the degree-2 part of the chapter's source; N = 16 < N_2/8
     features, or a penalty fixed far above the grid's choice, do not."""
     import jax
 
     from featlearn import hermite, one_step, targets
+    from featlearn.chapters import one_step as one_step_chapter
 
     d = 16
     n2 = hermite.monomial_count(d, 2)
@@ -220,7 +224,7 @@ def test_one_step_random_features_learn_degree_2_once_features_and_samples_pass_
         model = one_step.one_step_fit(key, tgt, m, 16 * n2, n_val=4096, step=False, lambdas=lambdas)
         return float(one_step.normalized_test_error(jax.random.fold_in(key, 7), model, tgt, 20_000))
 
-    cap = one_step.CAPACITY * n2
+    cap = one_step_chapter.CAPACITY * n2
     good, few, untuned = rf_error(cap), rf_error(16), rf_error(cap, lambdas=(100.0,))
     assert _one_step_learned_degree_2(good, tgt), f"random features with N = 8 N_2 should learn degree 2: {good:.3f}"
     assert not _one_step_learned_degree_2(few, tgt), f"N = 16 < N_2 features cannot learn degree 2: {few:.3f}"
@@ -236,12 +240,13 @@ def test_one_step_kernels_learn_degree_2_once_samples_pass_n2():
     import jax
 
     from featlearn import hermite, one_step, targets
+    from featlearn.chapters import one_step as one_step_chapter
 
     d = 16
     n2 = hermite.monomial_count(d, 2)
     tgt = targets.multi_index(jax.random.key(1), d, one_step.SOURCE)
     kw = dict(n_val=4096, n_test=8000, kernel_names=one_step.KERNELS, rank=128)
-    m = one_step.CAPACITY * n2
+    m = one_step_chapter.CAPACITY * n2
     tuned = one_step.kernel_baselines(jax.random.key(3), tgt, m, (16 * n2,), **kw)
     untuned = one_step.kernel_baselines(jax.random.key(3), tgt, m, (16 * n2,), lambdas=(100.0,), **kw)
     for name in one_step.KERNELS:
@@ -254,26 +259,28 @@ def test_one_step_every_dimension_of_the_curve_has_a_baseline_with_the_capacity_
     """At the quick and cpu_large sizes, every d of the network's curve has a baseline that can learn the degree-2
     part from n = d²: random features with m >= CAPACITY N_2(d), a kernel of the d <= 32 kind, or the closed-form
     NTK of capable_baselines (at d = 64 and 128 the chapter's random features have m = 256 < N_2(d))."""
-    from featlearn import hermite, one_step, profiles
+    from featlearn import hermite, profiles
+    from featlearn.chapters import one_step as one_step_chapter
 
     for profile in ("quick", "cpu_large"):
-        S = profiles.sizes(**one_step.SIZES, profile=profile)
-        cap = one_step.capable_baselines(S)
+        S = profiles.sizes(**one_step_chapter.SIZES, profile=profile)
+        cap = one_step_chapter.capable_baselines(S)
         for d in S.curve_d:
-            rf_ok = S.m >= one_step.CAPACITY * hermite.monomial_count(d, 2)
+            rf_ok = S.m >= one_step_chapter.CAPACITY * hermite.monomial_count(d, 2)
             kernel_ok = d in S.kernel_d and S.kernel_ratios[0] * d * d <= S.kernel_n_max
             assert rf_ok or kernel_ok or (d in cap and d * d in cap[d]), (profile, d, cap)
         assert 64 in cap and (profile == "quick" or 128 in cap)
 
 
 def test_one_step_separation_check_fails_with_a_kernel_in_the_networks_place():
-    """Kernel substitution: the chapter's paired check (one_step.network_beats_kernels on the network's error + 3 SE
-    and its margins over the baselines, one_step.paired_margins), handed the closed-form NTK's numbers from a small
+    """Kernel substitution: the chapter's paired check (the chapter module's network_beats_kernels on the network's
+    error + 3 SE and its margins over the baselines, paired_margins), handed the closed-form NTK's numbers from a small
     run (d = 10, n = d² and 2d², inside the window n <= N_4(d)/2) in the network's place, fails."""
     import jax
     import numpy as np
 
     from featlearn import figures, one_step, targets
+    from featlearn.chapters import one_step as one_step_chapter
 
     d, ns = 10, (100, 200)
     tgt = targets.multi_index(jax.random.key(1), d, one_step.SOURCE)
@@ -283,10 +290,10 @@ def test_one_step_separation_check_fails_with_a_kernel_in_the_networks_place():
                                                        {"n": np.array(ns)}, seed=None, d=d, method=k)
                                    for k in ("ntk", "nngp", "entk")))
     upper = [float(out["ntk"][-1] + 3 * out["ntk_se"][-1])]
-    gaps = one_step.paired_margins(mean, network="ntk")["gap"]
+    gaps = one_step_chapter.paired_margins(mean, network="ntk")["gap"]
     assert len(gaps) == 2
     assert upper[0] >= tgt.plateau(2), f"the NTK inside its window should stay above the plateau: {upper[0]:.3f}"
-    assert not one_step.network_beats_kernels(upper, gaps, tgt.plateau(2))
+    assert not one_step_chapter.network_beats_kernels(upper, gaps, tgt.plateau(2))
 
 
 def test_one_step_section_pairs_the_network_with_every_baseline(monkeypatch):
@@ -298,7 +305,8 @@ def test_one_step_section_pairs_the_network_with_every_baseline(monkeypatch):
     import numpy as np
     import pytest
 
-    from featlearn import one_step, sweeps
+    from featlearn import sweeps
+    from featlearn.chapters import one_step as one_step_chapter
 
     S = SimpleNamespace(profile="quick", seeds=2, curve_d=[8, 16], curve_ratios=[0.5, 1, 2], m=16, kernel_d=[8],
                         kernel_ratios=[1, 2], kernel_n_max=300, kernel_n_test=50, entk_d=[8], n_test=50, batch=64)
@@ -314,7 +322,7 @@ def test_one_step_section_pairs_the_network_with_every_baseline(monkeypatch):
         return out
 
     monkeypatch.setattr(sweeps, "sweep", fake)
-    out = one_step.network_vs_kernels(S, jax.random.key(0))
+    out = one_step_chapter.network_vs_kernels(S, jax.random.key(0))
     m = out["margins"]
     got = {(int(d), str(k)): float(g) for d, k, g in zip(m["d"], m["method"], m["gap"], strict=True)}
     assert got == pytest.approx({(8, "rf"): -0.7, (8, "entk"): -0.6, (8, "ntk"): -0.5, (16, "rf"): -0.7,
@@ -322,7 +330,7 @@ def test_one_step_section_pairs_the_network_with_every_baseline(monkeypatch):
     assert out["capable_dims"].tolist() == [16]
     cap = m["capable"]  # m = 16 neurons: below CAPACITY N_2 at every d, so only the closed-form NTK is capable
     assert {(int(d), str(k)) for d, k in zip(m["d"][cap], m["method"][cap], strict=True)} == {(8, "ntk"), (16, "ntk")}
-    assert one_step.network_beats_kernels(out["network_upper"], m["gap"][cap], out["plateau"])
+    assert one_step_chapter.network_beats_kernels(out["network_upper"], m["gap"][cap], out["plateau"])
 
 
 # --- kernel regime -----------------------------------------------------------------------------------------------
@@ -342,15 +350,15 @@ def test_kernel_regime_fraction_check_fails_for_a_learner_of_the_next_degree():
     degree l+1 at every d (it found the direction from n ∝ N_l samples) fails the check, whether that fraction is
     large or small, even where it meets the old bound (error >= P_l - (n/N_(l+1)) v_(l+1) - 0.05, in fractions: at
     most the span n/N_(l+1) plus 0.15); a fraction that shrinks with d passes."""
-    from featlearn import kernel_regime as kr
+    from featlearn.chapters import kernel_regime as kr_chapter
 
     span = [0.89, 0.47, 0.24]
     for flat in (0.5, 0.05):
-        ok, _ = kr.fraction_shrinks(_fraction_summary([8, 16, 32], [flat] * 3, [0.005] * 3, span), 1)
+        ok, _ = kr_chapter.fraction_shrinks(_fraction_summary([8, 16, 32], [flat] * 3, [0.005] * 3, span), 1)
         assert not ok, f"a fraction of {flat} at every d is not a kernel's"
-    ok, _ = kr.fraction_shrinks(_fraction_summary([8, 16, 32], [0.5, 0.2, 0.1], [0.02] * 3, span), 1)
+    ok, _ = kr_chapter.fraction_shrinks(_fraction_summary([8, 16, 32], [0.5, 0.2, 0.1], [0.02] * 3, span), 1)
     assert ok
-    ok, _ = kr.fraction_shrinks(_fraction_summary([8, 16, 32], [0.5, 0.1, 0.3], [0.02] * 3, span), 1)
+    ok, _ = kr_chapter.fraction_shrinks(_fraction_summary([8, 16, 32], [0.5, 0.1, 0.3], [0.02] * 3, span), 1)
     assert not ok, "a fraction that rises again from one d to the next does not shrink"
 
 
@@ -362,6 +370,7 @@ def test_kernel_regime_kernel_learns_less_of_the_next_degree_as_d_grows():
 
     from featlearn import kernel_regime as kr
     from featlearn import targets
+    from featlearn.chapters import kernel_regime as kr_chapter
 
     ds, seeds = [4, 16, 64], 6
     frac, se, span = [], [], []
@@ -372,5 +381,5 @@ def test_kernel_regime_kernel_learns_less_of_the_next_degree_as_d_grows():
         frac.append(f.mean())
         se.append(f.std(ddof=1) / np.sqrt(seeds))
         span.append(8 * d / kr.monomial_count(d, 2))
-    ok, words = kr.fraction_shrinks(_fraction_summary(ds, frac, se, span), 1)
+    ok, words = kr_chapter.fraction_shrinks(_fraction_summary(ds, frac, se, span), 1)
     assert ok, words

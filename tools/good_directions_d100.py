@@ -25,8 +25,9 @@ import numpy as np
 
 from featlearn import good_directions as gd
 from featlearn import results
+from featlearn.chapters import good_directions as gd_chapter
 
-SIZES = {k: v for k, v in gd.AUTHORS_SIZE.items() if k != "seed"}
+SIZES = {k: v for k, v in gd_chapter.AUTHORS_SIZE.items() if k != "seed"}
 
 
 def _file(work: Path, seed: int, lam: float) -> Path:
@@ -51,7 +52,7 @@ def run(work: Path, lams: list[float], seeds: list[int]) -> None:
 
 
 def unstore(work: Path) -> None:
-    stored = gd.load_authors_size()
+    stored = gd_chapter.load_authors_size()
     if stored is None:
         raise SystemExit("nothing is stored at results/good-directions/authors-size/d100/")
     out, man = stored["authors_size"], stored.manifest
@@ -77,7 +78,7 @@ def store(work: Path, command: str | None = None) -> Path:
     if not files:
         raise SystemExit(f"nothing to store in {work}")
     runs = [dict(np.load(p)) for p in files]
-    out = gd.authors_size_output([float(r["lam"]) for r in runs],
+    out = gd_chapter.authors_size_output([float(r["lam"]) for r in runs],
                                  [gd.Curves(*(r[f] for f in gd.Curves._fields)) for r in runs],
                                  [int(r["seed"]) for r in runs])
     envs = [json.loads(str(r["env"])) for r in runs]
@@ -104,7 +105,7 @@ def main() -> None:
     parser.add_argument("action", choices=["run", "store", "unstore"])
     parser.add_argument("--work", type=Path, required=True, help="folder for the runs, one file per seed and λ")
     parser.add_argument("--lams", default="10,0", help="λ in this library's units, comma separated")
-    parser.add_argument("--seeds", default=str(gd.AUTHORS_SIZE["seed"]), help="seeds, comma separated")
+    parser.add_argument("--seeds", default=str(gd_chapter.AUTHORS_SIZE["seed"]), help="seeds, comma separated")
     parser.add_argument("--command", default=None, help="store: the command that made the runs, for the manifest")
     args = parser.parse_args()
     if args.action == "run":

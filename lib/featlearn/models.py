@@ -11,8 +11,12 @@ Initialisation (:func:`init_params`): rows :math:`w_j\sim N(0, \tfrac{s_w^2}{d}I
 :math:`b_j\sim N(0, s_b^2)` (``bias_std=0`` gives a bias-free net), :math:`a_j=\pm1` (``"sign"``) or
 :math:`N(0,1)`. ``symmetric=True`` duplicates the first half with opposite :math:`a`, so :math:`f\equiv0` at init.
 
-The NNX class :class:`TwoLayer` holds the parameters; :func:`functional` returns the pure view
-``(apply_fn, params)`` used by every training kernel under ``jit``/``vmap``.
+The network is one Flax NNX module, :class:`TwoLayer`: it draws its parameters and computes :math:`f`. Every
+chapter trains it through its split view, because ``jit``, ``vmap``, ``grad`` and ``lax.scan`` carry plain pytrees:
+:func:`init_params` builds a :class:`TwoLayer` and returns its state as a dict ``{"W", "b", "a"}``
+(:func:`state`), and :func:`apply` merges such a dict back into the module and calls it (:func:`merge`; the merge
+happens while tracing, so a jitted step compiles to the same program as a hand-written forward pass,
+``benchmarks/``).
 
 The activations (:data:`ACTIVATIONS`) carry their first two derivatives, for the Taylor terms and closed-form
 gradients of the papers. :func:`first_layer_step` is the papers' first gradient step on :math:`W` alone, with
@@ -22,6 +26,7 @@ computes :math:`\nabla_W\hat L` of any loss of the parameters).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -108,46 +113,95 @@ def output_scale(m: int, scaling: str) -> float:
     return {"ntk": 1.0 / math.sqrt(m), "mean_field": 1.0 / m, "standard": 1.0}[scaling]
 
 
+class TwoLayer(nnx.Module):
+    r"""The two-layer network :math:`f(x) = s\,\sigma(xW^\top + b)\,a` as a Flax NNX module, drawn from ``key``.
+
+    Parameters (``nnx.Param``): ``W`` ``(m, d)``, rows :math:`w_j\sim N(0, \tfrac{s_w^2}{d}I_d)`
+    (``w_std``); ``b`` ``(m,)``, :math:`b_j\sim N(0, s_b^2)` (``bias_std``; 0 for a bias-free net); ``a`` ``(m,)``,
+    ``a_scale`` times :math:`\pm1` (``second_layer="sign"``) or :math:`N(0,1)` (``"gaussian"``).
+    ``symmetric``: neurons ``j`` and ``j + m/2`` share ``w, b`` and have opposite ``a`` (``m`` even), so
+    :math:`f\equiv0` at initialisation. ``activation``: a name of :data:`ACTIVATIONS`; ``scale``: :math:`s`
+    (:func:`output_scale`). A pure function of ``key``: it may be built under ``jit`` or ``vmap``.
+
+    >>> net = TwoLayer(jax.random.key(0), 10, 64, scale=output_scale(64, "ntk"))
+    >>> y = net(jnp.ones((3, 10)))            # (3,)
+    >>> params = state(net)                  # the split view jit/vmap/scan carry: init_params, apply
+    """
+
+    def __init__(self, key: Array, d: int, m: int, *, activation: str = "relu", scale: float = 1.0,
+                 symmetric: bool = True, bias_std: float = 1.0, w_std: float = 1.0, second_layer: str = "sign",
+                 a_scale: float = 1.0, dtype=jnp.float32):
+        d = _checks.positive_int("d", d)
+        m = _checks.positive_int("m", m)
+        activation_fn(activation)
+        _checks.real_in("bias_std", bias_std, 0.0)
+        _checks.real_in("w_std", w_std, 0.0)
+        _checks.one_of("second_layer", second_layer, ("sign", "gaussian"))
+        if symmetric and m % 2:
+            raise ValueError(f"m must be even for a symmetric initialisation, got {m}")
+        half = m // 2 if symmetric else m
+        kw, kb, ka = jax.random.split(key, 3)
+        W = w_std * rng.normal(kw, (half, d), dtype) / math.sqrt(d)
+        b = bias_std * rng.normal(kb, (half,), dtype)
+        a = a_scale * (rng.rademacher(ka, (half,), dtype=dtype) if second_layer == "sign"
+                       else rng.normal(ka, (half,), dtype))
+        if symmetric:
+            W, b, a = jnp.concatenate([W, W]), jnp.concatenate([b, b]), jnp.concatenate([a, -a])
+        self.activation = activation
+        self.scale = scale
+        self.W, self.b, self.a = nnx.Param(W), nnx.Param(b), nnx.Param(a)
+
+    def features(self, x: Array) -> Array:
+        r"""Hidden features :math:`\sigma(xW^\top + b)`: ``x`` ``(n, d)`` → ``(n, m)``."""
+        return activation_fn(self.activation)(x @ self.W[...].T + self.b[...])
+
+    def __call__(self, x: Array) -> Array:
+        r""":math:`f(x)`: ``x`` ``(n, d)`` → ``(n,)``."""
+        return self.scale * (self.features(x) @ self.a[...])
+
+
+def state(model: TwoLayer) -> Params:
+    """The module's parameters as a plain dict ``{"W": (m, d), "b": (m,), "a": (m,)}`` (its ``nnx.split`` state):
+    the pytree that ``jit``, ``vmap``, ``grad`` and ``lax.scan`` carry."""
+    _, params = nnx.split(model)
+    return dict(nnx.to_pure_dict(params))
+
+
+@functools.cache
+def _graph(activation: str) -> nnx.GraphDef:
+    """The static structure of a :class:`TwoLayer` with this activation (shapes are the state's)."""
+    return nnx.graphdef(nnx.eval_shape(lambda: TwoLayer(jax.random.key(0), 1, 2, activation=activation)))
+
+
+def merge(params: Params, *, activation: str = "relu", scale: float | Array = 1.0) -> TwoLayer:
+    """The :class:`TwoLayer` holding ``params`` (a dict from :func:`init_params` or :func:`state`, possibly traced
+    or trained), with this activation and output scale; the inverse of :func:`state`."""
+    activation_fn(activation)
+    missing = {"W", "b", "a"} - set(params)
+    if missing:
+        raise ValueError(f"params must hold W, b and a, missing {sorted(missing)}")
+    model = nnx.merge(_graph(activation), nnx.State({k: params[k] for k in ("W", "b", "a")}))
+    model.scale = scale
+    return model
+
+
 def init_params(key: Array, d: int, m: int, *, symmetric: bool = True, bias_std: float = 1.0,
                 w_std: float = 1.0, second_layer: str = "sign", a_scale: float = 1.0,
                 dtype=jnp.float32) -> Params:
-    """Initial parameters ``{"W": (m, d), "b": (m,), "a": (m,)}``; a pure function of ``key`` (vmap-able).
-
-    ``symmetric``: neurons ``j`` and ``j + m/2`` share ``w, b`` and have opposite ``a`` (``m`` must be even).
-    ``second_layer``: ``"sign"`` (±1), ``"gaussian"`` or ``"zero"``, times ``a_scale``.
-    """
-    d = _checks.positive_int("d", d)
-    m = _checks.positive_int("m", m)
-    _checks.real_in("bias_std", bias_std, 0.0)
-    _checks.real_in("w_std", w_std, 0.0)
-    _checks.one_of("second_layer", second_layer, ("sign", "gaussian", "zero"))
-    if symmetric and m % 2:
-        raise ValueError(f"m must be even for a symmetric initialisation, got {m}")
-    half = m // 2 if symmetric else m
-    kw, kb, ka = jax.random.split(key, 3)
-    W = w_std * rng.normal(kw, (half, d), dtype) / math.sqrt(d)
-    b = bias_std * rng.normal(kb, (half,), dtype)
-    if second_layer == "sign":
-        a = rng.rademacher(ka, (half,), dtype=dtype)
-    elif second_layer == "gaussian":
-        a = rng.normal(ka, (half,), dtype)
-    else:
-        a = jnp.zeros((half,), dtype)
-    a = a_scale * a
-    if symmetric:
-        W, b, a = jnp.concatenate([W, W]), jnp.concatenate([b, b]), jnp.concatenate([a, -a])
-    return {"W": W, "b": b, "a": a}
+    """The parameters of a freshly drawn :class:`TwoLayer` (same arguments), as :func:`state` returns them:
+    ``{"W": (m, d), "b": (m,), "a": (m,)}``; a pure function of ``key`` (vmap-able)."""
+    return state(TwoLayer(key, d, m, symmetric=symmetric, bias_std=bias_std, w_std=w_std,
+                          second_layer=second_layer, a_scale=a_scale, dtype=dtype))
 
 
-def apply(params: Params, x: Array, *, activation: str = "relu", scale: float = 1.0) -> Array:
-    r""":math:`f(x) = s\,\sigma(xW^\top + b)\,a`; ``x``: ``(n, d)`` → ``(n,)``."""
-    sigma = activation_fn(activation)
-    return scale * (sigma(x @ params["W"].T + params["b"]) @ params["a"])
+def apply(params: Params, x: Array, *, activation: str = "relu", scale: float | Array = 1.0) -> Array:
+    r""":class:`TwoLayer`'s :math:`f(x) = s\,\sigma(xW^\top + b)\,a` at ``params``: ``x`` ``(n, d)`` → ``(n,)``."""
+    return merge(params, activation=activation, scale=scale)(x)
 
 
 def features(params: Params, x: Array, *, activation: str = "relu") -> Array:
-    r"""Hidden features :math:`\sigma(xW^\top + b)`, shape ``(n, m)``."""
-    return activation_fn(activation)(x @ params["W"].T + params["b"])
+    r""":class:`TwoLayer`'s hidden features :math:`\sigma(xW^\top + b)` at ``params``, shape ``(n, m)``."""
+    return merge(params, activation=activation).features(x)
 
 
 def make_apply(activation: str = "relu", scale: float = 1.0) -> Callable[[Params, Array], Array]:
@@ -158,41 +212,6 @@ def make_apply(activation: str = "relu", scale: float = 1.0) -> Callable[[Params
         return apply(params, x, activation=activation, scale=scale)
 
     return apply_fn
-
-
-class TwoLayer(nnx.Module):
-    """Flax NNX two-layer network; see the module docstring for the parameterisation.
-
-    >>> net = TwoLayer(d=10, m=64, rngs=nnx.Rngs(0))
-    >>> apply_fn, params = functional(net)
-    """
-
-    def __init__(self, d: int, m: int, *, rngs: nnx.Rngs, activation: str = "relu", scaling: str = "ntk",
-                 symmetric: bool = True, bias_std: float = 1.0, w_std: float = 1.0,
-                 second_layer: str = "sign", a_scale: float = 1.0, dtype=jnp.float32):
-        activation_fn(activation)
-        self.activation = activation
-        self.scaling = scaling
-        self.scale = output_scale(m, scaling)
-        p = init_params(rngs.params(), d, m, symmetric=symmetric, bias_std=bias_std, w_std=w_std,
-                        second_layer=second_layer, a_scale=a_scale, dtype=dtype)
-        self.W = nnx.Param(p["W"])
-        self.b = nnx.Param(p["b"])
-        self.a = nnx.Param(p["a"])
-
-    @classmethod
-    def from_params(cls, params: Params, *, activation: str = "relu", scaling: str = "ntk") -> TwoLayer:
-        """Build a model holding the given parameters."""
-        m, d = params["W"].shape
-        net = cls(d, m, rngs=nnx.Rngs(0), activation=activation, scaling=scaling, symmetric=False)
-        net.W[...], net.b[...], net.a[...] = params["W"], params["b"], params["a"]
-        return net
-
-    def __call__(self, x: Array) -> Array:
-        return apply(self.params(), x, activation=self.activation, scale=self.scale)
-
-    def params(self) -> Params:
-        return {"W": self.W[...], "b": self.b[...], "a": self.a[...]}
 
 
 def first_layer_gradient(loss_fn: Callable[[Params], Array], params: Params) -> Array:
@@ -219,12 +238,3 @@ def first_layer_step(params: Params, G: Array, eta: float | Array, *, weight_dec
         return {**params, "W": -eta * G}
     _checks.real_in("weight_decay", weight_decay, 0.0)
     return {**params, "W": (1.0 - eta * weight_decay) * params["W"] - eta * G}
-
-
-def functional(model: TwoLayer) -> tuple[Callable[[Params, Array], Array], Params]:
-    """The pure view of a model: ``(apply_fn, params)`` with ``apply_fn(params, x) == model(x)``.
-
-    Uses ``nnx.split`` so the parameters are a plain pytree that ``jit``/``vmap``/``grad`` can carry."""
-    _, state = nnx.split(model, nnx.Param)
-    params = dict(nnx.to_pure_dict(state))
-    return make_apply(model.activation, model.scale), params

@@ -71,13 +71,13 @@ class Chapter:
 
 #: The chapters in reading order, by name.
 CHAPTERS: dict[str, Chapter] = {c.name: c for c in (
-    Chapter("kernel-regime", "featlearn.kernel_regime",
+    Chapter("kernel-regime", "featlearn.chapters.kernel_regime",
             "Jacot et al. (2018); Ghorbani et al. (2021); Mei et al. (2022)"),
-    Chapter("one-step", "featlearn.one_step", "Damian, Lee & Soltanolkotabi (2022)"),
-    Chapter("good-directions", "featlearn.good_directions", "Nichani, Bai & Lee (2022)"),
-    Chapter("gradient-features", "featlearn.gradient_features", "Shi, Wei & Liang (2023)"),
-    Chapter("local-convergence", "featlearn.local_convergence", "Zhou & Ge (2024)"),
-    Chapter("atlas", "featlearn.atlas",
+    Chapter("one-step", "featlearn.chapters.one_step", "Damian, Lee & Soltanolkotabi (2022)"),
+    Chapter("good-directions", "featlearn.chapters.good_directions", "Nichani, Bai & Lee (2022)"),
+    Chapter("gradient-features", "featlearn.chapters.gradient_features", "Shi, Wei & Liang (2023)"),
+    Chapter("local-convergence", "featlearn.chapters.local_convergence", "Zhou & Ge (2024)"),
+    Chapter("atlas", "featlearn.chapters.atlas",
             "Ghorbani et al. (2021); Mei et al. (2022); Damian et al. (2022); Nichani et al. (2022)"),
 )}
 

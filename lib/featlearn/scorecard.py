@@ -25,10 +25,12 @@ and shows as ``est [lo, hi]``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +185,57 @@ def show(row: dict, message: str = "", chapter: str = "") -> None:
         display(Verdict(row, message, chapter))
 
 
+#: The statuses a claim's check records when its predicate holds.
+CLAIM_STATUSES = ("reproduced", "partly", "library identity")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A chapter's claim, stated once (in its chapter module) and evaluated wherever it is measured: on the live
+    run (``card.claim(CLAIM, value)``) and on stored results (``card.at_scale(...).claim(CLAIM, value)``, recorded
+    as ``stored-<id>``), each on its own data, so that the threshold is written in one place.
+
+    ``id``: the scorecard row's id; ``theorem``: the label of the chapter's ``prf`` block; ``measured`` and
+    ``threshold``: the row's text, in which ``{name}`` fields are filled from the call's keyword arguments (the
+    dimensions, sizes or level of that run); ``holds``: the predicate that decides the check, called with the
+    measured value and those of the fields it names as parameters (``lambda ctrl, level: ...``); ``status``: the
+    row's status when it holds (:data:`CLAIM_STATUSES`)."""
+
+    id: str
+    theorem: str
+    measured: str
+    threshold: str
+    holds: Callable[[Any], Any]
+    status: str = "reproduced"
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise ValueError(f"id must be lower-case letters, digits and hyphens, got {self.id!r}")
+        if self.status not in CLAIM_STATUSES:
+            raise ValueError(f"status must be one of {CLAIM_STATUSES}, got {self.status!r}")
+        if not callable(self.holds):
+            raise ValueError(f"holds must be a predicate of the measured value, got {self.holds!r}")
+
+    def evaluate(self, value: Any, **fields: Any) -> bool:
+        """Whether the claim holds of ``value``, its predicate given the fields it names."""
+        params = list(inspect.signature(self.holds).parameters.values())
+        wanted = {p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        missing = wanted - set(fields)
+        if missing:
+            raise ValueError(f"claim {self.id!r} needs the fields {sorted(missing)} (its predicate names them), "
+                             f"got {sorted(fields)}")
+        return bool(self.holds(value, **{k: fields[k] for k in wanted}))
+
+    def text(self, **fields: Any) -> tuple[str, str]:
+        """``(measured, threshold)`` with the ``{name}`` fields filled; ``ValueError`` naming a missing field."""
+        try:
+            return self.measured.format(**fields), self.threshold.format(**fields)
+        except KeyError as err:
+            raise ValueError(f"claim {self.id!r} needs the field {err.args[0]!r} (its measured or threshold text "
+                             f"names it), got {sorted(fields)}") from None
+
+
+
 class Card:
     """The scorecard of one chapter; rows are written to ``<folder>/<chapter>.json`` (default folder:
     :func:`scorecard_dir`).
@@ -284,6 +337,17 @@ class Card:
         self._write()
         show(row, chapter=self.chapter)
 
+    def claim(self, claim: Claim, value: Any, *, interval: Sequence[Any] | None = None, scale: str | None = None,
+              prefix: str = "", **fields: Any) -> None:
+        """Check ``claim`` on the measured ``value`` (its predicate decides), recording the row with the claim's own
+        id, theorem, text and status (``{name}`` fields from ``fields``); like :meth:`check`, raise
+        :class:`AssertionError` when it does not hold. ``prefix`` goes before the id (``"stored-"`` on stored
+        results, through :meth:`ScaledCard.claim`)."""
+        measured, threshold = claim.text(**fields)
+        self.check(claim.evaluate(value, **fields), f"{claim.id}: {measured}: {format_value({'value': _plain(value)})} "
+                   f"(threshold {threshold})", claim=prefix + claim.id, measured=measured, value=value,
+                   threshold=threshold, theorem=claim.theorem, status=claim.status, scale=scale, interval=interval)
+
     def at_scale(self, scale: str) -> ScaledCard:
         """The same card, recording its rows at another ``scale``: for checks made on stored results (a chapter's
         "At a larger scale" section, e.g. ``card.at_scale(f"{stored.profile} (stored)")``), whose rows must not
@@ -310,6 +374,11 @@ class ScaledCard:
     def outcome(self, ok: Any, **kwargs: Any) -> bool:
         """:meth:`Card.outcome` at this view's scale."""
         return self.card.outcome(ok, **kwargs, scale=self.scale)
+
+    def claim(self, claim: Claim, value: Any, **kwargs: Any) -> None:
+        """:meth:`Card.claim` at this view's scale, recorded as ``stored-<id>``: the same claim on stored data."""
+        self.card.claim(claim, value, **kwargs, scale=self.scale, prefix="stored-")
+
 
 
 def scorecard_dir() -> Path:

@@ -216,7 +216,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from featlearn import sweeps
-from featlearn.chapters import kernel_regime as kr_chapter
 
 SIZES = dict(quick=dict(xs=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), paper=dict(xs=[1.0]))
 SEED = 11

@@ -101,7 +101,7 @@ def test_bad_input():
     p = {"W": jnp.ones((2, 2)), "a": jnp.ones(2)}
     with pytest.raises(ValueError, match="n_evals"):
         lc.staged_weight_decay(p, loss, jnp.ones(1), steps=10, lr=0.1, n_evals=3)
-    with pytest.raises(ValueError, match="lambdas"):
+    with pytest.raises(ValueError, match="schedule"):
         lc.staged_weight_decay(p, loss, jnp.ones((1, 1)), steps=10, lr=0.1, n_evals=5)
     with pytest.raises(ValueError, match="lam"):
         lc.dual_certificate(p["W"], p, jnp.eye(1, 2), jnp.ones(1), 0.0)

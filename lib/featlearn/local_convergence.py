@@ -55,32 +55,32 @@ class StagedTrace(NamedTuple):
     snapshots: dict
 
 
-def staged_weight_decay(params: dict, loss_fn: Callable[[dict], Array], lambdas: Array, *, steps: int,
+def staged_weight_decay(params: dict, loss_fn: Callable[[dict], Array], schedule: Array, *, steps: int,
                         lr: float | Array, n_evals: int = 20,
                         penalty: Callable[[dict], Array] = weight_decay) -> tuple[dict, StagedTrace]:
     r"""Gradient descent :math:`\theta\leftarrow\theta-\eta\nabla L_{\lambda_s}(\theta)` for ``steps`` steps in each
     stage :math:`s`, with :math:`L_\lambda = L + \lambda\,R` (``loss_fn`` is :math:`L`, ``penalty`` is
-    :math:`R`, default :func:`weight_decay`). ``lambdas`` ``(S,)``: one strength per stage (decreasing in the
+    :math:`R`, default :func:`weight_decay`). ``schedule`` ``(S,)``: one strength per stage (decreasing in the
     paper; zeros give plain GD). ``n_evals`` evaluations per stage (it must divide ``steps``).
 
-    One call of :func:`featlearn.train.fit` (plain SGD, ``lambdas`` as its λ schedule, the end of each stage
+    One call of :func:`featlearn.train.fit` (plain SGD, ``schedule`` as its λ schedule, the end of each stage
     kept as a snapshot): one compiled program, ``vmap``-able over ``params`` and ``lr``."""
     steps = _checks.positive_int("steps", steps)
     n_evals = _checks.positive_int("n_evals", n_evals)
     if steps % n_evals:
         raise ValueError(f"n_evals must divide steps = {steps}, got {n_evals}")
-    lambdas = jnp.asarray(lambdas)
-    if lambdas.ndim != 1 or lambdas.shape[0] < 1:
-        raise ValueError(f"lambdas must be a non-empty 1-d array, got shape {lambdas.shape}")
-    n_stages = lambdas.shape[0]
-    params, tr = train.fit(params, loss_fn, steps=n_stages * steps, lr=lr, lam=lambdas, penalty=penalty,
+    schedule = jnp.asarray(schedule)
+    if schedule.ndim != 1 or schedule.shape[0] < 1:
+        raise ValueError(f"schedule must be a non-empty 1-d array, got shape {schedule.shape}")
+    n_stages = schedule.shape[0]
+    params, tr = train.fit(params, loss_fn, steps=n_stages * steps, lr=lr, lam=schedule, penalty=penalty,
                            n_evals=n_stages * n_evals)
 
     def per_stage(a):  # drop the record at the start; (S * n_evals,) -> (S, n_evals)
         return a[1:].reshape(n_stages, n_evals)
 
     return params, StagedTrace(per_stage(tr.step), per_stage(tr.loss), per_stage(tr.objective),
-                               per_stage(tr.grad_norm), lambdas, tr.snapshots)
+                               per_stage(tr.grad_norm), schedule, tr.snapshots)
 
 
 def population_objective(W_star: Array, a_star: Array, activation: str = "abs",

@@ -37,6 +37,7 @@ from ..gradient_features import (
     xor_kernel_experiment,
     xor_opt_experiment,
 )
+from ..scorecard import Claim
 
 #: The chapter's sizes for ``featlearn.profiles.sizes(**SIZES)``: ``quick`` runs on 2 CPU cores in the chapter's
 #: budget, ``cpu_large`` is for a stored run on them (``featlearn reproduce``), ``paper`` (ten times larger d, n and
@@ -71,6 +72,25 @@ CUT_SHORT = dict(ns=("samples", [250, 500]), steps=("steps", 5), n_pop=("samples
 
 
 #: Cone widths γ of the gradient feature set measured in the XOR-mixture and parity sections.
+# --- the chapter's claims measured both live and on the stored results, each stated once (fl.scorecard.Claim)
+#: Step 1 puts the mass the finite-n lemma predicts in span(mu): ``(measured, predicted)`` at the largest n and the
+#: smallest ratio over n of the mass after step 1 to the mass at initialisation.
+XOR_STEP1_MASS = Claim(
+    "xor-step1-mass", "gradient-features-lemma-finite-n", status="library identity",
+    measured="step-1 mass in span(mu), largest n: measured, predicted; min over n of step 1 / init",
+    threshold="|measured/predicted - 1| < 0.1; > 5 x init at every n",
+    holds=lambda v: abs(v[0] / v[1] - 1) < 0.1 and v[2] > 5)
+#: The network beats every fixed-feature baseline at every n: its largest margins over random features and linear.
+XOR_NET_BEATS_FIXED_FEATURES = Claim(
+    "xor-net-beats-fixed-features", "gradient-features-prop-xor", threshold="< -0.2 (both, at every n)",
+    measured="largest over n of network's error minus random features', minus linear's",
+    holds=lambda v: v[0] < -0.2 and v[1] < -0.2)
+#: The network beats the NTK at every n while the NTK is still improving with n (a fixed-n comparison).
+XOR_NET_BEATS_NTK = Claim(
+    "xor-net-beats-ntk", "gradient-features-prop-xor", status="partly", threshold="< 0 (both)",
+    measured="largest over n of network's error minus NTK's; largest change of NTK's error with n",
+    holds=lambda v: v[0] < 0 and v[1] < 0)
+
 XOR_GAMMA = 0.2
 
 

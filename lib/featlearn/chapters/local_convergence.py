@@ -38,6 +38,7 @@ from ..local_convergence import (
     teacher,
     teacher_plane_coordinates,
 )
+from ..scorecard import Claim
 
 SIZES = dict(
     quick=dict(d=10, m=40, a_star=[1.0, 0.8, -0.6], seeds=5, init_scale=0.1, lr=0.2, lam0=1e-2, stages=9,
@@ -75,6 +76,16 @@ SEED = 2024
 
 
 X64 = True  # the local phase reaches losses near 1e-8: the chapter and `featlearn reproduce` run in float64
+
+
+# --- the chapter's claims measured both live and on the stored results, each stated once (fl.scorecard.Claim)
+#: The local phase converges: orders of magnitude the population loss falls, worst seed.
+LOSS_FALLS = Claim("loss-falls", "thm-local-convergence-local", threshold="> 4", holds=lambda v: v > 4,
+                   measured="orders of magnitude the population loss falls (worst seed)")
+#: The loss at the end of each stage decreases with λ: the largest stage-to-stage change.
+STAGE_LOSS_DECREASES = Claim(
+    "stage-loss-decreases", "thm-local-convergence-local", threshold="< 0", holds=lambda v: v < 0,
+    measured="change of the stage-end loss from one stage to the next (worst seed and stage)")
 
 
 def _keys(key: Array) -> tuple[Array, Array, Array]:

@@ -135,6 +135,39 @@ DEGENERATE_NOT_LEARNED = Claim(
     holds=lambda ctrl, level: bool(np.all(np.asarray(ctrl) < level) and np.all(np.diff(ctrl) < 0)))
 
 
+#: At the largest n the network's error plus three standard errors is below the plateau, at every d (worst d).
+NETWORK_BELOW_PLATEAU = Claim(
+    "network-below-plateau", "one-step-thm-kernel", threshold="< {plateau:.2f} (the plateau)",
+    measured="network's test error + 3 SE at the largest n, worst d", holds=lambda upper, plateau: upper < plateau)
+#: Within the kernels' window every kernel stays at or above the plateau: its lowest error minus the plateau in SEs.
+KERNELS_ABOVE_PLATEAU = Claim(
+    "kernels-above-plateau", "one-step-thm-kernel", threshold="≥ -3 (plateau {plateau:.2f})",
+    measured="every kernel's error minus the plateau, in SEs, lowest over n ≤ {window} N_4(d)",
+    holds=lambda z: z >= -3)
+#: The closed-form NTK approaches the plateau: its excess over it at least halves from n = d² to the largest n.
+NTK_EXCESS_FALLS = Claim(
+    "ntk-excess-falls", "one-step-thm-kernel", threshold="≤ 0.5", holds=lambda ratio: ratio <= 0.5,
+    measured="NTK excess over the plateau at the largest n / at n = d², worst d")
+#: Every kernel solve converged at its selected penalty.
+CG_CONVERGED = Claim("cg-converged", "one-step-thm-kernel", measured="largest relative CG residual at the selected λ",
+                     threshold="≤ 1e-2", holds=lambda res: res <= 1e-2)
+#: The paired separation against the baselines with the capacity for degree 2: the value is the network's worst
+#: error + 3 SE and its worst margin; the predicate (:func:`network_beats_kernels`) reads the arrays themselves.
+NETWORK_BEATS_CAPABLE_BASELINES = Claim(
+    "network-beats-capable-baselines", "one-step-thm-kernel", threshold="< {plateau:.2f}; < 0",
+    measured="network's error + 3 SE at the largest n, worst d; network − capable baseline, worst n ≥ d², d of {dims}",
+    holds=lambda value, upper, gaps, plateau: network_beats_kernels(upper, gaps, plateau))
+#: Transferred features learn the new head with an error that does not grow with d ...
+TRANSFER_FLAT_IN_D = Claim(
+    "transfer-flat-in-d", "one-step-thm-transfer", threshold="≤ 0.05", holds=lambda rise: rise <= 0.05,
+    measured="transfer error at the largest d minus at the smallest, d = {dims}")
+#: ... random features do not learn it ...
+TRANSFER_RF_NULL = Claim("transfer-rf-null", "one-step-thm-transfer", threshold="≥ 0.9", holds=lambda v: v >= 0.9,
+                         measured="random features' error on the new head, lowest over d")
+#: ... and transfer is far below them.
+TRANSFER_BEATS_RF = Claim("transfer-beats-rf", "one-step-thm-transfer", threshold="< 0.5", holds=lambda v: v < 0.5,
+                          measured="transfer error / random features' error, worst d")
+
 def capable_baselines(S: SimpleNamespace) -> dict[int, tuple[int, ...]]:
     r"""The dimensions of the network's curve (``S.curve_d``) whose random features lack the capacity to learn the
     degree-2 part, :math:`m <` :data:`CAPACITY`:math:`\cdot N_2(d)`, and that have no kernel run

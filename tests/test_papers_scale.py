@@ -86,7 +86,7 @@ class RecordingCard:
 
             def claim(self, claim, value, *, interval=None, **fields):
                 measured, threshold = claim.text(**fields)  # a missing field is an error here too
-                card.rows.append(dict(claim=f"stored-{claim.id}", measured=measured, threshold=threshold,
+                card.rows.append(dict(claim=f"stored-{claim.row_id(**fields)}", measured=measured, threshold=threshold,
                                       value=value, ok=claim.evaluate(value, **fields), scale=scale))
 
         return View()

@@ -199,7 +199,8 @@ class Claim:
     ``threshold``: the row's text, in which ``{name}`` fields are filled from the call's keyword arguments (the
     dimensions, sizes or level of that run); ``holds``: the predicate that decides the check, called with the
     measured value and those of the fields it names as parameters (``lambda ctrl, level: ...``); ``status``: the
-    row's status when it holds (:data:`CLAIM_STATUSES`)."""
+    row's status when it holds (:data:`CLAIM_STATUSES`); ``paper``: the work it comes from, when not the chapter's.
+    An ``id`` may hold fields too (``"staircase-monotone-d{d}"``): one claim checked at each dimension."""
 
     id: str
     theorem: str
@@ -207,10 +208,11 @@ class Claim:
     threshold: str
     holds: Callable[[Any], Any]
     status: str = "reproduced"
+    paper: str | None = None
 
     def __post_init__(self) -> None:
-        if not _ID.match(self.id):
-            raise ValueError(f"id must be lower-case letters, digits and hyphens, got {self.id!r}")
+        if not _ID.match(re.sub(r"\{\w+\}", "x", self.id)):
+            raise ValueError(f"id must be lower-case letters, digits and hyphens (and {{field}}s), got {self.id!r}")
         if self.status not in CLAIM_STATUSES:
             raise ValueError(f"status must be one of {CLAIM_STATUSES}, got {self.status!r}")
         if not callable(self.holds):
@@ -228,10 +230,17 @@ class Claim:
 
     def text(self, **fields: Any) -> tuple[str, str]:
         """``(measured, threshold)`` with the ``{name}`` fields filled; ``ValueError`` naming a missing field."""
+        return self._fill(self.measured, fields), self._fill(self.threshold, fields)
+
+    def row_id(self, **fields: Any) -> str:
+        """The row's id with its fields filled."""
+        return self._fill(self.id, fields)
+
+    def _fill(self, text: str, fields: dict[str, Any]) -> str:
         try:
-            return self.measured.format(**fields), self.threshold.format(**fields)
+            return text.format(**fields)
         except KeyError as err:
-            raise ValueError(f"claim {self.id!r} needs the field {err.args[0]!r} (its measured or threshold text "
+            raise ValueError(f"claim {self.id!r} needs the field {err.args[0]!r} (its id, measured or threshold text "
                              f"names it), got {sorted(fields)}") from None
 
 
@@ -344,9 +353,11 @@ class Card:
         :class:`AssertionError` when it does not hold. ``prefix`` goes before the id (``"stored-"`` on stored
         results, through :meth:`ScaledCard.claim`)."""
         measured, threshold = claim.text(**fields)
-        self.check(claim.evaluate(value, **fields), f"{claim.id}: {measured}: {format_value({'value': _plain(value)})} "
-                   f"(threshold {threshold})", claim=prefix + claim.id, measured=measured, value=value,
-                   threshold=threshold, theorem=claim.theorem, status=claim.status, scale=scale, interval=interval)
+        row_id = claim.row_id(**fields)
+        self.check(claim.evaluate(value, **fields), f"{row_id}: {measured}: {format_value({'value': _plain(value)})} "
+                   f"(threshold {threshold})", claim=prefix + row_id, measured=measured, value=value,
+                   threshold=threshold, theorem=claim.theorem, status=claim.status, scale=scale, interval=interval,
+                   paper=claim.paper)
 
     def at_scale(self, scale: str) -> ScaledCard:
         """The same card, recording its rows at another ``scale``: for checks made on stored results (a chapter's

@@ -57,6 +57,7 @@ from ..atlas import (
     verdict,
 )
 from ..progress import progress
+from ..scorecard import Claim
 
 #: The largest :math:`n` at which this library's exact kernel ridge (an :math:`n\times n` eigendecomposition) is
 #: run on a CPU; a cell that needs more is left to the ``paper`` profile (an accelerator, and the CG solver).
@@ -127,6 +128,22 @@ CUT_SHORT = dict(budget=("samples", 0.5), n_val=("samples", 512), n_test=("sampl
 
 #: The chapter's seed: every section gets ``jax.random.key(SEED)`` (the notebook's ``key``; ``featlearn reproduce``).
 SEED = 2026
+
+
+# --- the chapter's claims measured both live and on the stored results, each stated once (fl.scorecard.Claim)
+#: Kernels cannot learn degree ≥ 3 within the budget: every run, at every d, never reaches the level (the value
+#: lists the cells; the predicate reads the counts of runs that never crossed, ``never``, of all runs, ``runs``).
+KERNELS_NEVER_REACH_DEGREE_THREE = Claim(
+    "kernels-never-reach-degree-three", "atlas-thm-kernels",
+    measured="kernel cells whose level needs degree ≥ 3: runs that never reached the level, of all runs",
+    threshold="all runs at every d never reach it within n ≤ {budget:g} d² (theory: n ≍ d^(k±δ), k ≥ 3)",
+    holds=lambda cells, never, runs: len(never) > 0 and bool(np.all(np.asarray(never) == np.asarray(runs))))
+#: NTK ridge on :math:`h_2` is measured, and its n* grows like the count :math:`N_2(d)` (slope 1 against
+#: :math:`\log N_2(d)`); the value is the slope in words, the predicate reads the table's ``row``.
+NTK_EXPONENT_H2 = Claim(
+    "ntk-exponent-h2", "atlas-thm-kernels", threshold="measured (not censored); the interval contains 1",
+    measured="NTK ridge on h2: slope of log n* against log N_2(d) [95% interval]",
+    holds=lambda text, row: row["censored"] == "" and row["count_ci_low"] <= 1 <= row["count_ci_high"])
 
 
 def hyperparameters(S: SimpleNamespace, method: str, n_max: int) -> dict[str, Any]:

@@ -26,8 +26,10 @@ import numpy as np
 from jax import Array
 
 from .. import _checks, figures, kernels, metrics, sweeps, targets
-from ..kernel_regime import component_fractions, lazy_training_run, monomial_count, ntk_relative_error
+from ..hermite import monomial_count
+from ..kernel_regime import component_fractions, lazy_training_run, ntk_relative_error
 from ..progress import progress
+from ..scorecard import Claim
 
 #: The kernel-regime chapter's sizes, for :func:`featlearn.profiles.sizes` (``fl.profiles.sizes(**SIZES)``).
 SIZES = dict(
@@ -54,6 +56,58 @@ CUT_SHORT = dict(steps=("steps", 5), n_lazy=("samples", 32), ntk_points=("sample
 
 #: The chapter's seed: every section gets ``jax.random.key(SEED)`` (the notebook's ``key``; ``featlearn reproduce``).
 SEED = 2022
+
+
+# --- the chapter's claims measured both live and on the stored results, each stated once (fl.scorecard.Claim)
+LAZY = "thm-kernel-regime-lazy"
+STAIR = "thm-kernel-regime-staircase"
+#: The first layer's relative movement shrinks like :math:`m^{-1/2}`.
+LAZY_MOVEMENT_EXPONENT = Claim("lazy-movement-exponent", LAZY, threshold="between −0.65 and −0.35 (theory: −1/2)",
+                               measured="exponent in m of the first layer's relative movement",
+                               holds=lambda slope: -0.65 <= slope <= -0.35)
+#: The gap to the linearised model shrinks at least like :math:`m^{-1/2}` (upper end of its exponent's interval).
+LAZY_GAP_EXPONENT = Claim(
+    "lazy-gap-exponent", LAZY, threshold="< −0.35 (at least as fast as m^−1/2)", holds=lambda high: high < -0.35,
+    measured="upper end of the 95% interval of the exponent in m of the gap to the linearised model")
+#: ... while every width fits the data.
+LAZY_FITS_THE_DATA = Claim(
+    "lazy-fits-the-data", LAZY, measured="largest final training loss over widths and seeds",
+    threshold="< 0.005 (1% of the zero predictor's loss: a run that has not fitted fails it)",
+    holds=lambda loss: loss < 0.005)
+#: The closed form is the large-width limit of the empirical NTK, at bias scale ``sb`` (``sid``: its id form).
+NTK_CLOSED_FORM = Claim(
+    "ntk-closed-form-sb-{sid}", "prop-kernel-regime-closed-form", threshold="≤ 0.02", holds=lambda e: e <= 0.02,
+    measured="relative error of the empirical NTK against the closed form at m = {m}, s_b = {sb:g}")
+#: ... and the relative error decays like :math:`m^{-1/2}` (a wrong formula levels off).
+NTK_ERROR_RATE = Claim(
+    "ntk-error-rate-sb-{sid}", "prop-kernel-regime-closed-form", measured="exponent in m of that relative error, "
+    "s_b = {sb:g}", threshold="−1/2 inside its 95% interval, or within 0.1 of −1/2",
+    holds=lambda slope, low, high: low <= -0.5 <= high or abs(slope + 0.5) < 0.1)
+#: Each degree is learned once n is a few times :math:`N_\ell`: the largest excess over the bound, per d.
+STAIRCASE_LEARNED_LATE = Claim(
+    "staircase-learned-late-d{d}", STAIR, threshold="≤ 0", holds=lambda excess: excess <= 0,
+    measured="d = {d}: largest error minus (variance above degree ℓ + v_ℓ/2), over n ≥ 4N_ℓ")
+#: The error never rises with n, per d.
+STAIRCASE_MONOTONE = Claim("staircase-monotone-d{d}", STAIR, threshold="≤ 0.05", holds=lambda rise: rise <= 0.05,
+                           measured="d = {d}: largest increase of the error from one n to the next")
+#: A bias-free NTK cannot learn the degree-3 component (its error stays at the variance above degree 2) ...
+BIAS_FREE_MISSES_DEGREE_3 = Claim(
+    "bias-free-ntk-misses-degree-3", STAIR, paper="Bietti & Mairal (2019)",
+    measured="bias-free NTK, d = {d}: smallest error at n = {ns}",
+    threshold="≥ {plateau:.3f} − 0.03 (variance above degree 2, less 0.03)",
+    holds=lambda error, plateau: error >= plateau - 0.03)
+#: ... while the same kernel with biases learns part of it.
+BIASED_LEARNS_DEGREE_3 = Claim(
+    "biased-ntk-learns-degree-3", STAIR, measured="NTK with biases, d = {d}: error at n = {n}",
+    threshold="< {plateau:.3f} − 0.05 (variance above degree 2, less 0.05)",
+    holds=lambda error, plateau: error < plateau - 0.05)
+#: At a fixed :math:`n/N_\ell(d)` the fraction of degree :math:`\ell+1` learned shrinks as d grows
+#: (:func:`fraction_shrinks` on the fractions' ``summary`` decides; the value is its verdict in words).
+NEXT_DEGREE_FRACTION_SHRINKS = Claim(
+    "next-degree-fraction-shrinks-l{ell}", STAIR,
+    measured="fraction of degree ℓ+1 learned at n = {ratio} N_ℓ(d), per d, ℓ = {ell}",
+    threshold="falls by > 3 SE (over seeds) from the smallest to the largest d; never rises by > 2 SE",
+    holds=lambda words, summary, ell: fraction_shrinks(summary, ell)[0])
 
 
 def _loglog(name: str, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

@@ -644,9 +644,7 @@ def test_paper_profile_shapes(profile):
 def test_sections_run_at_toy_sizes(tmp_path):
     """The chapter's two sections end to end at toy sizes: the table covers every (method, target), the second
     section reads the first's curves, and censored cells carry no number."""
-    S = sizes(d=[4, 6], seeds=2, budget=1.5, points=3, n_val=32, n_test=64, n_boot=50, width=16, stage_steps=10,
-              eta1s=(1.0,), quad_width=8, quad_steps=10, quad_time=10.0, quad_lams=(0.0,), net_width=8, net_steps=10,
-              net_lrs=(0.5,), net_evals=2, rfm_iterations=1, rfm_bandwidths=(3.0, 6.0), profile="quick")
+    S = profiles.sizes(**atlas_chapter.SIZES, profile="toy")
     lc = atlas_chapter.learning_curves(S, jax.random.key(0))
     assert len(lc["table"]["error"]) == 7 * 6 * 2 * 2 * 3
     ex = atlas_chapter.exponents(S, jax.random.key(0), lc["table"])

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from featlearn import gradient_features as gf
-from featlearn import one_step, sweeps
+from featlearn import one_step, profiles, sweeps
 from featlearn.chapters import gradient_features as gf_chapter
 from featlearn.chapters import one_step as one_step_chapter
 
@@ -21,11 +21,10 @@ SEEDS = 3
 
 
 def one_step_sizes(**kw):
-    sizes = dict(seeds=SEEDS, path_d=[8, 16, 32], path_m_per_d=2, path_max=8, control_d=[8, 16], control_max=2,
-                 curve_d=[8, 12, 16], curve_ratios=[0.5, 1, 2, 4], m=16, kernel_d=[8, 12], kernel_ratios=[1, 2, 4],
-                 kernel_n_max=400, kernel_n_test=100, entk_d=[8], transfer_d=[8, 16, 32], source_ratio=4,
-                 n_target=64, n_test=100, batch=64)
-    return SimpleNamespace(profile="quick", **(sizes | kw))
+    """The chapter's toy profile (``SEEDS`` seeds), with ``kw`` replacing some of its sizes."""
+    S = profiles.sizes(**one_step_chapter.SIZES, profile="toy")
+    assert S.seeds == SEEDS
+    return SimpleNamespace(**(vars(S) | kw))
 
 
 class FakeSweep:

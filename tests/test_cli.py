@@ -326,10 +326,7 @@ def test_reproduce_the_kernel_regime_end_to_end_at_toy_sizes(monkeypatch, tmp_pa
     from featlearn import profiles
     from featlearn.chapters import kernel_regime as kr_chapter
 
-    toy = dict(d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64], ntk_points=5,
-               bias_stds=[1.0], stair_d=[3], stair_n_max=6, n_test=20)
-    sizes = kr_chapter.SIZES
-    monkeypatch.setattr(kr_chapter, "SIZES", {"quick": sizes["quick"], "toy": toy, "paper": sizes["paper"]})
+    toy = kr_chapter.SIZES["toy"]  # the chapter's own toy profile
     monkeypatch.setenv("FEATLEARN_RESULTS", str(tmp_path / "results"))
     assert cli.main(["reproduce", "kernel-regime", "--profile", "toy", "--device", "cpu"]) == 0
     printed = capsys.readouterr().out

@@ -371,13 +371,9 @@ def test_sections_run_at_toy_sizes_and_can_be_stored():
     """The chapter's experiments (gd_chapter.SECTIONS) end to end at toy sizes: what each returns is what `featlearn
     reproduce` can store, and the pieces agree (the validated λ is the validation argmin, the combination is
     section 2's run at that λ, the sample-complexity table covers every d's grid)."""
-    from types import SimpleNamespace
-
     from featlearn import results
 
-    S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
-                        q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2,
-                        plain_n_val=8)
+    S = profiles.sizes(**gd_chapter.SIZES, profile="toy")
     key = jax.random.key(gd_chapter.SEED)
     assert list(gd_chapter.SECTIONS) == ["spectrum_outliers", "regularisation_strength", "models_compared",
                                  "sample_complexity"]

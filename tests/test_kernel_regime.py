@@ -118,10 +118,8 @@ def test_staircase_margins_bad_input():
 def test_sections_run_at_tiny_sizes():
     """Every section runs end to end at toy sizes and returns what the chapter reads, consistently: the figure
     table holds every run, the curves are its means, the control is the bias-free rows."""
-    from types import SimpleNamespace
-
-    S = SimpleNamespace(d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64], ntk_points=5,
-                        bias_stds=[1.0], stair_d=[3], stair_n_max=6, n_test=20)
+    S = profiles.sizes(**kr_chapter.SIZES, profile="toy")
+    S.bias_stds, S.stair_d, S.stair_n_max = [1.0], [3], 6  # one bias scale and one d: the shapes below by hand
     key = jax.random.key(0)
     assert list(kr_chapter.SECTIONS) == ["lazy_training", "ntk_closed_form", "staircase", "degree_fractions"]
     lazy = kr_chapter.SECTIONS["lazy_training"](S, key)

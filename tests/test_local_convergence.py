@@ -255,14 +255,9 @@ def test_paper_profile_shapes(x64, profile):
 def test_sections_run_at_toy_sizes_and_can_be_stored(x64):
     """The chapter's experiments (lc_chapter.SECTIONS) end to end at toy sizes: what each returns is what `featlearn
     reproduce` can store, and the pieces agree with each other (the figure data with the runs they come from)."""
-    from types import SimpleNamespace
+    from featlearn import profiles, results
 
-    from featlearn import results
-
-    S = SimpleNamespace(profile="toy", d=4, m=6, a_star=[1.0, -0.6], seeds=2, init_scale=0.1, lr=0.2, lam0=1e-2,
-                        stages=3, steps=10, n_evals=2, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=1,
-                        cert_stages=2, n_random=20, n_circle=30, d_pipe=4, m_pipe=6, n_factor=2, local_n_factor=1.0,
-                        pipe_seeds=2, pipe_stages=2, pipe_steps=10, delta=0.1, alive=1e-3)
+    S = profiles.sizes(**lc_chapter.SIZES, profile="toy")
     key = jax.random.key(lc_chapter.SEED)
     assert list(lc_chapter.SECTIONS) == ["staged_convergence", "teacher_concentration", "certificate", "pipeline"]
     st = lc_chapter.staged_convergence(S, key)

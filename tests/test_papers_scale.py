@@ -11,7 +11,6 @@ import functools
 import importlib
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import jax
 import matplotlib
@@ -97,8 +96,7 @@ class RecordingCard:
 @functools.cache
 @toy("kernel-regime")
 def _kernel_regime():
-    S = SimpleNamespace(profile="toy", d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64],
-                        ntk_points=5, bias_stds=[0.5, 1.0], stair_d=[3, 4], stair_n_max=16, n_test=20)
+    S = profiles.sizes(**kr_chapter.SIZES, profile="toy")
     out = {name: fn(S, jax.random.key(0)) for name, fn in kr_chapter.SECTIONS.items()}
     return S, out, {"lazy": out["lazy_training"]}
 
@@ -115,9 +113,7 @@ def _one_step(monkeypatch):
 
 @toy("good-directions")
 def _good_directions():
-    S = SimpleNamespace(profile="toy", d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0,
-                        q_init=0.1, plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2,
-                        plain_n_val=8)
+    S = profiles.sizes(**gd_chapter.SIZES, profile="toy")
     key = jax.random.key(gd_chapter.SEED)
     reg = gd_chapter.regularisation_strength(S, key, k=4)
     out = {"spectrum_outliers": gd_chapter.spectrum_outliers(S, key), "regularisation_strength": reg,
@@ -130,7 +126,7 @@ def _good_directions():
 def _gradient_features(monkeypatch):
     from test_chapter_sections import fake_gradient_features_sweep
 
-    S = SimpleNamespace(profile="toy", **gf_chapter.SIZES["quick"])
+    S = profiles.sizes(**gf_chapter.SIZES, profile="toy")
     monkeypatch.setattr(sweeps, "sweep", fake_gradient_features_sweep(S, np.random.default_rng(3), low=0.1))
     out = {name: fn(S, jax.random.key(0)) for name, fn in gf_chapter.SECTIONS.items()}
     return S, out, {"xor": out["mixture_of_gaussians"]}
@@ -138,10 +134,7 @@ def _gradient_features(monkeypatch):
 
 @toy("local-convergence")
 def _local_convergence():
-    S = SimpleNamespace(profile="toy", d=4, m=6, a_star=[1.0, -0.6], seeds=2, init_scale=0.1, lr=0.2, lam0=1e-2,
-                        stages=3, steps=10, n_evals=2, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=1,
-                        cert_stages=2, n_random=20, n_circle=30, d_pipe=4, m_pipe=6, n_factor=2, local_n_factor=1.0,
-                        pipe_seeds=2, pipe_stages=2, pipe_steps=10, delta=0.1, alive=1e-3)
+    S = profiles.sizes(**lc_chapter.SIZES, profile="toy")
     key = jax.random.key(lc_chapter.SEED)
     old = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", True)  # as the chapter runs
@@ -174,9 +167,10 @@ def test_the_stored_section_draws_and_checks_the_stored_results(chapter, tmp_pat
     monkeypatch.setenv("FEATLEARN_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("FEATLEARN_FIGURES", str(tmp_path / "figures"))
     source = nbformat.read(ROOT / registry.chapter(chapter).notebook, as_version=4)
-    imported = {alias or name: importlib.import_module(f"featlearn.{name}") for name, alias in re.findall(
-        r"^from featlearn import (\w+)(?: as (\w+))?$", "\n".join(c.source for c in source.cells), re.M)}
-    assert module in imported.values() or chapter == "kernel-regime", f"{chapter}: its module is not imported"
+    imported = {alias or name: importlib.import_module(f"featlearn{package}.{name}") for package, name, alias in
+                re.findall(r"^from featlearn(\.chapters)? import (\w+)(?: as (\w+))?$",
+                           "\n".join(c.source for c in source.cells), re.M)}
+    assert module in imported.values(), f"{chapter}: its module is not imported"
 
     def namespace():
         card = RecordingCard()
@@ -311,8 +305,8 @@ def test_each_chapter_defines_an_intermediate_cpu_profile(chapter):
     quick's, and not quick's sizes again. (It need not lie below paper in every count: the paper profile of good
     directions runs 3 seeds, and the one-step kernels go further in n/d² at a small d than the paper's at its d.)"""
     sizes = registry.chapter(chapter).sizes
-    assert list(sizes) == ["quick", "cpu_large", "paper"]
-    assert results.chapter_profiles(chapter) == ["quick", "cpu_large", "paper"]
+    assert list(sizes) == ["toy", "quick", "cpu_large", "paper"]
+    assert results.chapter_profiles(chapter) == ["toy", "quick", "cpu_large", "paper"]
     assert profiles.sizes(**sizes, profile="cpu-large").profile == "cpu_large"  # same keys as quick and paper
     q, c = sizes["quick"], sizes["cpu_large"]
     assert c != q and c != sizes["paper"]

@@ -20,7 +20,8 @@ def test_the_table_of_contents_lists_the_registered_chapters_in_order():
 def test_every_chapter_states_its_contract(name):
     ch = registry.chapter(name)
     assert (ROOT / ch.notebook).exists() and ch.papers.strip()
-    assert ch.sections and ch.seed is not None and ch.sizes and "quick" in ch.sizes and ch.cut_short is not None
+    assert ch.sections and ch.seed is not None and ch.sizes and ch.cut_short is not None
+    assert {"toy", "quick", "paper"} <= set(ch.sizes), "every chapter has the toy profile the tests share"
 
 
 def test_an_unknown_chapter_is_refused_with_the_known_ones():

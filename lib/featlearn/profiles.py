@@ -23,6 +23,9 @@ from typing import Any
 #: The profiles every chapter defines: its smallest (the default, what CI runs) and the papers' scale. A chapter
 #: may define more (:func:`sizes`); they sit between these two.
 PROFILES = ("quick", "paper")
+#: The profile every chapter defines for the tests: the smallest sizes that run each section, in seconds. Its numbers
+#: are not results (no check is meant to pass at it); the unit tests and ``featlearn reproduce --profile toy`` use it.
+TOY = "toy"
 ENV_VAR = "FEATLEARN_PROFILE"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -53,11 +56,13 @@ def active(profile: str | None = None, allowed: Sequence[str] | None = None) -> 
 
 
 def ordered(names: Iterable[str], declared: Sequence[str] = ()) -> list[str]:
-    """``names`` from smallest to largest: ``quick``, then the intermediate profiles in the order ``declared``
-    lists them (those it does not list after, by name), then ``paper``."""
+    """``names`` from smallest to largest: ``toy`` (:data:`TOY`), ``quick``, then the intermediate profiles in the
+    order ``declared`` lists them (those it does not list after, by name), then ``paper``."""
     declared = list(declared)
 
     def rank(n: str) -> tuple[int, int, str]:
+        if n == TOY:
+            return (-1, 0, "")
         if n in PROFILES:
             return (0 if n == PROFILES[0] else 2, 0, "")
         return (1, declared.index(n) if n in declared else len(declared), n)
@@ -65,14 +70,19 @@ def ordered(names: Iterable[str], declared: Sequence[str] = ()) -> list[str]:
     return sorted(set(names), key=rank)
 
 
+class Sizes(SimpleNamespace):
+    """A chapter's sizes at one profile, as :func:`sizes` picks them: every size as an attribute (``S.d``,
+    ``S.seeds``, ...) and the profile's name as ``S.profile``. The chapters call it ``S``."""
+
+
 def sizes(*, quick: Mapping[str, Any], paper: Mapping[str, Any], profile: str | None = None,
-          **others: Mapping[str, Any]) -> SimpleNamespace:
+          **others: Mapping[str, Any]) -> Sizes:
     """Pick one chapter's sizes for the active profile.
 
     ``quick`` and ``paper`` are required; further keyword arguments name intermediate profiles (e.g.
     ``cpu_large=dict(...)``). Every profile must name the same keys, so that all run the same code with other
-    sizes. The active profile (:func:`active`) must be one of them. The result is a namespace with an extra
-    attribute ``profile``.
+    sizes. The active profile (:func:`active`) must be one of them. The result is a :class:`Sizes`: the
+    profile's sizes as attributes, and its name as ``profile``.
     """
     table = {"quick": quick, **others, "paper": paper}
     for name, chosen in table.items():
@@ -88,7 +98,7 @@ def sizes(*, quick: Mapping[str, Any], paper: Mapping[str, Any], profile: str | 
         if "profile" in chosen:
             raise ValueError("sizes may not define a key named 'profile'")
     name = active(profile, allowed=tuple(table))
-    return SimpleNamespace(profile=name, **dict(table[name]))
+    return Sizes(profile=name, **dict(table[name]))
 
 
 #: What ``featlearn reproduce --cut-short`` may change: a chapter's step budgets (iterations of an algorithm) and
@@ -115,7 +125,7 @@ def _shorter(name: str, value: Any, cut: Any) -> Any:
                      "or both sequences")
 
 
-def cut_short(S: SimpleNamespace, cuts: Mapping[str, tuple[str, Any]]) -> tuple[SimpleNamespace, dict[str, Any]]:
+def cut_short(S: Sizes, cuts: Mapping[str, tuple[str, Any]]) -> tuple[Sizes, dict[str, Any]]:
     """``S`` (a profile's sizes, from :func:`sizes`) with its step and sample budgets shortened, for a test run of
     a large profile on a small machine (``featlearn reproduce --cut-short``); every other size -- dimensions,
     widths, seeds, grids of hyperparameters -- is kept, so the run traces and executes the profile's programs at
@@ -136,4 +146,4 @@ def cut_short(S: SimpleNamespace, cuts: Mapping[str, tuple[str, Any]]) -> tuple[
                              f"got {spec!r}")
         new[name] = _shorter(name, sizes_now[name], spec[1])
         record[name] = {"kind": spec[0], "profile": sizes_now[name], "run": new[name]}
-    return SimpleNamespace(profile=S.profile, **new), record
+    return Sizes(profile=S.profile, **new), record

@@ -19,7 +19,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any
 
 import jax
@@ -56,6 +55,7 @@ from ..atlas import (
     theory,
     verdict,
 )
+from ..profiles import Sizes
 from ..progress import progress
 from ..scorecard import Claim
 
@@ -98,6 +98,11 @@ def needs(spec: Target, ds: Sequence[int], n_max: Sequence[int], censored: str) 
 #: bandwidth 5 in 63% and the last of one iteration in 54% of the RFM's); ``rfm_bandwidths`` is the RFM's bandwidth
 #: grid, chosen on validation.
 SIZES: dict[str, dict[str, Any]] = dict(
+    # toy: the smallest sizes that run every section, in seconds; what the tests run (not a result)
+    toy=dict(d=[4, 6], seeds=2, budget=1.5, points=3, methods=tuple(METHODS), targets=TARGET_NAMES, n_val=32,
+             n_test=64, n_boot=50, rf_ratio=4, width=16, stage_steps=10, eta1s=(1.0,), decays=(1e-4,), quad_width=8,
+             quad_steps=10, quad_time=10.0, quad_lams=(0.0,), net_width=8, net_steps=10, net_lrs=(0.5,), net_evals=2,
+             rfm_iterations=1, rfm_bandwidths=(3.0, 6.0)),
     quick=dict(d=[16, 24, 32], seeds=3, budget=2.0, points=10, methods=("ntk", "one-step"), targets=("he2", "he3"),
                n_val=512, n_test=1024, n_boot=500, rf_ratio=4, width=256, stage_steps=150, eta1s=(1.0, 4.0, 16.0),
                decays=(1e-4,), quad_width=64, quad_steps=200, quad_time=3000.0, quad_lams=(0.0, 0.1, 1.0),
@@ -146,7 +151,7 @@ NTK_EXPONENT_H2 = Claim(
     holds=lambda text, row: row["censored"] == "" and row["count_ci_low"] <= 1 <= row["count_ci_high"])
 
 
-def hyperparameters(S: SimpleNamespace, method: str, n_max: int) -> dict[str, Any]:
+def hyperparameters(S: Sizes, method: str, n_max: int) -> dict[str, Any]:
     """The hyperparameters (static arguments) of ``method`` at the sizes ``S``, for a pool of ``n_max`` rows."""
     _checks.one_of("method", method, METHODS)
     return {
@@ -161,7 +166,7 @@ def hyperparameters(S: SimpleNamespace, method: str, n_max: int) -> dict[str, An
     }[method]
 
 
-def cells(S: SimpleNamespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def cells(S: Sizes) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The methods and targets run at the sizes ``S`` (``S.methods``, ``S.targets``), in the atlas's order."""
     methods, targets_ = tuple(S.methods), tuple(S.targets)
     for m in methods:
@@ -173,7 +178,7 @@ def cells(S: SimpleNamespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(m for m in METHODS if m in methods), tuple(t for t in TARGET_NAMES if t in targets_)
 
 
-def _problems(S: SimpleNamespace, key: Array, d: int, drawn: Sequence[int]) -> tuple[np.ndarray, Problem]:
+def _problems(S: Sizes, key: Array, d: int, drawn: Sequence[int]) -> tuple[np.ndarray, Problem]:
     """The sample sizes and the drawn problems ``(seeds, targets, ...)`` at dimension ``d`` for the targets
     numbered ``drawn``."""
     ns = sample_sizes(d, S.budget, S.points)
@@ -183,7 +188,7 @@ def _problems(S: SimpleNamespace, key: Array, d: int, drawn: Sequence[int]) -> t
     return ns, Problem(*(jnp.asarray(a) for a in problems))
 
 
-def curves(S: SimpleNamespace, key: Array) -> dict[str, np.ndarray]:
+def curves(S: Sizes, key: Array) -> dict[str, np.ndarray]:
     """Every method's test error for every ``d``, seed, target and ``n`` (the cells of :func:`cells`), as a long
     table (columns ``method, target, d, seed, n, error, choice``). One sweep per (method, d)."""
     k_data, k_fit = jax.random.split(key)
@@ -337,7 +342,7 @@ CSV_COLUMNS = ("method", "target", "exponent", "ci_low", "ci_high", "censored", 
                "slope_vs_count", "count_ci_low", "count_ci_high", "theory_local", "verdict", "needs")
 
 
-def grid_edges(S: SimpleNamespace, table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def grid_edges(S: Sizes, table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     r"""How often validation chose the null predictor or a candidate at an edge of a method's grid, from the
     ``choice`` column of :func:`curves` (validation data only: the test errors play no part; candidate 0 is the
     null predictor, :func:`with_null`). A grid whose edge is chosen more than a third of the time is too narrow
@@ -380,7 +385,7 @@ def grid_edges(S: SimpleNamespace, table: Mapping[str, np.ndarray]) -> dict[str,
 EDGE_SHARE = 1 / 3
 
 
-def learning_curves(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def learning_curves(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 1: every method on every target of :func:`cells`, :func:`learning_curve` for every ``d`` in ``S.d``
     (one program per (method, d)). Returns ``table`` (columns ``method, target, d, seed, n, error, choice``: the
     figure's data), ``mean`` (the same averaged over seeds: ``method, target, d, n, error``), ``grid_edges``
@@ -422,7 +427,7 @@ def kernel_barrier(table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.asarray(table[k])[keep] for k in ("method", "target", "theory", "never", "crossed", "runs")}
 
 
-def exponents(S: SimpleNamespace, key: Array, table: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+def exponents(S: Sizes, key: Array, table: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     r"""Section 2: the exponents of :math:`n^*(d)` for every (method, target) of :func:`cells` from the learning
     curves of :func:`learning_curves` (its ``table``, or the same sweeps run again: cached), against theory.
 

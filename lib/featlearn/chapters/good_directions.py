@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from types import SimpleNamespace
 from typing import Any
 
 import jax
@@ -36,6 +35,7 @@ from featlearn import (
     separations,
     sweeps,
 )
+from featlearn.profiles import Sizes
 from featlearn.progress import progress
 from featlearn.scorecard import Claim
 
@@ -61,6 +61,9 @@ def _chapter_sizes(d: int, **rest: object) -> dict[str, object]:
 
 
 SIZES: dict[str, dict[str, object]] = dict(
+    # toy: the smallest sizes that run every section, in seconds; what the tests run (not a result)
+    toy=dict(d=4, n=8, m=8, n_val=8, n_test=8, steps=50, seeds=2, lams=(0.0, 1.0), lr=1.0, q_init=0.1,
+             plain_d=(3, 4), plain_n_over_d2=(1, 2, 4), plain_m=8, plain_steps=10, plain_seeds=2, plain_n_val=8),
     # quick: 2 CPU cores, the chapter in under 3 minutes; lams is the grid that validation chooses from; lr the
     # learning rate on ½MSE
     quick=_chapter_sizes(20, m=1000, n_val=1000, n_test=1000, steps=3000, seeds=3, lams=(0.0, 0.3, 1.0, 3.0, 10.0),
@@ -123,7 +126,7 @@ COMBINATION_BEATS_BOTH = Claim(
     measured="test loss of f_L + f_Q over the better of f_L, f_Q alone (each at its validated λ and step)")
 
 
-def spectrum_outliers(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def spectrum_outliers(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 1, good directions: :func:`spectrum` for ``S.seeds`` seeds and :func:`outlier_count` among the
     top :math:`2d` singular values.
 
@@ -139,7 +142,7 @@ def spectrum_outliers(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return {"singular_values": sv, "off_top_ratio": ratios, "outliers": n_out, "gap": gap, "glue": glue}
 
 
-def regularisation_strength(S: SimpleNamespace, key: Array, k: int | None = None, *, lr: float | None = None
+def regularisation_strength(S: Sizes, key: Array, k: int | None = None, *, lr: float | None = None
                             ) -> dict[str, Any]:
     r"""Section 2: :func:`regularized_run` (:math:`f_L + f_Q` from :math:`W = 0`, training loss
     :math:`+\lambda R_1`) for every seed and every :math:`\lambda` in ``S.lams`` as one sweep, and the
@@ -193,7 +196,7 @@ def validated_choice(val_loss: np.ndarray) -> tuple[int, int]:
     return int(l), int(e)
 
 
-def models_compared(S: SimpleNamespace, key: Array, regularised: dict[str, Any] | None = None) -> dict[str, Any]:
+def models_compared(S: Sizes, key: Array, regularised: dict[str, Any] | None = None) -> dict[str, Any]:
     r"""Section 3, neither alone, both together, each at full strength: :math:`f_L` alone from :math:`W = 0` and
     :math:`f_Q` alone from a small random :math:`W` (:func:`regularized_run` with ``model="L"``, ``"Q"``), each
     over the same :math:`\lambda` grid ``S.lams`` as :math:`f_L + f_Q` (``regularised``: the output of
@@ -241,7 +244,7 @@ DENSE_SPARSE_VARIANCES = (0.0, 0.0, 0.5, 0.5)
 LEVEL_FRACTION = 0.6
 
 
-def sample_complexity(S: SimpleNamespace, key: Array, *, lr: float = 2.0, ci: float = 0.95) -> dict[str, Any]:
+def sample_complexity(S: Sizes, key: Array, *, lr: float = 2.0, ci: float = 0.95) -> dict[str, Any]:
     r"""Section 4, a paired separation (:mod:`featlearn.separations`): for each ``d`` in ``S.plain_d``, on the
     :func:`sample_grid` and the same draws per seed (key ``fold_in(key, d)``), the ordinary network
     (:func:`ordinary_network_run`, one sweep per ``d``, stopping step chosen on validation) and the closed-form NTK
@@ -401,7 +404,7 @@ def authors_size_summary(out: dict[str, Any]) -> dict[str, Any]:
 def load_authors_size() -> Any:
     """The stored runs at the authors' size (``results/good-directions/authors-size/d100/``,
     ``tools/good_directions_d100.py``) as :class:`featlearn.results.Stored`, or ``None`` when not stored."""
-    from . import results
+    from .. import results
 
     return results.load("authors-size", "d100", root=results.results_dir() / "good-directions")
 

@@ -17,7 +17,6 @@ lottery tickets, simplicity bias and the neural feature ansatz.
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 from typing import Any
 
 import jax.numpy as jnp
@@ -37,12 +36,17 @@ from ..gradient_features import (
     xor_kernel_experiment,
     xor_opt_experiment,
 )
+from ..profiles import Sizes
 from ..scorecard import Claim
 
 #: The chapter's sizes for ``featlearn.profiles.sizes(**SIZES)``: ``quick`` runs on 2 CPU cores in the chapter's
 #: budget, ``cpu_large`` is for a stored run on them (``featlearn reproduce``), ``paper`` (ten times larger d, n and
 #: m, five seeds) is for a GPU. Same keys in all.
 SIZES: dict[str, dict] = dict(
+    # toy: the smallest sizes that run every section, in seconds; what the tests run (not a result)
+    toy=dict(seeds=2, d=8, m=16, ns=[32, 64], steps=5, eta1=10.0, n_pop=256, parity_d=8, parity_n=64, parity_steps=5,
+             parity_eta1=4.0, mi_d=6, mi_n=64, lin_n=64, lin_margin=0.5, opt_ns=[32, 64], opt_n=128, ranks=[2, 4, 8],
+             nfa_d=8, nfa_n=64, full_steps=5, rfm_d=8, rfm_n=64, rfm_iterations=1, n_test=64),
     quick=dict(seeds=3, d=100, m=200, ns=[250, 500, 1000, 2000], steps=100, eta1=10.0, n_pop=10000,
                parity_d=50, parity_n=2000, parity_steps=200, parity_eta1=4.0,
                mi_d=20, mi_n=2000, lin_n=1000, lin_margin=0.5,
@@ -113,7 +117,7 @@ def _seed_mean(a) -> np.ndarray:
     return np.asarray(a).mean(axis=0)
 
 
-def mixture_of_gaussians(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def mixture_of_gaussians(S: Sizes, key: Array) -> dict[str, Any]:
     r"""The XOR-like mixture: :func:`xor_experiment` (network, random features, linear classifier, step-1 mass and
     the gradient feature set) for every ``n`` in ``S.ns`` as prefixes of one sample, and
     :func:`xor_kernel_experiment` (the NTK) on the same samples.
@@ -149,7 +153,7 @@ def mixture_of_gaussians(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     }
 
 
-def sparse_parity(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def sparse_parity(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Sparse parity on the Daniely–Malach distribution: :func:`parity_experiment` for ``k = 3`` (odd) and
     ``k = 4`` (even).
 
@@ -175,7 +179,7 @@ def sparse_parity(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return out | {"glue": glue | {"parity3-majority-error": out["majority_error"], "parity-cone": out["cone"]}}
 
 
-def multi_index(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def multi_index(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Multi-index classification :math:`y = \mathrm{sign}(z_1z_2)`: :func:`multi_index_experiment`.
 
     Returns ``table`` (columns ``seed`` and every output of the experiment, per-neuron arrays averaged over the
@@ -204,7 +208,7 @@ def multi_index(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return out | {"glue": {f"mi-{k}": v for k, v in glue.items()}}
 
 
-def linear_data(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def linear_data(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Linear data with a margin: :func:`linear_experiment`.
 
     Returns ``table`` (columns ``seed, neuron_step1, neuron_pred, err_net, err_ntk, err_linear, err_rf``, the
@@ -228,7 +232,7 @@ def linear_data(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return out | {"glue": {f"lin-{k}": v for k, v in glue.items()}}
 
 
-def theorem_in_numbers(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def theorem_in_numbers(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Theorem 3.12 in numbers: an estimate of OPT (:func:`xor_opt_experiment`: the best network on the ground-truth
     directions with the biases :data:`OPT_BIASES`, on ``S.opt_n`` samples) and the two-stage network
     (:func:`xor_experiment`) for every ``n`` in ``S.opt_ns``, on the XOR mixture with :math:`\|\mu\|` =
@@ -260,7 +264,7 @@ def theorem_in_numbers(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return out | {"glue": {f"opt-{k}": (v if isinstance(v, int) else float(v)) for k, v in glue.items()}}
 
 
-def lottery_tickets(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def lottery_tickets(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Lottery tickets on the XOR mixture: :func:`lottery_experiment` for every number of kept neurons in
     ``S.ranks``.
 
@@ -285,7 +289,7 @@ def lottery_tickets(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return out | {"glue": {f"lottery-{k}": v for k, v in glue.items()}}
 
 
-def simplicity_bias(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def simplicity_bias(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Simplicity bias: :func:`simplicity_experiment` with the linear feature's margin
     :data:`SIMPLICITY_MARGIN` and without it (the control).
 
@@ -306,7 +310,7 @@ def simplicity_bias(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return out | {"glue": {f"simp-{k}": v for k, v in glue.items()}}
 
 
-def neural_feature_ansatz(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def neural_feature_ansatz(S: Sizes, key: Array) -> dict[str, Any]:
     r"""The Neural Feature Ansatz and a Recursive Feature Machine on the XOR mixture: :func:`nfa_experiment` and
     :func:`rfm_experiment`.
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any
 
 import jax
@@ -28,11 +27,15 @@ from jax import Array
 from .. import _checks, figures, kernels, metrics, sweeps, targets
 from ..hermite import monomial_count
 from ..kernel_regime import component_fractions, lazy_training_run, ntk_relative_error
+from ..profiles import Sizes
 from ..progress import progress
 from ..scorecard import Claim
 
 #: The kernel-regime chapter's sizes, for :func:`featlearn.profiles.sizes` (``fl.profiles.sizes(**SIZES)``).
 SIZES = dict(
+    # toy: the smallest sizes that run every section, in seconds; what the tests run (not a result)
+    toy=dict(d_lazy=4, n_lazy=8, widths=[8, 32], steps=3, seeds=2, ntk_widths=[16, 64], ntk_points=5,
+             bias_stds=[0.5, 1.0], stair_d=[3, 4], stair_n_max=16, n_test=20),
     quick=dict(d_lazy=10, n_lazy=64, widths=[64, 256, 1024, 4096], steps=200, seeds=3,
                ntk_widths=[256, 1024, 4096, 16384, 65536], ntk_points=40, bias_stds=[0.5, 1.0, 2.0],
                stair_d=[8, 16, 32], stair_n_max=2048, n_test=4000),
@@ -115,7 +118,7 @@ def _loglog(name: str, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {f"{name}_slope": fit.slope, f"{name}_ci_low": fit.ci_low, f"{name}_ci_high": fit.ci_high}
 
 
-def lazy_training(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def lazy_training(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Lazy training against the width: :func:`lazy_training_run` for each ``m`` in ``S.widths`` (``S.seeds``
     seeds each) on a single-index target :math:`0.8\,h_1 + 0.6\,h_2` in dimension ``S.d_lazy``.
 
@@ -133,7 +136,7 @@ def lazy_training(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return out | {"glue": {"move-slope": out["move_slope"], "gap-slope": out["gap_slope"]}}
 
 
-def ntk_closed_form(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def ntk_closed_form(S: Sizes, key: Array) -> dict[str, Any]:
     r"""The empirical NTK against the closed form: :func:`ntk_relative_error` on ``S.ntk_points`` Gaussian inputs
     in dimension ``S.d_lazy``, for each bias scale :math:`s_b` in ``S.bias_stds`` and width in ``S.ntk_widths``.
 
@@ -160,7 +163,7 @@ def staircase_sizes(d: int, n_max: int) -> np.ndarray:
     return ns[ns <= n_max]
 
 
-def staircase(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def staircase(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Kernel ridge regression (:func:`featlearn.kernels.kernel_ridge_error`, NTK with biases, λ by exact
     leave-one-out) on :math:`f^* = \sum_{k=1}^3 \sqrt{1/3}\,h_k(u_k\cdot x)` for each ``d`` in ``S.stair_d`` at
     :func:`staircase_sizes`, and the bias-free NTK on the smallest ``d`` at its two largest ``n`` (the control).
@@ -260,7 +263,7 @@ FRACTION_RATIO = 8
 FRACTION_DEGREES = (1, 2)
 
 
-def degree_fractions(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def degree_fractions(S: Sizes, key: Array) -> dict[str, Any]:
     r"""How much of degree :math:`\ell+1` a kernel learns at a fixed :math:`n/N_\ell(d)`: on the staircase's
     target (:func:`staircase`), :func:`component_fractions` at :math:`n =` :data:`FRACTION_RATIO`
     :math:`\cdot N_\ell(d)` for :math:`\ell` in :data:`FRACTION_DEGREES` and every ``d`` in ``S.stair_d`` (up to

@@ -17,7 +17,6 @@ the certificate (:func:`certificate`) and the pipeline (:func:`pipeline`).
 from __future__ import annotations
 
 import functools
-from types import SimpleNamespace
 from typing import Any
 
 import jax
@@ -38,9 +37,15 @@ from ..local_convergence import (
     teacher,
     teacher_plane_coordinates,
 )
+from ..profiles import Sizes
 from ..scorecard import Claim
 
 SIZES = dict(
+    # toy: the smallest sizes that run every section, in seconds; what the tests run (not a result)
+    toy=dict(d=4, m=6, a_star=[1.0, -0.6], seeds=2, init_scale=0.1, lr=0.2, lam0=1e-2, stages=3, steps=10,
+             n_evals=2, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=1, cert_stages=2, n_random=20,
+             n_circle=30, d_pipe=4, m_pipe=6, n_factor=2, local_n_factor=1.0, pipe_seeds=2, pipe_stages=2,
+             pipe_steps=10, delta=0.1, alive=1e-3),
     quick=dict(d=10, m=40, a_star=[1.0, 0.8, -0.6], seeds=5, init_scale=0.1, lr=0.2, lam0=1e-2, stages=9,
                steps=4000, n_evals=20, lazy_alpha=30.0, lazy_lr=0.05, cert_lam=1e-3, cert_halvings=3,
                cert_stages=10, n_random=4000, n_circle=400, d_pipe=20, m_pipe=60, n_factor=10, local_n_factor=2.5,
@@ -106,7 +111,7 @@ def _structure_table(run: dict, **extra: np.ndarray) -> dict[str, np.ndarray]:
             "max_angle_alive": run["max_angle_alive"], "frac_aligned_or_vanished": run["frac_aligned_or_vanished"]}
 
 
-def staged_convergence(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def staged_convergence(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 1, convergence over the stages: the teacher (``S.a_star``, orthonormal directions in
     :math:`\mathbb R^{d}`) and :func:`staged_run` for ``S.seeds`` initialisations, with :math:`\lambda` halved
     at every stage from ``S.lam0`` and with :math:`\lambda = 0` (the contrast of section 2), as one sweep.
@@ -148,7 +153,7 @@ def staged_convergence(S: SimpleNamespace, key: Array) -> dict[str, Any]:
             "glue": glue}
 
 
-def teacher_concentration(S: SimpleNamespace, key: Array, staged: dict[str, Any] | None = None) -> dict[str, Any]:
+def teacher_concentration(S: Sizes, key: Array, staged: dict[str, Any] | None = None) -> dict[str, Any]:
     r"""Section 2, neurons concentrate at the teacher: the structure of the section-1 runs (``staged``, the output
     of :func:`staged_convergence`, computed when not given) against the same loss in the kernel regime
     (:func:`lazy_run`, same initialisations).
@@ -191,7 +196,7 @@ def teacher_concentration(S: SimpleNamespace, key: Array, staged: dict[str, Any]
     return out
 
 
-def certificate(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def certificate(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 3, the dual certificate: :func:`certificate_run` for ``S.seeds`` initialisations (the section-1
     teacher and keys; ``S.cert_halvings`` halvings, then :math:`\lambda` fixed at ``S.cert_lam``), and
     :func:`certificate_curvature` of every great circle.
@@ -228,7 +233,7 @@ def certificate(S: SimpleNamespace, key: Array) -> dict[str, Any]:
             "rho": rho, "exponent": exps, "max_eta": float(abs_eta.max()), "glue": glue}
 
 
-def pipeline(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def pipeline(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 4, early stage + local stage, end to end: :func:`pipeline_run` for ``S.pipe_seeds`` teachers in
     dimension ``S.d_pipe``, the local phase on the population loss from the early stage's network (``pop``) and
     from a random start (``rand``), as one sweep, and on ``S.local_n_factor`` :math:`d^2` samples (``emp``).

@@ -18,7 +18,6 @@ transfer (:func:`transfer_learning`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any
 
 import jax
@@ -36,6 +35,7 @@ from ..one_step import (
     learning_curve,
     transfer,
 )
+from ..profiles import Sizes
 from ..scorecard import Claim
 
 # The chapter's sizes (book/one-step.ipynb: ``S = fl.profiles.sizes(**one_step.SIZES)``, ``one_step`` this module):
@@ -47,6 +47,11 @@ from ..scorecard import Claim
 # (:func:`capable_baselines`). The quick kernels stop at 4096 samples (4 d² at d = 32), which leaves the budget for
 # the NTK at d = 64 and n = d².
 SIZES = dict(
+    # toy: the smallest sizes that run every section, in seconds; what the tests run (not a result)
+    toy=dict(seeds=3, path_d=[8, 16, 32], path_m_per_d=2, path_max=8, control_d=[8, 16], control_max=2,
+             curve_d=[8, 12, 16], curve_ratios=[0.5, 1, 2, 4], m=16, kernel_d=[8, 12], kernel_ratios=[1, 2, 4],
+             kernel_n_max=400, kernel_n_test=100, entk_d=[8], transfer_d=[8, 16, 32], source_ratio=4, n_target=64,
+             n_test=100, batch=64),
     quick=dict(seeds=3, path_d=[16, 24, 32, 48, 64], path_m_per_d=2, path_max=64, control_d=[16, 32, 64],
                control_max=16, curve_d=[16, 32, 64], curve_ratios=[0.5, 1, 2, 4, 8], m=256, kernel_d=[16, 32],
                kernel_ratios=[1, 2, 4, 8], kernel_n_max=4096, kernel_n_test=20_000, entk_d=[16],
@@ -168,7 +173,7 @@ TRANSFER_RF_NULL = Claim("transfer-rf-null", "one-step-thm-transfer", threshold=
 TRANSFER_BEATS_RF = Claim("transfer-beats-rf", "one-step-thm-transfer", threshold="< 0.5", holds=lambda v: v < 0.5,
                           measured="transfer error / random features' error, worst d")
 
-def capable_baselines(S: SimpleNamespace) -> dict[int, tuple[int, ...]]:
+def capable_baselines(S: Sizes) -> dict[int, tuple[int, ...]]:
     r"""The dimensions of the network's curve (``S.curve_d``) whose random features lack the capacity to learn the
     degree-2 part, :math:`m <` :data:`CAPACITY`:math:`\cdot N_2(d)`, and that have no kernel run
     (``S.kernel_d``), with the sample sizes at which the closed-form NTK runs there as the baseline with that
@@ -225,7 +230,7 @@ def _source(d: int) -> targets.MultiIndexTarget:
     return targets.multi_index(jax.random.key(1), d, SOURCE)
 
 
-def _gradient_paths(S: SimpleNamespace, key: Array, ds: Sequence[int], top: int, target_of: Callable[[int], Target],
+def _gradient_paths(S: Sizes, key: Array, ds: Sequence[int], top: int, target_of: Callable[[int], Target],
                     desc: str) -> dict[int, tuple[np.ndarray, dict[str, np.ndarray]]]:
     """:func:`gradient_path` over ``S.seeds`` seeds for every ``d`` in ``ds`` (sample sizes
     :func:`doubling_checkpoints` up to ``top``·d²): ``{d: (ns, {name: (seeds, K)})}``."""
@@ -242,7 +247,7 @@ def _mean_se(se: np.ndarray) -> np.ndarray:
     return np.sqrt((se**2).sum(0)) / se.shape[0]
 
 
-def key_lemma(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def key_lemma(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 1, the key lemma: the first gradient on nested prefixes of one ghost data set (:func:`gradient_path`,
     ``n`` doubling up to ``S.path_max``·d², width ``S.path_m_per_d``·d) for every ``d`` in ``S.path_d``.
 
@@ -263,7 +268,7 @@ def key_lemma(S: SimpleNamespace, key: Array) -> dict[str, Any]:
             "glue": {"cos-min": min(cos_last.values()), "cos-dmax": cos_last[S.path_d[-1]]}}
 
 
-def sample_complexity(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def sample_complexity(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 2, sample complexity: the per-neuron alignment :math:`A` and the top-r subspace overlap of
     :math:`W^1` on the gradient paths of :func:`key_lemma` (the same sweeps: cached), their excess over the
     random value (:func:`excess_alignment`), the ``n`` at which each crosses :data:`LEVEL` for every ``d`` and
@@ -337,7 +342,7 @@ def kernel_floor(mean: Mapping[str, np.ndarray], plateau: float, max_ratio: floa
                          f"{float(mean['se'][i]):.4f} (mean ± SE)")
 
 
-def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def network_vs_kernels(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 3, the network against kernels: :func:`learning_curve` (Algorithm 1 and random features) at
     ``n = r``·d² for ``r`` in ``S.curve_ratios`` and every ``d`` in ``S.curve_d``, and :func:`kernel_baselines`
     (the closed-form NTK, and the empirical NTK for ``d`` in ``S.entk_d``) at ``S.kernel_ratios``·d² up to
@@ -433,7 +438,7 @@ def network_vs_kernels(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     }
 
 
-def transfer_learning(S: SimpleNamespace, key: Array) -> dict[str, Any]:
+def transfer_learning(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 4, transfer learning: :func:`transfer` from the source :data:`SOURCE`, learned on
     ``S.source_ratio``·d² samples, to the head :data:`TARGET_HEAD` sharing its ``U``, fitted on ``S.n_target``
     samples, for every ``d`` in ``S.transfer_d``.
@@ -458,7 +463,7 @@ def transfer_learning(S: SimpleNamespace, key: Array) -> dict[str, Any]:
     return out | {"table": table, "d": ds, "glue": glue}
 
 
-def prose_sizes(S: SimpleNamespace) -> dict[str, int | float | str]:
+def prose_sizes(S: Sizes) -> dict[str, int | float | str]:
     r"""The sizes the chapter's prose quotes, by glue name (``one-step-<name>``): counts, the largest ``n`` of each
     experiment as a multiple of :math:`d^2`, the dimensions and ratios the network-vs-kernels text discusses
     (``lag-lo``/``lag-hi``: the sample sizes of the smallest ``d`` at the second and the second-to-last ratio) and
@@ -495,7 +500,7 @@ def plot_sample_complexity(out: dict[str, Any], fig: Any = None) -> Any:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    from .figures import plain_log_ticks
+    from ..figures import plain_log_ticks
 
     fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 5.6)) if fig is None else fig
     ax = fig.subplots(2, 2).ravel()
@@ -537,7 +542,7 @@ def plot_network_vs_kernels(out: dict[str, Any], fig: Any = None) -> Any:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    from .figures import plain_log_ticks
+    from ..figures import plain_log_ticks
 
     fig = plt.figure(figsize=(figures.COLUMN_WIDTH, 4.2)) if fig is None else fig
     ax = fig.subplots(1, 2, sharey=True)

@@ -195,3 +195,29 @@ def test_checks_on_stored_results_record_the_stored_scale(tmp_path):
 def test_scientific_numbers_read_in_powers_of_ten():
     assert scorecard.scientific(183040, 2) == "1.8×10⁵" and scorecard.scientific(3e-9) == "3×10⁻⁹"
     assert scorecard.format_number(1.234e-7) == "1.23×10⁻⁷" and scorecard.format_number(999960.5) == "1×10⁶"
+
+
+def test_a_claim_is_decided_by_its_own_predicate_live_and_stored(tmp_path):
+    """A claim stated once: its predicate decides (given the fields it names), its text is filled from the call, and
+    on stored results the same claim records `stored-<id>` at the stored scale; a missing field is named."""
+    claim = scorecard.Claim("control-d{d}", "thm-x", measured="alignment at d = {d}", threshold="each < {level}",
+                            holds=lambda ctrl, level: bool(np.all(np.asarray(ctrl) < level)), status="partly")
+    c = card(tmp_path)
+    c.claim(claim, [0.1, 0.2], d=8, level=0.5)
+    c.at_scale("cpu_large (stored)").claim(claim, np.array([0.3]), d=8, level=0.5)
+    with pytest.raises(AssertionError, match="control-d16"):
+        c.claim(claim, [0.1, 0.7], d=16, level=0.5)
+    with pytest.raises(ValueError, match="needs the field 'level'"):
+        c.claim(claim, [0.1], d=32)
+    rows = json.loads((tmp_path / "one-step.json").read_text())["rows"]
+    assert [(r["claim"], r["status"], r["scale"]) for r in rows] == [
+        ("control-d8", "partly", "quick"), ("stored-control-d8", "partly", "cpu_large (stored)"),
+        ("control-d16", "failed", "quick")]
+    assert rows[0]["measured"] == "alignment at d = 8" and rows[0]["threshold"] == "each < 0.5"
+
+
+def test_a_claim_must_be_well_formed():
+    with pytest.raises(ValueError, match="id must be lower-case"):
+        scorecard.Claim("Bad Id", "t", "m", "t", holds=bool)
+    with pytest.raises(ValueError, match="status must be one of"):
+        scorecard.Claim("ok", "t", "m", "t", holds=bool, status="failed")

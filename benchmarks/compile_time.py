@@ -32,7 +32,7 @@ def _chapter_sweeps() -> dict:
     return {
         "kernel-regime: lazy training run": (kernel_regime.lazy_training_run, None,
                                              dict(target=lazy_t, d=10, m=1024, n=64, lr=1.0), "steps"),
-        "kernel-regime: empirical vs closed-form NTK": (kernel_regime.ntk_relative_error, None, dict(X=X, m=4096),
+        "kernel-regime: empirical vs closed-form NTK": (kernel_regime.ntk_error_run, None, dict(X=X, m=4096),
                                                          None),
         "kernel-regime: kernel ridge staircase": (kernels.kernel_ridge_error, None,
                                                   dict(target=stair_t, d=16, n=512, n_test=4000), None),

@@ -328,7 +328,7 @@ def test_learning_curve_runs_every_n_on_nested_rows():
     probs = atlas.Problem(*(jnp.asarray(a) for a in probs))
     k = jax.random.fold_in(jax.random.split(jax.random.key(1), 1)[0], 1)  # seed 1's key: its own, not seed 0's
     for method, hp, t in (("random-features", dict(features=64), 5), ("one-step", dict(width=8), 0)):
-        out = sweeps.sweep(atlas.learning_curve, key=jax.random.key(1), seeds=1, cache=False,
+        out = sweeps.sweep(atlas.learning_curve_run, key=jax.random.key(1), seeds=1, cache=False,
                            vary=dict(seed=range(2), target=range(6)),
                            fixed=dict(method=method, problems=probs, ns=ns, **hp))
         assert out["error"].shape == (1, 2, 6, 3)
@@ -560,9 +560,9 @@ def test_bad_input_names_the_parameter():
         atlas.run("full-gd", jax.random.key(0), p, 0, width=8, steps=2, lrs=(0.1,), evals=1)
     probs = jax.tree_util.tree_map(lambda a: a[None, None], p)
     with pytest.raises(ValueError, match="ns must be increasing"):
-        atlas.learning_curve(jax.random.key(0), 0, 0, method="ntk", problems=probs, ns=(20, 10))
+        atlas.learning_curve_run(jax.random.key(0), 0, 0, method="ntk", problems=probs, ns=(20, 10))
     with pytest.raises(ValueError, match="ns must be increasing"):
-        atlas.learning_curve(jax.random.key(0), 0, 0, method="ntk", problems=probs, ns=(10, N_MAX + 5))
+        atlas.learning_curve_run(jax.random.key(0), 0, 0, method="ntk", problems=probs, ns=(10, N_MAX + 5))
     with pytest.raises(ValueError, match="budget must"):
         atlas.sample_sizes(8, 0.001, 5)
     with pytest.raises(ValueError, match="points must be"):
@@ -635,7 +635,7 @@ def test_paper_profile_shapes(profile):
         shaped = atlas.Problem(*(jax.ShapeDtypeStruct((S.seeds, 6, *a.shape[1:]), a.dtype) for a in probs))
         for method in atlas.METHODS:
             hp = atlas_chapter.hyperparameters(S, method, n_max)
-            out = jax.eval_shape(lambda pr, m=method, hp=hp, ns=ns: atlas.learning_curve(
+            out = jax.eval_shape(lambda pr, m=method, hp=hp, ns=ns: atlas.learning_curve_run(
                 key, 1, 5, method=m, problems=pr, ns=ns, **hp), shaped)
             assert out["error"].shape == (len(ns),), (profile, d, method)
 

@@ -44,17 +44,17 @@ class FakeSweep:
         if self.values is not None:
             vals = self.values(name, fixed, seeds)
             return {q: np.stack([vals[s][q] for s in range(seeds)]) for q in vals[0]}
-        if name == "gradient_path":
+        if name == "gradient_path_run":
             k = len(fixed["checkpoints"])
             return {q: self.rng.uniform(0.1, 1.0, (seeds, k)).astype(np.float32)
                     for q in ("cosine", "alignment", "top_overlap")}
-        if name == "learning_curve":  # the network worse than random features only at the smallest n (< d²)
+        if name == "learning_curve_run":  # the network worse than random features only at the smallest n (< d²)
             k = len(fixed["ns"])
             net = 0.9 / np.arange(1, k + 1) + self.rng.uniform(0, 0.05, (seeds, k))
             return {"network": net.astype(np.float32), "alignment": np.ones((seeds, k), np.float32),
                     "rf": self.rng.uniform(0.6, 0.7, (seeds, k)).astype(np.float32),
                     **{q: self.rng.uniform(1e-3, 5e-2, (seeds, k)).astype(np.float32) for q in ("network_se", "rf_se")}}
-        if name == "kernel_baselines":
+        if name == "kernel_baselines_run":
             k, names = len(fixed["ns"]), fixed["kernel_names"]
             out = {q: self.rng.uniform(0.3, 1.0, (seeds, k)).astype(np.float32) for q in names}
             out |= {f"{q}_se": self.rng.uniform(1e-3, 5e-2, (seeds, k)).astype(np.float32) for q in names}
@@ -95,7 +95,7 @@ def test_sample_complexity_recovers_the_exponents_of_synthetic_crossings(monkeyp
     scale = [1.0, 1.3, 0.8]  # one factor per seed: balanced over d, so the pooled slope is exact
 
     def values(name, fixed, seeds):
-        assert name == "gradient_path"
+        assert name == "gradient_path_run"
         ns, d = fixed["checkpoints"], fixed["target"].d
         return {s: {"cosine": np.linspace(0.2, 0.9, len(ns), dtype=np.float32),
                     "alignment": _excess_path(ns, d, scale[s] * d * d / 2),
@@ -133,7 +133,7 @@ def test_key_lemma_takes_the_seed_mean_at_the_largest_n_and_the_worst_doubling(m
     monkeypatch.setattr(sweeps, "sweep", fake)
     out = one_step_chapter.key_lemma(S, jax.random.key(0))
     paths = {call[3]["m"] // S.path_m_per_d: call for call in fake.calls}
-    assert [c[0] for c in fake.calls] == ["gradient_path"] * len(S.path_d)
+    assert [c[0] for c in fake.calls] == ["gradient_path_run"] * len(S.path_d)
     t = out["table"]
     for i, d in enumerate(S.path_d):
         ns = one_step.doubling_checkpoints(d, S.path_max)
@@ -159,7 +159,7 @@ def test_network_vs_kernels_margins_against_a_brute_force_computation(monkeypatc
     raw = {}
     for name, _, _, fixed, chunk, res in fake.calls:
         raw[(name, fixed["target"].d)] = (list(fixed["ns"]), res)
-        assert chunk == (1 if name == "kernel_baselines" else None)  # kernels: one seed per program
+        assert chunk == (1 if name == "kernel_baselines_run" else None)  # kernels: one seed per program
     plateau = out["plateau"]
     assert plateau == pytest.approx(0.5)  # the source's variance above degree 2: h4 and h2 h2 halves, each 1/4
 
@@ -168,16 +168,16 @@ def test_network_vs_kernels_margins_against_a_brute_force_computation(monkeypatc
 
     zs, gaps = [], {}
     for (name, _), (ns, res) in raw.items():
-        methods = ("rf",) if name == "learning_curve" else fixed_names(res)
+        methods = ("rf",) if name == "learning_curve_run" else fixed_names(res)
         for k in methods:
             for j in range(len(ns)):
                 zs.append((float(np.mean(res[k][:, j])) - plateau) / mean_se(res[f"{k}_se"][:, j]))
     for d in S.curve_d:
-        ns, net = raw[("learning_curve", d)]
+        ns, net = raw[("learning_curve_run", d)]
         net_mean = {n: float(np.mean(net["network"][:, j])) for j, n in enumerate(ns)}
         baselines = [("rf", ns, net)]
-        if ("kernel_baselines", d) in raw:
-            kn, ko = raw[("kernel_baselines", d)]
+        if ("kernel_baselines_run", d) in raw:
+            kn, ko = raw[("kernel_baselines_run", d)]
             baselines += [(k, kn, ko) for k in ("entk", "ntk") if k in ko]
         for k, bn, res in baselines:
             gaps[(d, k)] = max(net_mean[n] - float(np.mean(res[k][:, j])) for j, n in enumerate(bn)
@@ -188,32 +188,32 @@ def test_network_vs_kernels_margins_against_a_brute_force_computation(monkeypatc
     assert all(got[k] == pytest.approx(gaps[k], abs=1e-6) for k in gaps)
     assert out["kernel_z"] == pytest.approx(min(zs), rel=1e-4)
     lowest = min(float(np.mean(res[k][:, j])) for (name, _), (ns, res) in raw.items()
-                 for k in (("rf",) if name == "learning_curve" else fixed_names(res)) for j in range(len(ns)))
+                 for k in (("rf",) if name == "learning_curve_run" else fixed_names(res)) for j in range(len(ns)))
     assert out["glue"]["kernel-min"] == pytest.approx(lowest, rel=1e-6)
     for i, d in enumerate(out["kernel_dims"]):
-        kn, ko = raw[("kernel_baselines", int(d))]
+        kn, ko = raw[("kernel_baselines_run", int(d))]
         ntk = [float(np.mean(ko["ntk"][:, j])) for j in range(len(kn))]
         ratio = (ntk[-1] - plateau) / (ntk[kn.index(d * d)] - plateau)
         assert out["excess_ratio"][i] == pytest.approx(ratio, rel=1e-5)
     assert out["glue"]["excess-ratio"] == pytest.approx(max(out["excess_ratio"]))
     assert out["cg_res"] == pytest.approx(max(float(r[1]["cg_residual"].max()) for (name, _), r in raw.items()
-                                              if name == "kernel_baselines"))
+                                              if name == "kernel_baselines_run"))
     # The kernels run where asked: both NTKs at entk_d, the closed form elsewhere, up to kernel_n_max samples.
-    kernel_calls = {f["target"].d: f for name, _, _, f, _, _ in fake.calls if name == "kernel_baselines"}
+    kernel_calls = {f["target"].d: f for name, _, _, f, _, _ in fake.calls if name == "kernel_baselines_run"}
     assert kernel_calls[8]["kernel_names"] == ("ntk", "entk") and kernel_calls[12]["kernel_names"] == ("ntk",)
     assert max(kernel_calls[12]["ns"]) <= S.kernel_n_max
     # The table lists each method's every seed; the network's upper end adds three standard errors of the mean.
-    net16 = raw[("learning_curve", 16)][1]
+    net16 = raw[("learning_curve_run", 16)][1]
     assert out["network_upper"][-1] == pytest.approx(np.mean(net16["network"][:, -1])
                                                      + 3 * mean_se(net16["network_se"][:, -1]), rel=1e-5)
     t = out["table"]
-    rows = sum(len(ns) * (len(fixed_names(res)) if name == "kernel_baselines" else 2)
+    rows = sum(len(ns) * (len(fixed_names(res)) if name == "kernel_baselines_run" else 2)
                for (name, _), (ns, res) in raw.items())
     assert len(t["d"]) == SEEDS * rows
 
 
 def fixed_names(res):
-    """The kernels in a fake kernel_baselines output."""
+    """The kernels in a fake kernel_baselines_run output."""
     return tuple(k for k in ("entk", "ntk") if k in res)
 
 
@@ -256,7 +256,7 @@ def test_mixture_of_gaussians_means_and_table_are_seed_major(monkeypatch):
 
     def fake(fn, *, key, seeds, vary=None, fixed=None, **kw):
         k = len(S.ns)
-        names = (("err_ntk", "lam") if fn is gf.xor_kernel_experiment else
+        names = (("err_ntk", "lam") if fn is gf.xor_kernel_run else
                  ("err_net", "hinge_net", "err_rf", "err_linear", "mass_init", "mass_step1", "mass_pred", "gfs",
                   "gfs_rows_step1"))
         outs.update({n: rng.uniform(0, 1, (seeds, k)).astype(np.float32) for n in names})
@@ -277,18 +277,18 @@ def test_mixture_of_gaussians_means_and_table_are_seed_major(monkeypatch):
 
 # The outputs of each gradient-features experiment, by name (per-neuron outputs have a trailing axis of m).
 GF_OUTPUTS = {
-    "xor_experiment": ["err_net", "hinge_net", "err_rf", "err_linear", "mass_init", "mass_step1", "mass_pred", "gfs",
+    "xor_run": ["err_net", "hinge_net", "err_rf", "err_linear", "mass_init", "mass_step1", "mass_pred", "gfs",
                        "gfs_rows_step1"],
-    "xor_kernel_experiment": ["err_ntk", "lam"],
-    "parity_experiment": ["mass_init", "mass_step1", "mass_pred", "gfs_step1", "err_net_uniform", "err_rf_uniform",
+    "xor_kernel_run": ["err_ntk", "lam"],
+    "parity_run": ["mass_init", "mass_step1", "mass_pred", "gfs_step1", "err_net_uniform", "err_rf_uniform",
                           "err_ntk_uniform", "err_net", "err_ntk"],
-    "multi_index_experiment": ["neuron_init", "neuron_step1", "neuron_pred", "overlap_init", "overlap_step1",
+    "multi_index_run": ["neuron_init", "neuron_step1", "neuron_pred", "overlap_init", "overlap_step1",
                                "err_net", "err_rf", "err_ntk"],
-    "linear_experiment": ["neuron_step1", "neuron_pred", "err_net", "err_rf", "err_ntk", "err_linear"],
-    "xor_opt_experiment": ["hinge", "err"],
-    "lottery_experiment": ["err_winners", "err_random", "err_full", "align_winners", "align_all"],
-    "simplicity_experiment": ["mass_linear", "mass_xor", "err_clean", "err_shuffle_linear", "err_shuffle_xor"],
-    "nfa_experiment": [f"corr_{a}{b}" for a in ("", "sqrt_") for b in ("init", "two_stage", "full")]
+    "linear_run": ["neuron_step1", "neuron_pred", "err_net", "err_rf", "err_ntk", "err_linear"],
+    "xor_opt_run": ["hinge", "err"],
+    "lottery_run": ["err_winners", "err_random", "err_full", "align_winners", "align_all"],
+    "simplicity_run": ["mass_linear", "mass_xor", "err_clean", "err_shuffle_linear", "err_shuffle_xor"],
+    "nfa_run": [f"corr_{a}{b}" for a in ("", "sqrt_") for b in ("init", "two_stage", "full")]
     + ["err_two_stage", "err_full"],
 }
 
@@ -299,9 +299,9 @@ def fake_gradient_features_sweep(S, rng, low=0.0):
 
     def fake(fn, *, key, seeds, vary=None, fixed=None, **kw):
         grid = tuple(len(v) for v in (vary or {}).values()) or ((len(fixed["ns"]),) if "ns" in fixed else ())
-        if fn is gf.rfm_experiment:
+        if fn is gf.rfm_run:
             return rng.uniform(0, 1, (seeds, fixed["iterations"] + 1)).astype(np.float32)
-        per_neuron = fn in (gf.multi_index_experiment, gf.linear_experiment)
+        per_neuron = fn in (gf.multi_index_run, gf.linear_run)
         return {k: rng.uniform(low, 1, (seeds, *grid, *((S.m,) if per_neuron and k.startswith("neuron") else ())))
                 .astype(np.float32) for k in GF_OUTPUTS[fn.__name__]}
 

@@ -198,27 +198,27 @@ def _chapter_sweeps(S):
     """Every sweep of the chapter (book/gradient-features.ipynb) with its arguments, in the chapter's order."""
     biases = jnp.array([-3.0, -2.0, -1.0, 0.0, 1.0])
     return [
-        (gf.xor_experiment, dict(n=S.ns), dict(d=S.d, m=S.m, n_max=max(S.ns), eta1=S.eta1, steps=S.steps,
+        (gf.xor_run, dict(n=S.ns), dict(d=S.d, m=S.m, n_max=max(S.ns), eta1=S.eta1, steps=S.steps,
                                                n_test=S.n_test, n_pop=S.n_pop)),
-        (gf.xor_kernel_experiment, None, dict(ns=tuple(S.ns), d=S.d, n_max=max(S.ns), n_test=S.n_test,
+        (gf.xor_kernel_run, None, dict(ns=tuple(S.ns), d=S.d, n_max=max(S.ns), n_test=S.n_test,
                                               n_pop=S.n_pop)),
-        *[(gf.parity_experiment, None, dict(d=S.parity_d, k=k, n=S.parity_n, m=S.m, eta1=S.parity_eta1,
+        *[(gf.parity_run, None, dict(d=S.parity_d, k=k, n=S.parity_n, m=S.m, eta1=S.parity_eta1,
                                             steps=S.parity_steps, n_test=S.n_test, n_pop=S.n_pop)) for k in (3, 4)],
-        (gf.multi_index_experiment, None, dict(d=S.mi_d, n=S.mi_n, m=S.m, eta1=S.eta1, steps=S.steps,
+        (gf.multi_index_run, None, dict(d=S.mi_d, n=S.mi_n, m=S.m, eta1=S.eta1, steps=S.steps,
                                                n_test=S.n_test, n_pop=S.n_pop)),
-        (gf.linear_experiment, None, dict(d=S.d, n=S.lin_n, m=S.m, margin=S.lin_margin, eta1=S.eta1,
+        (gf.linear_run, None, dict(d=S.d, n=S.lin_n, m=S.m, margin=S.lin_margin, eta1=S.eta1,
                                           steps=S.steps, n_test=S.n_test, n_pop=S.n_pop)),
-        (gf.xor_opt_experiment, None, dict(d=S.d, n=S.opt_n, mu_norm=2.0, biases=biases, steps=S.steps,
+        (gf.xor_opt_run, None, dict(d=S.d, n=S.opt_n, mu_norm=2.0, biases=biases, steps=S.steps,
                                            n_test=S.n_test)),
-        (gf.xor_experiment, dict(n=S.opt_ns), dict(d=S.d, m=S.m, n_max=max(S.opt_ns), mu_norm=2.0, eta1=S.eta1,
+        (gf.xor_run, dict(n=S.opt_ns), dict(d=S.d, m=S.m, n_max=max(S.opt_ns), mu_norm=2.0, eta1=S.eta1,
                                                    steps=S.steps, n_test=S.n_test, n_pop=S.n_test)),
-        (gf.lottery_experiment, dict(r=S.ranks), dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1, steps=S.steps,
+        (gf.lottery_run, dict(r=S.ranks), dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1, steps=S.steps,
                                                       n_test=S.n_test)),
-        (gf.simplicity_experiment, dict(linear_margin=[1.5, 0.0]), dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1,
+        (gf.simplicity_run, dict(linear_margin=[1.5, 0.0]), dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1,
                                                                         steps=S.steps, n_test=S.n_test)),
-        (gf.nfa_experiment, None, dict(d=S.nfa_d, n=S.nfa_n, m=S.m, eta1=S.eta1, steps=S.steps,
+        (gf.nfa_run, None, dict(d=S.nfa_d, n=S.nfa_n, m=S.m, eta1=S.eta1, steps=S.steps,
                                        full_steps=S.full_steps, full_lr=0.5, n_agop=S.n_test)),
-        (gf.rfm_experiment, None, dict(d=S.rfm_d, n=S.rfm_n, iterations=S.rfm_iterations, n_test=S.n_test)),
+        (gf.rfm_run, None, dict(d=S.rfm_d, n=S.rfm_n, iterations=S.rfm_iterations, n_test=S.n_test)),
     ]
 
 
@@ -244,7 +244,7 @@ def test_paper_profile_shapes(profile):
 
 
 def test_xor_experiment_runs_and_learns_features(key):
-    run = jax.jit(lambda k: gf.xor_experiment(k, 600, d=16, m=40, n_max=600, eta1=10.0, steps=60, n_test=400,
+    run = jax.jit(lambda k: gf.xor_run(k, 600, d=16, m=40, n_max=600, eta1=10.0, steps=60, n_test=400,
                                               n_pop=1000))
     out = run(key)
     assert float(out["mass_step1"]) > 5 * float(out["mass_init"])
@@ -267,7 +267,7 @@ def test_xor_experiment_runs_and_learns_features(key):
     (lambda x, y, p: gf.predicted_alignment(p, x, y, jnp.eye(1, 4), 0), "n must lie in"),
     (lambda x, y, p: gf.predicted_alignment(p, x, y, jnp.eye(1, 3), 10), "U must have shape"),
     (lambda x, y, p: gf.linear_margin_data(jax.random.key(0), 10, 4, margin=-0.1), "margin must lie in"),
-    (lambda x, y, p: gf.xor_kernel_experiment(jax.random.key(0), ns=(10, 30), d=4, n_max=20), "ns must be"),
+    (lambda x, y, p: gf.xor_kernel_run(jax.random.key(0), ns=(10, 30), d=4, n_max=20), "ns must be"),
 ])
 def test_errors(key, call, msg):
     x, y, _ = _xor(key, n=20, d=4)

@@ -22,7 +22,7 @@ def test_paper_profile_shapes(profile):
     assert set(out) == {"move", "gap", "train_loss", "train_loss_lin"}
     X = jnp.zeros((S.ntk_points, S.d_lazy))
     for sb in S.bias_stds:
-        e = jax.eval_shape(lambda k, sb=sb: kr.ntk_relative_error(k, X, S.ntk_widths[-1], bias_var=sb**2), key)
+        e = jax.eval_shape(lambda k, sb=sb: kr.ntk_error_run(k, X, S.ntk_widths[-1], bias_var=sb**2), key)
         assert e.shape == ()
     d = S.stair_d[-1]
     stair = targets.hermite_sum(jax.random.key(1), d, {1: 1 / 3, 2: 1 / 3, 3: 1 / 3})
@@ -153,7 +153,7 @@ def test_component_fractions_are_the_kernel_ridge_fit_projected_on_each_term():
     d, n, n_test = 4, 400, 3000
     tgt = targets.hermite_sum(jax.random.key(1), d, {1: 0.5, 3: 0.5})
     key = jax.random.key(2)
-    out = kr.component_fractions(key, tgt, d, n, n_test=n_test)
+    out = kr.component_fractions_run(key, tgt, d, n, n_test=n_test)
     assert float(out["nmse"]) == pytest.approx(float(kernels.kernel_ridge_error(key, tgt, d, n, n_test=n_test)),
                                                rel=1e-4)
     kx, kt = jax.random.split(key)

@@ -131,11 +131,11 @@ def test_errors_name_the_parameter(key):
     with pytest.raises(ValueError, match="share U"):
         one_step.transfer(key, tgt, targets.single_index(key, 4, {3: 1.0}), 6, 10, 10)
     with pytest.raises(ValueError, match="checkpoints"):
-        one_step.gradient_path(key, tgt, 6, ())
+        one_step.gradient_path_run(key, tgt, 6, ())
     with pytest.raises(ValueError, match="kernel_names"):
-        one_step.kernel_baselines(key, tgt, 6, (10,), kernel_names=("rbf",))
+        one_step.kernel_baselines_run(key, tgt, 6, (10,), kernel_names=("rbf",))
     with pytest.raises(ValueError, match="ns must"):
-        one_step.kernel_baselines(key, tgt, 6, ())
+        one_step.kernel_baselines_run(key, tgt, 6, ())
 
 
 def test_doubling_checkpoints_and_excess_alignment():
@@ -204,12 +204,12 @@ def test_random_features_have_m_distinct_neurons(key):
 
 
 def test_learning_curve_matches_direct_fits(key):
-    """learning_curve's network and random-features errors equal a direct materialised fit (ridge.ridge on the
+    """learning_curve_run's network and random-features errors equal a direct materialised fit (ridge.ridge on the
     features, validated on the same rows) scored by normalized_test_error, with random features on rf_params' m
     distinct neurons."""
     d, m, n, n_val, n_test = 6, 16, 200, 300, 3000
     tgt = _quadratic_target(jax.random.key(18), d)
-    out = one_step.learning_curve(key, tgt, m, (n,), n_val=n_val, n_test=n_test, batch=128)
+    out = one_step.learning_curve_run(key, tgt, m, (n,), n_val=n_val, n_test=n_test, batch=128)
     k_data, k_val, k_init, k_bias = jax.random.split(key, 4)
     k_test = jax.random.fold_in(key, 7)
     x, y = data.ghost_rows(k_data, 0, n, d, tgt)
@@ -282,11 +282,11 @@ def test_kernel_baselines_match_direct_solves(key):
     ridge per λ of the shared grid, with the library's closed-form kernels and the autodiff empirical NTK of m
     distinct neurons: the λ chosen is one the direct solves rate as good as their own choice on the validation
     rows, and the test error at that λ is the direct solution's (so the empirical NTK's primal predictor equals
-    the dual one, K(x, X)α); seed i of a sweep of kernel_baselines is the run with the sweep's key i."""
+    the dual one, K(x, X)α); seed i of a sweep of kernel_baselines_run is the run with the sweep's key i."""
     d, m, ns, n_val, n_test = 6, 12, (150, 300), 200, 3000
     tgt = _quadratic_target(jax.random.key(25), d)
     kw = dict(n_val=n_val, n_test=n_test, rank=16, tol=1e-5, maxiter=300)
-    out = sweeps.sweep(one_step.kernel_baselines, key=key, seeds=2, fixed=dict(target=tgt, m=m, ns=ns, **kw))
+    out = sweeps.sweep(one_step.kernel_baselines_run, key=key, seeds=2, fixed=dict(target=tgt, m=m, ns=ns, **kw))
     k1 = sweeps.seed_keys(key, 2)[1]
     k_data, k_val, k_init, _ = jax.random.split(k1, 4)
     k_test = jax.random.fold_in(k1, 7)
@@ -329,24 +329,24 @@ def test_paper_profile_shapes(profile):
     for d in S.path_d:
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
         ns = one_step.doubling_checkpoints(d, S.path_max)
-        out = over_seeds(lambda k, tgt=tgt, ns=ns, d=d: one_step.gradient_path(
+        out = over_seeds(lambda k, tgt=tgt, ns=ns, d=d: one_step.gradient_path_run(
             k, tgt, S.path_m_per_d * d, ns, batch=S.batch))
         assert out["alignment"].shape == (S.seeds, len(ns))
     for d in (S.curve_d[0], S.curve_d[-1]):
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
         ns = tuple(int(r * d * d) for r in S.curve_ratios)
-        out = over_seeds(lambda k, tgt=tgt, ns=ns: one_step.learning_curve(k, tgt, S.m, ns, n_test=S.n_test,
+        out = over_seeds(lambda k, tgt=tgt, ns=ns: one_step.learning_curve_run(k, tgt, S.m, ns, n_test=S.n_test,
                                                                           batch=S.batch))
         assert out["network"].shape == (S.seeds, len(ns))
     for d in S.kernel_d:
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
         kn = tuple(int(r * d * d) for r in S.kernel_ratios if r * d * d <= S.kernel_n_max)
-        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines(
+        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines_run(
             k, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk", "entk")), key)
         assert kn and out["ntk"].shape == (len(kn),)
     for d, kn in one_step_chapter.capable_baselines(S).items():  # the NTK where random features lack the capacity
         tgt = targets.multi_index(jax.random.key(1), d, SOURCE)
-        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines(
+        out = jax.eval_shape(lambda k, tgt=tgt, kn=kn: one_step.kernel_baselines_run(
             k, tgt, S.m, kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk",)), key)
         assert d * d in kn and out["ntk"].shape == (len(kn),)
     src = targets.multi_index(jax.random.key(1), S.transfer_d[-1], SOURCE)

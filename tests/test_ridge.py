@@ -119,8 +119,8 @@ def test_kernel_ridge_matches_direct_solves_per_lambda(x64):
     _check_fit(fit, lams, [_dual_loo(K, y, lam) for lam in lams], alpha)
     # kernel ridge with K = FFᵀ is ridge on the features F: θ = Fᵀα at the same (absolute) λ
     F, lam = rs.standard_normal((n, 7)), 0.3
-    kf = ridge.kernel_ridge(jnp.asarray(F @ F.T), jnp.asarray(y), lambdas=[lam / (np.trace(F @ F.T) / n**2)])
-    pf = ridge.ridge(jnp.asarray(F), jnp.asarray(y), lambdas=[lam / (np.trace(F.T @ F) / n / 7)])
+    kf = ridge.kernel_ridge(jnp.asarray(F @ F.T), jnp.asarray(y), rel_lams=[lam / (np.trace(F @ F.T) / n**2)])
+    pf = ridge.ridge(jnp.asarray(F), jnp.asarray(y), rel_lams=[lam / (np.trace(F.T @ F) / n / 7)])
     np.testing.assert_allclose(F.T @ np.asarray(kf.coef), np.asarray(pf.coef), rtol=1e-9)
 
 
@@ -132,14 +132,14 @@ def test_float32_fits_match_float64_solves(key):
         F = jax.random.normal(k1, (n, p), jnp.float32)
         y = F @ jax.random.normal(k2, (p,)) + 0.3 * jax.random.normal(k3, (n,))
         F64, y64 = np.asarray(F, np.float64), np.asarray(y, np.float64)
-        for fit in (ridge.ridge(F, y, F[:10], y[:10], lambdas=lams), ridge.ridge(F, y, lambdas=lams),
-                    ridge.ridge_from_stats(*_stats(F, y, F[:10], y[:10]), lambdas=lams)):
+        for fit in (ridge.ridge(F, y, F[:10], y[:10], rel_lams=lams), ridge.ridge(F, y, rel_lams=lams),
+                    ridge.ridge_from_stats(*_stats(F, y, F[:10], y[:10]), rel_lams=lams)):
             np.testing.assert_allclose(fit.coef, _primal_direct(F64, y64, float(fit.lam)), rtol=2e-3, atol=2e-3)
             assert fit.val_mse.shape == (3,)
     X = jax.random.normal(key, (60, 4))
     y = jnp.sin(X[:, 0])
     K = jnp.exp(-jnp.sum((X[:, None] - X[None]) ** 2, -1) / 4)
-    for fit in (ridge.kernel_ridge(K, y, K[:20], y[:20], lambdas=lams), ridge.kernel_ridge(K, y, lambdas=lams)):
+    for fit in (ridge.kernel_ridge(K, y, K[:20], y[:20], rel_lams=lams), ridge.kernel_ridge(K, y, rel_lams=lams)):
         direct = np.linalg.solve(np.asarray(K, float) / 60 + float(fit.lam) * np.eye(60), np.asarray(y, float) / 60)
         np.testing.assert_allclose(fit.coef, direct, rtol=5e-3, atol=5e-3)
 
@@ -171,7 +171,7 @@ def test_conjugate_gradients_match_the_eigen_form():
     assert float(dense.val_mse[cg.best]) <= float(dense.val_mse.min()) * (1 + 1e-4)
     assert float(cg.lam) == pytest.approx(float(GRID[int(cg.best)] * jnp.trace(K) / n**2), rel=1e-5)
     for k in (0, 7, 14):  # the same λ: the same dual weights
-        one = dict(lambdas=GRID[k:k + 1])
+        one = dict(rel_lams=GRID[k:k + 1])
         a, b = ridge.kernel_ridge(K, y[:n], Kv, y[n:], **one), ridge.kernel_ridge(K, y[:n], Kv, y[n:], solver="cg",
                                                                                     rank=32, tol=1e-5, **one)
         np.testing.assert_allclose(np.asarray(b.coef), np.asarray(a.coef), rtol=0,
@@ -229,10 +229,10 @@ def test_vmapped_over_problems_and_jitted():
     (lambda F, y: ridge.ridge(F, y, F), "F_val and y_val must be given together"),
     (lambda F, y: ridge.ridge(F, y, F, y[:4]), "y_val must have shape"),
     (lambda F, y: ridge.ridge(F[0], y), "F must have shape"),
-    (lambda F, y: ridge.ridge(F, y, lambdas=[]), "lambdas must be"),
-    (lambda F, y: ridge.ridge(F, y, lambdas=[1e-3, -1.0]), "lambdas must be"),
-    (lambda F, y: ridge.ridge(F, y, lambdas=[[1e-3]]), "lambdas must be"),
-    (lambda F, y: ridge.ridge(F, y, lambdas=[float("inf")]), "lambdas must be"),
+    (lambda F, y: ridge.ridge(F, y, rel_lams=[]), "rel_lams must be"),
+    (lambda F, y: ridge.ridge(F, y, rel_lams=[1e-3, -1.0]), "rel_lams must be"),
+    (lambda F, y: ridge.ridge(F, y, rel_lams=[[1e-3]]), "rel_lams must be"),
+    (lambda F, y: ridge.ridge(F, y, rel_lams=[float("inf")]), "rel_lams must be"),
     (lambda F, y: ridge.ridge_from_stats(F.T @ F, F[0], F.T @ F, F[0, :3], 1.0), "v_val must have shape"),
     (lambda F, y: ridge.ridge_from_stats(F.T @ F, F[0], F.T @ F, F[0], y), "q_val must have shape"),
     (lambda F, y: ridge.kernel_ridge(F, y), "K must have shape"),
@@ -273,5 +273,5 @@ def test_kernel_ridge_cholesky_matches_the_direct_solve_and_keeps_the_null_predi
 def test_kernel_ridge_cholesky_bad_shapes_name_the_argument(args, message):
     with pytest.raises(ValueError, match=message):
         ridge.kernel_ridge_cholesky(*args)
-    with pytest.raises(ValueError, match="lambdas must be"):
-        ridge.kernel_ridge_cholesky(np.eye(3), np.ones(3), np.ones((4, 3)), np.ones(4), lambdas=[0.0, 1.0])
+    with pytest.raises(ValueError, match="rel_lams must be"):
+        ridge.kernel_ridge_cholesky(np.eye(3), np.ones(3), np.ones((4, 3)), np.ones(4), rel_lams=[0.0, 1.0])

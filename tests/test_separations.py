@@ -219,13 +219,13 @@ def test_one_step_random_features_learn_degree_2_once_features_and_samples_pass_
     n2 = hermite.monomial_count(d, 2)
     tgt = targets.multi_index(jax.random.key(1), d, one_step.SOURCE)
 
-    def rf_error(m, lambdas=None):
+    def rf_error(m, rel_lams=None):
         key = jax.random.key(3)
-        model = one_step.one_step_fit(key, tgt, m, 16 * n2, n_val=4096, step=False, lambdas=lambdas)
+        model = one_step.one_step_fit(key, tgt, m, 16 * n2, n_val=4096, step=False, rel_lams=rel_lams)
         return float(one_step.normalized_test_error(jax.random.fold_in(key, 7), model, tgt, 20_000))
 
     cap = one_step_chapter.CAPACITY * n2
-    good, few, untuned = rf_error(cap), rf_error(16), rf_error(cap, lambdas=(100.0,))
+    good, few, untuned = rf_error(cap), rf_error(16), rf_error(cap, rel_lams=(100.0,))
     assert _one_step_learned_degree_2(good, tgt), f"random features with N = 8 N_2 should learn degree 2: {good:.3f}"
     assert not _one_step_learned_degree_2(few, tgt), f"N = 16 < N_2 features cannot learn degree 2: {few:.3f}"
     assert not _one_step_learned_degree_2(untuned, tgt), f"an untuned (large) penalty learns little: {untuned:.3f}"
@@ -247,8 +247,8 @@ def test_one_step_kernels_learn_degree_2_once_samples_pass_n2():
     tgt = targets.multi_index(jax.random.key(1), d, one_step.SOURCE)
     kw = dict(n_val=4096, n_test=8000, kernel_names=one_step.KERNELS, rank=128)
     m = one_step_chapter.CAPACITY * n2
-    tuned = one_step.kernel_baselines(jax.random.key(3), tgt, m, (16 * n2,), **kw)
-    untuned = one_step.kernel_baselines(jax.random.key(3), tgt, m, (16 * n2,), lambdas=(100.0,), **kw)
+    tuned = one_step.kernel_baselines_run(jax.random.key(3), tgt, m, (16 * n2,), **kw)
+    untuned = one_step.kernel_baselines_run(jax.random.key(3), tgt, m, (16 * n2,), rel_lams=(100.0,), **kw)
     for name in one_step.KERNELS:
         good, bad = float(tuned[name][0]), float(untuned[name][0])
         assert _one_step_learned_degree_2(good, tgt), f"{name} should learn degree 2 from n = 16 N_2: {good:.3f}"
@@ -284,7 +284,7 @@ def test_one_step_separation_check_fails_with_a_kernel_in_the_networks_place():
 
     d, ns = 10, (100, 200)
     tgt = targets.multi_index(jax.random.key(1), d, one_step.SOURCE)
-    out = one_step.kernel_baselines(jax.random.key(4), tgt, 32, ns, n_val=2048, n_test=8000,
+    out = one_step.kernel_baselines_run(jax.random.key(4), tgt, 32, ns, n_val=2048, n_test=8000,
                                     kernel_names=("ntk", "nngp", "entk"), rank=64)
     mean = figures.concat_tables(*(figures.sweep_table({"nmse": np.asarray(out[k]), "se": np.asarray(out[f"{k}_se"])},
                                                        {"n": np.array(ns)}, seed=None, d=d, method=k)
@@ -314,10 +314,10 @@ def test_one_step_section_pairs_the_network_with_every_baseline(monkeypatch):
 
     def fake(fn, *, key, seeds=1, vary=None, fixed=None, cache=None, chunk=None):
         k = len(fixed["ns"])
-        names = ("network", "rf") if fn.__name__ == "learning_curve" else fixed["kernel_names"]
+        names = ("network", "rf") if fn.__name__ == "learning_curve_run" else fixed["kernel_names"]
         out = {q: np.full((seeds, k), values[q] + 0.01 * fixed["target"].d / 8, np.float32) for q in names}
         out |= {f"{q}_se": np.full((seeds, k), 1e-3, np.float32) for q in names}
-        if fn.__name__ == "kernel_baselines":
+        if fn.__name__ == "kernel_baselines_run":
             out |= {"cg_residual": np.zeros((seeds, k), np.float32)}
         return out
 
@@ -376,7 +376,7 @@ def test_kernel_regime_kernel_learns_less_of_the_next_degree_as_d_grows():
     frac, se, span = [], [], []
     for d in ds:
         tgt = targets.hermite_sum(jax.random.key(1), d, {1: 1 / 3, 2: 1 / 3, 3: 1 / 3})
-        f = np.array([float(kr.component_fractions(k, tgt, d, 8 * d, n_test=4000)["fraction"][1])
+        f = np.array([float(kr.component_fractions_run(k, tgt, d, 8 * d, n_test=4000)["fraction"][1])
                       for k in jax.random.split(jax.random.key(5), seeds)])
         frac.append(f.mean())
         se.append(f.std(ddof=1) / np.sqrt(seeds))

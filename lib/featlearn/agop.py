@@ -115,7 +115,7 @@ class RFMResult(NamedTuple):
 
 
 def rfm(x: Array, y: Array, x_test: Array, y_test: Array, *, iterations: int = 5,
-        bandwidth: float | Sequence[float] = 10.0, lambdas: Array | None = None, x_val: Array | None = None,
+        bandwidth: float | Sequence[float] = 10.0, rel_lams: Array | None = None, x_val: Array | None = None,
         y_val: Array | None = None) -> RFMResult:
     r"""Recursive Feature Machine: for :math:`t=0..T`, fit kernel ridge regression with :math:`K_{M_t}` (penalty
     by exact leave-one-out error, or on the validation set ``x_val``, ``y_val`` when one is given), record its test
@@ -143,7 +143,7 @@ def rfm(x: Array, y: Array, x_test: Array, y_test: Array, *, iterations: int = 5
     def fit(M: Array, L: Array | float) -> tuple[Array, Array, Array | None]:
         K, Kt = laplace_kernel(x, x, M, bandwidth=L), laplace_kernel(x_test, x, M, bandwidth=L)
         Kv = None if x_val is None else laplace_kernel(x_val, x, M, bandwidth=L)
-        coef = ridge.kernel_ridge(K, y, Kv, y_val, lambdas=lambdas).coef  # λ by leave-one-out, or on validation
+        coef = ridge.kernel_ridge(K, y, Kv, y_val, rel_lams=rel_lams).coef  # λ by leave-one-out, or on validation
         return coef, Kt @ coef, None if Kv is None else Kv @ coef
 
     M = jnp.eye(d, dtype=x.dtype)

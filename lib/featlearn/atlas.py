@@ -36,10 +36,11 @@ the test set: normalised MSE for regression targets, 0-1 error of its sign for c
 
 **Programs.** The data of every (seed, target) is drawn once per :math:`d` (:func:`draw`, one program); a sample
 size :math:`n` uses the first :math:`n` rows of the drawn training pool, so the training sets of one seed are
-nested. Each (method, :math:`d`) is one compiled program over seeds × targets × sample sizes (:func:`learning_curve`),
-cached by :func:`featlearn.sweeps.sweep`: the gradient methods see the whole pool with the rows beyond :math:`n`
-weighted 0 (:func:`featlearn.data.first_n_weights`; :math:`n` traced, one ``lax.map``), the kernel methods
-(:data:`SLICED`, whose :math:`n\times n` solves take :math:`n` as a shape) the first :math:`n` rows themselves.
+nested. Each (method, :math:`d`) is one compiled program over seeds × targets × sample sizes
+(:func:`learning_curve_run`), cached by :func:`featlearn.sweeps.sweep`: the gradient methods see the whole pool with
+the rows beyond :math:`n` weighted 0 (:func:`featlearn.data.first_n_weights`; :math:`n` traced, one ``lax.map``),
+the kernel methods (:data:`SLICED`, whose :math:`n\times n` solves take :math:`n` as a shape) the first :math:`n`
+rows themselves.
 """
 
 from __future__ import annotations
@@ -343,8 +344,8 @@ def run(method: str, key: Array, p: Problem, n: int | Array, classification: flo
     return score(p, with_null(METHODS[method](key, p, keep, **extra, **hyper), mean), cls)
 
 
-def learning_curve(key: Array, seed: int | Array, target: int | Array, *, method: str, problems: Problem,
-                   ns: Sequence[int], drawn: Sequence[int] | None = None, **hyper: Any) -> dict[str, Array]:
+def learning_curve_run(key: Array, seed: int | Array, target: int | Array, *, method: str, problems: Problem,
+                       ns: Sequence[int], drawn: Sequence[int] | None = None, **hyper: Any) -> dict[str, Array]:
     r""":func:`run` for every ``n`` in ``ns`` (increasing) on the problem of seed ``seed`` and target ``target``
     (indices into ``problems``, whose arrays are ``(seeds, targets, ...)`` as :func:`draw` swept over seeds and
     targets returns them; both may be traced; ``drawn``: the numbers in :data:`TARGETS` of the targets along that

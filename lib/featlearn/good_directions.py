@@ -427,7 +427,7 @@ def ntk_ridge_run(key: Array, ns: Sequence[int], *, d: int, n_max: int, n_val: i
     y, yv, yt = (np.asarray(a, np.float64) for a in (y, yv, yt))
     errs, lams = [], []
     for n in grid:
-        fit = ridge.kernel_ridge_cholesky(K[:n, :n], y[:n], Kv[:, :n], yv, lambdas=KERNEL_LAMBDAS)
+        fit = ridge.kernel_ridge_cholesky(K[:n, :n], y[:n], Kv[:, :n], yv, rel_lams=KERNEL_LAMBDAS)
         errs.append(float(np.mean((Kt[:, :n] @ fit.coef - yt) ** 2) / np.var(yt)))
         lams.append(float(fit.rel_lam))
     return KernelCurve(np.array(errs), np.array(lams))

@@ -332,14 +332,14 @@ def _xor_data(key: Array, n_max: int, d: int, mu_norm: float, n_test: int, n_pop
     return x, y, mus, xt, yt, xg, yg, kp
 
 
-def xor_experiment(key: Array, n: int | Array, *, d: int, m: int, n_max: int, mu_norm: float = 3.0,
-                   eta1: float = 1.0, steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4,
-                   gamma: float = 0.2, n_test: int = 2000, n_pop: int = 10000) -> dict:
+def xor_run(key: Array, n: int | Array, *, d: int, m: int, n_max: int, mu_norm: float = 3.0,
+            eta1: float = 1.0, steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4,
+            gamma: float = 0.2, n_test: int = 2000, n_pop: int = 10000) -> dict:
     r"""Mixture of Gaussians (XOR-like), one seed, ``n`` of ``n_max`` samples used. Returns
 
     * ``err_net``, ``err_rf``, ``err_linear``: test 0-1 errors of the two-stage network, of random features
       (:func:`random_features_init`, :math:`m` distinct neurons, same stage 2) and of a linear classifier;
-      ``hinge_net``: the network's test hinge loss (the NTK baseline is :func:`xor_kernel_experiment`);
+      ``hinge_net``: the network's test hinge loss (the NTK baseline is :func:`xor_kernel_run`);
     * ``mass_init``, ``mass_step1``: fraction of :math:`\|W\|_F^2` in span(μ₁, μ₂) before and after step 1
       (random rows: 2/d); ``mass_pred``: what :func:`predicted_alignment` predicts for ``mass_step1``
       (population gradient plus the sampling noise of ``n`` samples);
@@ -370,9 +370,9 @@ def xor_experiment(key: Array, n: int | Array, *, d: int, m: int, n_max: int, mu
     }
 
 
-def xor_kernel_experiment(key: Array, *, ns: tuple[int, ...], d: int, n_max: int, mu_norm: float = 3.0,
-                          n_test: int = 2000, n_pop: int = 10000) -> dict:
-    r"""The NTK baseline (:func:`featlearn.kernels.ntk_classifier`) on the same samples as :func:`xor_experiment`
+def xor_kernel_run(key: Array, *, ns: tuple[int, ...], d: int, n_max: int, mu_norm: float = 3.0,
+                   n_test: int = 2000, n_pop: int = 10000) -> dict:
+    r"""The NTK baseline (:func:`featlearn.kernels.ntk_classifier`) on the same samples as :func:`xor_run`
     with the same ``key``, ``n_max``, ``n_test`` and ``n_pop``: the first ``n`` training samples for each ``n`` in
     ``ns`` (static; one kernel solve each). Returns ``err_ntk`` ``(len(ns),)`` (test 0-1 error) and ``lam`` (the ridge
     penalty chosen by leave-one-out, relative to the mean eigenvalue of :math:`K/n`)."""
@@ -388,8 +388,8 @@ def xor_kernel_experiment(key: Array, *, ns: tuple[int, ...], d: int, n_max: int
     return {"err_ntk": jnp.stack(errs), "lam": jnp.stack(lams)}
 
 
-def xor_opt_experiment(key: Array, *, d: int, n: int, mu_norm: float, biases: Array, scale: float = 1.0,
-                       steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000) -> dict:
+def xor_opt_run(key: Array, *, d: int, n: int, mu_norm: float, biases: Array, scale: float = 1.0,
+                steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000) -> dict:
     r"""An estimate of OPT for the XOR mixture: the network of :func:`opt_network` on the four ground-truth
     directions :math:`\pm\mu_k/\|\mu\|` with the given biases, fitted on ``n`` samples. Returns its test
     ``hinge`` loss and 0-1 ``err`` (the quantities OPT bounds)."""
@@ -415,9 +415,9 @@ def _network_and_baselines(kp: Array, p0: dict, x: Array, y: Array, xt: Array, *
     return net, rf, ntk
 
 
-def parity_experiment(key: Array, *, d: int, k: int, n: int, m: int, eta1: float = 1.0, bias_std: float = 1.0,
-                      steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, gamma: float = 0.1,
-                      n_test: int = 2000, n_pop: int = 10000) -> dict:
+def parity_run(key: Array, *, d: int, k: int, n: int, m: int, eta1: float = 1.0, bias_std: float = 1.0,
+               steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, gamma: float = 0.1,
+               n_test: int = 2000, n_pop: int = 10000) -> dict:
     r"""Sparse parity on the Daniely–Malach distribution, one seed. Returns
 
     * ``mass_init``, ``mass_step1``: fraction of :math:`\|W\|_F^2` on the support coordinates A (random: k/d);
@@ -449,9 +449,9 @@ def parity_experiment(key: Array, *, d: int, k: int, n: int, m: int, eta1: float
     }
 
 
-def multi_index_experiment(key: Array, *, d: int, n: int, m: int, eta1: float = 1.0, steps: int = 300,
-                           lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000,
-                           n_pop: int = 10000) -> dict:
+def multi_index_run(key: Array, *, d: int, n: int, m: int, eta1: float = 1.0, steps: int = 300,
+                    lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000,
+                    n_pop: int = 10000) -> dict:
     r"""Multi-index classification :math:`y=\mathrm{sign}(z_1z_2)`, :math:`z = Ux`, :math:`x\sim N(0,I_d)`, one
     seed. Returns
 
@@ -498,9 +498,9 @@ def linear_margin_data(key: Array, n: int, d: int, *, margin: float | Array = 0.
     return xi + margin * y[:, None] * w_star, y, w_star
 
 
-def linear_experiment(key: Array, *, d: int, n: int, m: int, margin: float = 0.5, eta1: float = 1.0,
-                      steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000,
-                      n_pop: int = 10000) -> dict:
+def linear_run(key: Array, *, d: int, n: int, m: int, margin: float = 0.5, eta1: float = 1.0,
+               steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, n_test: int = 2000,
+               n_pop: int = 10000) -> dict:
     r"""Linear data with a margin (:func:`linear_margin_data`), one seed. Returns the per-neuron alignment
     with :math:`w^*` after step 1 (``neuron_step1`` ``(m,)``, :math:`\|P_{w^*}w_i\|^2/\|w_i\|^2`), its prediction
     (``neuron_pred``), and the test 0-1 errors of the network (``err_net``), random features (``err_rf``), the
@@ -522,9 +522,9 @@ def linear_experiment(key: Array, *, d: int, n: int, m: int, margin: float = 0.5
     }
 
 
-def lottery_experiment(key: Array, r: int | Array, *, d: int, n: int, m: int, mu_norm: float = 3.0,
-                       eta1: float = 1.0, steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4,
-                       n_test: int = 2000) -> dict:
+def lottery_run(key: Array, r: int | Array, *, d: int, n: int, m: int, mu_norm: float = 3.0,
+                eta1: float = 1.0, steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4,
+                n_test: int = 2000) -> dict:
     r"""Lottery tickets on the XOR mixture, one seed, ``r`` (traced) neurons kept. The two-stage network is
     trained; the ``r`` neurons with the largest :math:`|a_i|\|w_i\|` (the *winners*) and ``r`` random neurons are
     each retrained by :func:`retrain_subset`. Returns ``err_winners``, ``err_random``, ``err_full`` and
@@ -550,9 +550,9 @@ def lottery_experiment(key: Array, r: int | Array, *, d: int, n: int, m: int, mu
     }
 
 
-def simplicity_experiment(key: Array, linear_margin: float | Array, *, d: int, n: int, m: int,
-                          mu_norm: float = 3.0, eta1: float = 1.0, steps: int = 300, lr: float = 1.0,
-                          weight_decay: float = 1e-4, n_test: int = 2000) -> dict:
+def simplicity_run(key: Array, linear_margin: float | Array, *, d: int, n: int, m: int,
+                   mu_norm: float = 3.0, eta1: float = 1.0, steps: int = 300, lr: float = 1.0,
+                   weight_decay: float = 1e-4, n_test: int = 2000) -> dict:
     r"""Simplicity bias, one seed, on :func:`linear_plus_xor` (``linear_margin=0`` is the control without the
     linear feature). Returns the step-1 mass on the linear coordinate (``mass_linear``) and on the XOR plane
     (``mass_xor``), and the network's test 0-1 error on clean data (``err_clean``), with the linear coordinate
@@ -573,9 +573,9 @@ def simplicity_experiment(key: Array, linear_margin: float | Array, *, d: int, n
     }
 
 
-def nfa_experiment(key: Array, *, d: int, n: int, m: int, mu_norm: float = 3.0, eta1: float = 1.0,
-                   steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, full_steps: int = 500,
-                   full_lr: float = 0.05, n_agop: int = 1000) -> dict:
+def nfa_run(key: Array, *, d: int, n: int, m: int, mu_norm: float = 3.0, eta1: float = 1.0,
+            steps: int = 300, lr: float = 1.0, weight_decay: float = 1e-4, full_steps: int = 500,
+            full_lr: float = 0.05, n_agop: int = 1000) -> dict:
     r"""The Neural Feature Ansatz on the XOR mixture, one seed: :func:`~featlearn.agop.nfa_correlation` between
     :math:`W^\top W` and the AGOP (``corr_*``) and its square root (``corr_sqrt_*``) of the same network, over
     fresh inputs, for
@@ -606,8 +606,8 @@ def nfa_experiment(key: Array, *, d: int, n: int, m: int, mu_norm: float = 3.0, 
     return out
 
 
-def rfm_experiment(key: Array, *, d: int, n: int, mu_norm: float = 3.0, iterations: int = 5,
-                   bandwidth: float = 10.0, n_test: int = 2000) -> Array:
+def rfm_run(key: Array, *, d: int, n: int, mu_norm: float = 3.0, iterations: int = 5,
+            bandwidth: float = 10.0, n_test: int = 2000) -> Array:
     r"""A Recursive Feature Machine (:func:`featlearn.agop.rfm`) on the XOR mixture, one seed: test 0-1 error
     after each iteration, ``(iterations + 1,)``; entry 0 is the plain Laplace kernel."""
     kd, kt = jax.random.split(key)

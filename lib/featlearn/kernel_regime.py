@@ -43,7 +43,7 @@ def lazy_training_run(key: Array, target: Callable[[Array], Array], d: int, m: i
             "train_loss": tr.loss[-1], "train_loss_lin": trl.loss[-1]}
 
 
-def ntk_relative_error(key: Array, X: Array, m: int, *, bias_var: float = 1.0) -> Array:
+def ntk_error_run(key: Array, X: Array, m: int, *, bias_var: float = 1.0) -> Array:
     r""":math:`\|\hat\Theta_m - \Theta\|_F/\|\Theta\|_F` between the empirical NTK of a width-``m`` network at a
     random (symmetric) initialisation and the closed-form NTK, on the inputs ``X`` ``(n, d)``."""
     m = _checks.positive_int("m", m)
@@ -63,8 +63,8 @@ def ntk_relative_error(key: Array, X: Array, m: int, *, bias_var: float = 1.0) -
 monomial_count = hermite.monomial_count
 
 
-def component_fractions(key: Array, target: targets.MultiIndexTarget, d: int, n: int, *, n_test: int = 4000,
-                        bias_var: float = 1.0) -> dict[str, Array]:
+def component_fractions_run(key: Array, target: targets.MultiIndexTarget, d: int, n: int, *, n_test: int = 4000,
+                            bias_var: float = 1.0) -> dict[str, Array]:
     r"""Kernel ridge regression with the NTK with biases on ``n`` samples of a target whose terms each carry one
     degree (:func:`featlearn.targets.hermite_sum`: :math:`f^* = \sum_k f_k`, :math:`f_k = c_k h_k(u_k\cdot x)`),
     :math:`\lambda` by exact leave-one-out: the same draws and fit as :func:`featlearn.kernels.kernel_ridge_error`

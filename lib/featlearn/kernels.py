@@ -109,7 +109,7 @@ def random_features(key: Array, X: Array, m: int, *, bias_std: float = 1.0, acti
 
 
 def ntk_classifier(x: Array, y: Array, x_test: Array, *, bias_var: float = 1.0,
-                   lambdas: Array | None = None) -> tuple[Array, ridge.RidgeFit]:
+                   rel_lams: Array | None = None) -> tuple[Array, ridge.RidgeFit]:
     r"""The kernel baseline of a classification task: kernel ridge regression of the labels
     :math:`y\in\{\pm1\}` with the closed-form NTK of the two-layer ReLU network, **biases trained**
     (:func:`ntk_relu`, :math:`\Theta = \kappa_1 + (x\cdot x'+1)\kappa_0` with pre-activation covariance
@@ -122,7 +122,7 @@ def ntk_classifier(x: Array, y: Array, x_test: Array, *, bias_var: float = 1.0,
     _checks.shape("y", y, (n,))
     _checks.shape("x_test", x_test, (None, d))
     _checks.real_in("bias_var", bias_var, 0.0)
-    fit = ridge.kernel_ridge(ntk_relu(x, x, bias_var=bias_var), y, lambdas=lambdas)
+    fit = ridge.kernel_ridge(ntk_relu(x, x, bias_var=bias_var), y, rel_lams=rel_lams)
     return ntk_relu(x_test, x, bias_var=bias_var) @ fit.coef, fit
 
 
@@ -130,7 +130,7 @@ def ntk_classifier(x: Array, y: Array, x_test: Array, *, bias_var: float = 1.0,
 
 def kernel_ridge_error(key: Array, target: Callable[[Array], Array], d: int, n: int, *, kernel: str = "ntk",
                        bias_var: float = 1.0, train_bias: bool = True, noise_std: float = 0.0,
-                       n_test: int = 4000, lambdas: Array | None = None) -> Array:
+                       n_test: int = 4000, rel_lams: Array | None = None) -> Array:
     r"""Normalised test MSE of kernel ridge regression on ``n`` samples of ``target`` (Gaussian inputs in
     dimension ``d``), with :math:`\lambda` chosen by exact leave-one-out error.
 
@@ -150,5 +150,5 @@ def kernel_ridge_error(key: Array, target: Callable[[Array], Array], d: int, n: 
     kx, kt = jax.random.split(key)
     x, y = targets.sample(kx, target, n, d, noise_std=noise_std)
     xt, yt = targets.sample(kt, target, n_test, d)
-    fit = ridge.kernel_ridge(kfn(x, x, bias_var=bias_var), y, lambdas=lambdas)  # λ by leave-one-out
+    fit = ridge.kernel_ridge(kfn(x, x, bias_var=bias_var), y, rel_lams=rel_lams)  # λ by leave-one-out
     return metrics.normalized_mse(kfn(xt, x, bias_var=bias_var) @ fit.coef, yt)

@@ -266,14 +266,14 @@ def head_stats(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPar
 
 def streamed_head(key: Array, key_val: Array, W: Array, b: Array, linear: LinearPart, target: Target,
                   n: Array | int, n_val: int, *, noise_std: float = 0.0, batch: int = 4096,
-                  lambdas: Sequence[float] | None = None) -> ridge.RidgeFit:
+                  rel_lams: Sequence[float] | None = None) -> ridge.RidgeFit:
     r"""Step 4: ridge regression of the second layer, :math:`\min_a\frac1n\|Fa-y\|^2+\lambda\|a\|^2` on the
     features :math:`F = \sigma(Wx+b)` of the first ``n`` rows of ``(key, ·)``, :math:`\lambda` chosen on ``n_val``
-    rows of ``(key_val, ·)`` from the grid ``lambdas`` (default :data:`featlearn.ridge.RIDGE_LAMBDAS`, relative to
+    rows of ``(key_val, ·)`` from the grid ``rel_lams`` (default :data:`featlearn.ridge.RIDGE_LAMBDAS`, relative to
     the mean eigenvalue of :math:`F^\top F/n`): :func:`featlearn.ridge.ridge_from_stats` on the streamed
     statistics of :func:`head_stats`. ``coef`` ``(m,)`` is the second layer :math:`a`."""
     return ridge.ridge_from_stats(*head_stats(key, key_val, W, b, linear, target, n, n_val, noise_std=noise_std,
-                                              batch=batch), lambdas=lambdas)
+                                              batch=batch), rel_lams=rel_lams)
 
 
 def normalized_test_error(key: Array, model: OneStepModel, target: Target, n_test: int, *, batch: int = 4096,
@@ -313,7 +313,7 @@ def normalized_test_error(key: Array, model: OneStepModel, target: Target, n_tes
 
 def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: int = N_VAL, noise_std: float = 0.0,
                  batch: int = 4096, step: bool = True, eta: float | None = None, bias_std: float = 1.0,
-                 params: Params | None = None, lambdas: Sequence[float] | None = None) -> OneStepModel:
+                 params: Params | None = None, rel_lams: Sequence[float] | None = None) -> OneStepModel:
     r"""Algorithm 1 end to end on ``n`` streamed samples of ``target`` (any callable with a ``.d``), width ``m``.
 
     The same ``n`` rows serve the gradient step and the ridge fit of :math:`a`; ``n_val`` fresh rows choose
@@ -343,13 +343,13 @@ def one_step_fit(key: Array, target: Target, m: int, n: Array | int, *, n_val: i
     else:
         W, b = p0["W"], p0["b"]
     head = streamed_head(k_data, k_val, W, b, lin, target, n, n_val, noise_std=noise_std, batch=batch,
-                         lambdas=lambdas)
+                         rel_lams=rel_lams)
     return OneStepModel(W, b, head.coef, lin, head.lam)
 
 
 def fit_on_data(key: Array, x: Array, y: Array, x_val: Array, y_val: Array, m: int, *,
                 weights: Array | None = None, eta: float | None = None, bias_std: float = 1.0,
-                lambdas: Sequence[float] | None = None) -> OneStepModel:
+                rel_lams: Sequence[float] | None = None) -> OneStepModel:
     r"""Algorithm 1 on a materialised data set of any input law (e.g. the hypercube, a Gaussian mixture), width
     ``m``, with per-sample ``weights`` :math:`\omega\ge0` ``(n,)`` (default all 1; a 0/1 mask
     :func:`featlearn.data.first_n_weights` keeps the first ``n`` rows, and may be traced): the steps of
@@ -377,7 +377,7 @@ def fit_on_data(key: Array, x: Array, y: Array, x_val: Array, y_val: Array, m: i
     W, b = first_step(k_bias, p0, models.first_layer_gradient(residual, p0), eta=eta, bias_std=bias_std)
     root = jnp.sqrt(w)  # weighted least squares: rows scaled by the root of their weight
     head = ridge.ridge(jax.nn.relu(x @ W.T + b) * root[:, None], (y - lin(x)) * root,
-                       jax.nn.relu(x_val @ W.T + b), y_val - lin(x_val), lambdas=lambdas)
+                       jax.nn.relu(x_val @ W.T + b), y_val - lin(x_val), rel_lams=rel_lams)
     return OneStepModel(W, b, head.coef, lin, head.lam)
 
 
@@ -396,10 +396,10 @@ def entk_relu(params: Params, X: Array, Y: Array) -> Array:
     return (jax.nn.relu(u) @ jax.nn.relu(v).T + (gate_x @ gate_y.T) * (X @ Y.T + 1.0)) / m
 
 
-def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n_val: int = N_VAL,
-                     n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0,
-                     lambdas: Sequence[float] | None = None, kernel_names: Sequence[str] = KERNELS,
-                     rank: int = 256, tol: float = 1e-4, maxiter: int = 40) -> dict[str, Array]:
+def kernel_baselines_run(key: Array, target: Target, m: int, ns: Sequence[int], *, n_val: int = N_VAL,
+                         n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0,
+                         rel_lams: Sequence[float] | None = None, kernel_names: Sequence[str] = KERNELS,
+                         rank: int = 256, tol: float = 1e-4, maxiter: int = 40) -> dict[str, Array]:
     r"""Normalised test MSE, for each ``n`` in ``ns``, of kernel ridge regression with
 
     * ``ntk``: the closed-form NTK of the infinite-width network, all layers trained
@@ -410,10 +410,10 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
       (:func:`rf_params`: the random-features neurons), all layers trained.
 
     Same training rows (linear part removed, as for the network), validation rows, test rows and key splitting
-    as :func:`one_step_fit` and :func:`learning_curve` with the same ``key``. Every kernel is solved by
+    as :func:`one_step_fit` and :func:`learning_curve_run` with the same ``key``. Every kernel is solved by
     :func:`featlearn.ridge.kernel_ridge` with ``solver="cg"`` (preconditioned conjugate gradients, ``rank``
     Nyström landmarks, relative residual ``tol`` or ``maxiter`` iterations per pass) for every :math:`\lambda` in
-    ``lambdas`` (default :data:`featlearn.ridge.RIDGE_LAMBDAS`, relative to the mean eigenvalue of :math:`K/n`),
+    ``rel_lams`` (default :data:`featlearn.ridge.RIDGE_LAMBDAS`, relative to the mean eigenvalue of :math:`K/n`),
     and :math:`\lambda` is chosen on the ``n_val`` validation rows. Test predictions are streamed in batches of at
     most 2048 rows.
 
@@ -456,7 +456,7 @@ def kernel_baselines(key: Array, target: Target, m: int, ns: Sequence[int], *, n
         yc, yvc = y - lin(x), yv - lin(xv)
         kfns = [closed[name] if name in closed else (lambda a, b: entk_relu(p, a, b)) for name in kernel_names]
         # One solver for all kernels (vmapped over the stacked Gram matrices): one copy to compile per n.
-        fits = jax.vmap(lambda K, Kv, yc=yc, yvc=yvc: ridge.kernel_ridge(K, yc, Kv, yvc, lambdas=lambdas, solver="cg",
+        fits = jax.vmap(lambda K, Kv, yc=yc, yvc=yvc: ridge.kernel_ridge(K, yc, Kv, yvc, rel_lams=rel_lams, solver="cg",
                                                                         rank=rank, tol=tol, maxiter=maxiter))(
             jnp.stack([kf(x, x) for kf in kfns]), jnp.stack([kf(xv, x) for kf in kfns]))
         coef = {name: fits.coef[i] for i, name in enumerate(kernel_names)}
@@ -511,8 +511,8 @@ def excess_alignment(v, r: int, d: int):
 
 
 # ------------------------------------------------------------------------- experiments (one seed each)
-def gradient_path(key: Array, target: targets.MultiIndexTarget, m: int, checkpoints: Sequence[int], *,
-                  noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0) -> dict[str, Array]:
+def gradient_path_run(key: Array, target: targets.MultiIndexTarget, m: int, checkpoints: Sequence[int], *,
+                      noise_std: float = 0.0, batch: int = 4096, bias_std: float = 1.0) -> dict[str, Array]:
     r"""The first gradient on nested prefixes of one ghost data set, for every ``n`` in ``checkpoints``.
 
     Returns ``(K,)`` arrays: ``cosine`` between the empirical gradient and :func:`predicted_gradient`;
@@ -537,8 +537,8 @@ def gradient_path(key: Array, target: targets.MultiIndexTarget, m: int, checkpoi
     return {"cosine": cos, "alignment": align, "top_overlap": top}
 
 
-def learning_curve(key: Array, target: targets.MultiIndexTarget, m: int, ns: Sequence[int], *, n_val: int = N_VAL,
-                   n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096) -> dict[str, Array]:
+def learning_curve_run(key: Array, target: targets.MultiIndexTarget, m: int, ns: Sequence[int], *, n_val: int = N_VAL,
+                       n_test: int = 50_000, noise_std: float = 0.0, batch: int = 4096) -> dict[str, Array]:
     r"""Normalised test MSE of Algorithm 1 (``network``, width ``m`` at the symmetric initialisation) and of random
     features (``rf``: the same pipeline without the step, on ``m`` distinct neurons from :func:`rf_params`; same
     rows, validation and test set), their standard errors over the test rows (``network_se``, ``rf_se``), and the

@@ -76,31 +76,31 @@ def log_grid() -> Array:
     return jnp.asarray(RIDGE_LAMBDAS)
 
 
-def _checked_grid(lambdas: Array | Sequence[float]) -> list[float]:
-    """The relative penalties ``lambdas`` as floats; a clear error unless they form a non-empty 1-D grid of finite
+def _checked_grid(rel_lams: Array | Sequence[float]) -> list[float]:
+    """The relative penalties ``rel_lams`` as floats; a clear error unless they form a non-empty 1-D grid of finite
     values above 0."""
     try:
-        vals = [float(v) for v in (jax.device_get(lambdas) if isinstance(lambdas, jax.Array) else lambdas)]
+        vals = [float(v) for v in (jax.device_get(rel_lams) if isinstance(rel_lams, jax.Array) else rel_lams)]
     except TypeError:  # a scalar or a nested grid
         vals = []
     if not vals or not all(0.0 < v < float("inf") for v in vals):
-        raise ValueError(f"lambdas must be a non-empty 1-D grid of finite penalties > 0, got {lambdas!r}")
+        raise ValueError(f"rel_lams must be a non-empty 1-D grid of finite penalties > 0, got {rel_lams!r}")
     return vals
 
 
-def _relative_grid(lambdas: Array | Sequence[float] | None, dtype) -> Array:
-    """``lambdas`` (default :data:`RIDGE_LAMBDAS`) as a ``(L,)`` array, checked when it is not traced."""
-    if lambdas is None:
+def _relative_grid(rel_lams: Array | Sequence[float] | None, dtype) -> Array:
+    """``rel_lams`` (default :data:`RIDGE_LAMBDAS`) as a ``(L,)`` array, checked when it is not traced."""
+    if rel_lams is None:
         return jnp.asarray(RIDGE_LAMBDAS, dtype)
-    if not isinstance(lambdas, jax.core.Tracer):  # a traced grid (vmapped over) is not checked
-        _checked_grid(lambdas)
-    return jnp.asarray(lambdas, dtype)
+    if not isinstance(rel_lams, jax.core.Tracer):  # a traced grid (vmapped over) is not checked
+        _checked_grid(rel_lams)
+    return jnp.asarray(rel_lams, dtype)
 
 
-def _grid(lambdas, trace: Array, dim: int, dtype) -> tuple[Array, Array]:
+def _grid(rel_lams, trace: Array, dim: int, dtype) -> tuple[Array, Array]:
     r"""Relative grid ``(L,)`` and absolute penalties :math:`\lambda = \rho\,\bar s` ``(L,)``, with the mean
     eigenvalue :math:`\bar s = \mathrm{tr}\,G/\dim` of the ``dim × dim`` normalised Gram matrix."""
-    rel = _relative_grid(lambdas, dtype)
+    rel = _relative_grid(rel_lams, dtype)
     return rel, rel * jnp.maximum(trace / dim, jnp.finfo(dtype).tiny)
 
 
@@ -163,10 +163,10 @@ def _validation_pair(name: str, X_val: Array | None, y_val: Array | None, ncol: 
 
 
 def ridge(F: Array, y: Array, F_val: Array | None = None, y_val: Array | None = None, *,
-          lambdas: Array | Sequence[float] | None = None) -> RidgeFit:
+          rel_lams: Array | Sequence[float] | None = None) -> RidgeFit:
     r"""Ridge regression in the primal, :math:`\theta_\lambda = \arg\min_\theta \tfrac1n\|F\theta-y\|^2 +
     \lambda\|\theta\|^2 = (F^\top F/n+\lambda I)^{-1}F^\top y/n`, with :math:`\lambda` chosen from the grid
-    ``lambdas`` (default :data:`RIDGE_LAMBDAS`, relative to the mean eigenvalue :math:`\mathrm{tr}(F^\top F/n)/p`)
+    ``rel_lams`` (default :data:`RIDGE_LAMBDAS`, relative to the mean eigenvalue :math:`\mathrm{tr}(F^\top F/n)/p`)
     on the validation set ``F_val``, ``y_val``, or, when none is given, by exact leave-one-out error on the
     training rows (:math:`H_\lambda = F(F^\top F+n\lambda I)^{-1}F^\top`, residuals
     :math:`(y-H_\lambda y)_i/(1-(H_\lambda)_{ii})`). Never on test data.
@@ -178,7 +178,7 @@ def ridge(F: Array, y: Array, F_val: Array | None = None, y_val: Array | None = 
     n, p = F.shape
     _checks.shape("y", y, (n,))
     validated = _validation_pair("F_val", F_val, y_val, p)
-    rel, lams = _grid(lambdas, jnp.sum(F * F) / n, p, F.dtype)
+    rel, lams = _grid(rel_lams, jnp.sum(F * F) / n, p, F.dtype)
     if p <= n:
         G, b = F.T @ F / n, F.T @ y / n
         s, V = _eig(G)
@@ -199,7 +199,7 @@ def ridge(F: Array, y: Array, F_val: Array | None = None, y_val: Array | None = 
 
 
 def ridge_from_stats(gram: Array, v: Array, gram_val: Array, v_val: Array, q_val: Array, *,
-                     lambdas: Array | Sequence[float] | None = None) -> RidgeFit:
+                     rel_lams: Array | Sequence[float] | None = None) -> RidgeFit:
     r""":func:`ridge` with a validation set, from sufficient statistics (:class:`RidgeStats`; pass them as
     ``ridge_from_stats(*stats)``): :math:`\theta_\lambda = (\hat\Sigma+\lambda I)^{-1}\hat v` for every
     :math:`\lambda` of the grid (relative to :math:`\mathrm{tr}\hat\Sigma/p`) from one eigendecomposition, and
@@ -216,17 +216,17 @@ def ridge_from_stats(gram: Array, v: Array, gram_val: Array, v_val: Array, q_val
     _checks.shape("gram_val", gram_val, (p, p))
     _checks.shape("v_val", v_val, (p,))
     _checks.shape("q_val", q_val, ())
-    rel, lams = _grid(lambdas, jnp.trace(gram), p, gram.dtype)
+    rel, lams = _grid(rel_lams, jnp.trace(gram), p, gram.dtype)
     s, V = _eig(gram)
     C = _path(s, V, v, lams)
     return _select(C, rel, lams, _statistics_mse(C, gram_val, v_val, q_val), _residual(gram, C, v, lams))
 
 
 def kernel_ridge(K: Array, y: Array, K_val: Array | None = None, y_val: Array | None = None, *,
-                 lambdas: Array | Sequence[float] | None = None, solver: str = "eigh", rank: int = 512,
+                 rel_lams: Array | Sequence[float] | None = None, solver: str = "eigh", rank: int = 512,
                  tol: float = 1e-4, maxiter: int = 500, max_residual: float = 1e-2) -> RidgeFit:
     r"""Kernel ridge regression (the dual of :func:`ridge`): dual weights :math:`\alpha_\lambda = (K/n+\lambda
-    I)^{-1}y/n`, predictions :math:`\hat f(x) = K(x,X)\,\alpha`, with :math:`\lambda` from the grid ``lambdas``
+    I)^{-1}y/n`, predictions :math:`\hat f(x) = K(x,X)\,\alpha`, with :math:`\lambda` from the grid ``rel_lams``
     (default :data:`RIDGE_LAMBDAS`, relative to the mean eigenvalue :math:`\mathrm{tr}K/n^2` of :math:`K/n`) chosen
     on the validation set ``K_val`` :math:`=K(X_{\rm val},X)`, ``y_val``, or, when none is given, by exact
     leave-one-out error (:math:`K/n = Q\,\mathrm{diag}(s)\,Q^\top`, hat matrix :math:`H_\lambda = Q\,\mathrm{diag}
@@ -245,7 +245,7 @@ def kernel_ridge(K: Array, y: Array, K_val: Array | None = None, y_val: Array | 
     _checks.shape("y", y, (n,))
     _checks.one_of("solver", solver, SOLVERS)
     validated = _validation_pair("K_val", K_val, y_val, n)
-    rel, lams = _grid(lambdas, jnp.trace(K) / n, n, K.dtype)
+    rel, lams = _grid(rel_lams, jnp.trace(K) / n, n, K.dtype)
     Kn, b = K / n, y / n
     if solver == "eigh":
         s, Q = _eig(Kn)
@@ -333,7 +333,7 @@ def _cg_path(K: Array, lams: Array, b: Array, *, rank: int, tol: float, maxiter:
 
 
 def kernel_ridge_cholesky(K: np.ndarray, y: np.ndarray, K_val: np.ndarray, y_val: np.ndarray, *,
-                          lambdas: Sequence[float] | None = None) -> RidgeFit:
+                          rel_lams: Sequence[float] | None = None) -> RidgeFit:
     r"""Kernel ridge in float64 by Cholesky solves, for noiseless targets whose best penalties lie below float32's
     resolution: the dual weights :math:`\alpha = (K/n+\lambda I)^{-1}y/n` of :func:`kernel_ridge`, with the same
     relative grid and normalisation (:math:`\lambda = \rho\,\bar s`, :math:`\bar s = \mathrm{tr}K/n^2`), the
@@ -358,7 +358,7 @@ def kernel_ridge_cholesky(K: np.ndarray, y: np.ndarray, K_val: np.ndarray, y_val
     if y.shape != (n,) or y_val.ndim != 1 or K_val.shape != (y_val.size, n):
         raise ValueError(f"y must be ({n},), y_val (n_val,) and K_val (n_val, {n}); got {y.shape}, {y_val.shape} "
                          f"and {K_val.shape}")
-    rel = np.array(sorted(_checked_grid(RIDGE_LAMBDAS if lambdas is None else lambdas)))
+    rel = np.array(sorted(_checked_grid(RIDGE_LAMBDAS if rel_lams is None else rel_lams)))
     sbar = max(np.trace(K) / n / n, np.finfo(np.float64).tiny)
     lams = rel * sbar
     val = np.full(rel.size, np.inf)

@@ -3,7 +3,7 @@ on a schedule, all in one ``lax.scan``) and the supervised risk it is usually gi
 Ridge regression, the closed-form fit, is :mod:`featlearn.ridge`.
 
 Every function here is pure and traceable: ``jax.vmap`` it over seeds (the ``key`` / initial ``params``) and
-over hyperparameters (``lr``, ``lam``, ``lambdas``) to run a whole sweep as one compiled program.
+over hyperparameters (``lr``, ``lam``, ``rel_lams``) to run a whole sweep as one compiled program.
 """
 
 from __future__ import annotations

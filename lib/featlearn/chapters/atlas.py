@@ -49,7 +49,7 @@ from ..atlas import (
     draw,
     exponent,
     gaussian_targets,
-    learning_curve,
+    learning_curve_run,
     sample_sizes,
     settling_sizes,
     theory,
@@ -198,7 +198,7 @@ def curves(S: Sizes, key: Array) -> dict[str, np.ndarray]:
     for d in progress(S.d, desc="dimensions"):
         ns, problems = _problems(S, k_data, d, drawn)
         for method in methods:
-            out = sweeps.sweep(learning_curve, key=k_fit, seeds=1,
+            out = sweeps.sweep(learning_curve_run, key=k_fit, seeds=1,
                                vary=dict(seed=range(S.seeds), target=range(len(drawn))),
                                fixed=dict(method=method, problems=problems, ns=tuple(int(v) for v in ns),
                                           drawn=drawn, **hyperparameters(S, method, int(ns[-1]))))
@@ -386,7 +386,7 @@ EDGE_SHARE = 1 / 3
 
 
 def learning_curves(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Section 1: every method on every target of :func:`cells`, :func:`learning_curve` for every ``d`` in ``S.d``
+    r"""Section 1: every method on every target of :func:`cells`, :func:`learning_curve_run` for every ``d`` in ``S.d``
     (one program per (method, d)). Returns ``table`` (columns ``method, target, d, seed, n, error, choice``: the
     figure's data), ``mean`` (the same averaged over seeds: ``method, target, d, n, error``), ``grid_edges``
     (:func:`grid_edges`) and ``glue``."""

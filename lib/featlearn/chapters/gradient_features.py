@@ -25,16 +25,16 @@ from jax import Array
 
 from .. import figures, ridge, sweeps
 from ..gradient_features import (
-    linear_experiment,
-    lottery_experiment,
-    multi_index_experiment,
-    nfa_experiment,
-    parity_experiment,
-    rfm_experiment,
-    simplicity_experiment,
-    xor_experiment,
-    xor_kernel_experiment,
-    xor_opt_experiment,
+    linear_run,
+    lottery_run,
+    multi_index_run,
+    nfa_run,
+    parity_run,
+    rfm_run,
+    simplicity_run,
+    xor_kernel_run,
+    xor_opt_run,
+    xor_run,
 )
 from ..profiles import Sizes
 from ..scorecard import Claim
@@ -118,9 +118,9 @@ def _seed_mean(a) -> np.ndarray:
 
 
 def mixture_of_gaussians(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""The XOR-like mixture: :func:`xor_experiment` (network, random features, linear classifier, step-1 mass and
+    r"""The XOR-like mixture: :func:`xor_run` (network, random features, linear classifier, step-1 mass and
     the gradient feature set) for every ``n`` in ``S.ns`` as prefixes of one sample, and
-    :func:`xor_kernel_experiment` (the NTK) on the same samples.
+    :func:`xor_kernel_run` (the NTK) on the same samples.
 
     Returns ``table`` (columns ``seed, n, err_ntk, mass_init, mass_step1, mass_pred, gfs, err_net, err_rf,
     err_linear``: every seed, the figure's data); ``n``; over ``n``, averaged over seeds: ``mass_init``,
@@ -130,10 +130,10 @@ def mixture_of_gaussians(S: Sizes, key: Array) -> dict[str, Any]:
     by leave-one-out, and the ends of the grid it was chosen from, ``grid_low`` and ``grid_high``; ``glue``
     (``xor-<name>``): the masses, the cone fractions and the errors at the largest ``n`` (``...-small``: at the
     smallest), the cone's cosine, and the smallest and the largest ``n`` (the largest also over :math:`d^2`)."""
-    xor = sweeps.sweep(xor_experiment, key=key, seeds=S.seeds, vary=dict(n=S.ns),
+    xor = sweeps.sweep(xor_run, key=key, seeds=S.seeds, vary=dict(n=S.ns),
                        fixed=dict(d=S.d, m=S.m, n_max=max(S.ns), eta1=S.eta1, steps=S.steps, n_test=S.n_test,
                                   n_pop=S.n_pop, gamma=XOR_GAMMA))
-    xor_k = sweeps.sweep(xor_kernel_experiment, key=key, seeds=S.seeds,
+    xor_k = sweeps.sweep(xor_kernel_run, key=key, seeds=S.seeds,
                          fixed=dict(ns=tuple(S.ns), d=S.d, n_max=max(S.ns), n_test=S.n_test, n_pop=S.n_pop))
     ns = np.array(S.ns)
     cols = ["mass_init", "mass_step1", "mass_pred", "gfs", "err_net", "err_rf", "err_linear"]
@@ -154,7 +154,7 @@ def mixture_of_gaussians(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def sparse_parity(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Sparse parity on the Daniely–Malach distribution: :func:`parity_experiment` for ``k = 3`` (odd) and
+    r"""Sparse parity on the Daniely–Malach distribution: :func:`parity_run` for ``k = 3`` (odd) and
     ``k = 4`` (even).
 
     Returns ``table`` (columns ``k, seed, mass_init, mass_step1, mass_pred, err_net_uniform, err_rf_uniform,
@@ -162,7 +162,7 @@ def sparse_parity(S: Sizes, key: Array) -> dict[str, Any]:
     seeds: those quantities and ``gfs_step1``; ``majority_error``, the fraction of the :math:`2^3` sign patterns
     on which the majority vote of three coordinates disagrees with their parity; ``cone``, the cone's cosine;
     ``glue``: ``parity<k>-<quantity>`` and those two."""
-    par = {k: sweeps.sweep(parity_experiment, key=key, seeds=S.seeds,
+    par = {k: sweeps.sweep(parity_run, key=key, seeds=S.seeds,
                            fixed=dict(d=S.parity_d, k=k, n=S.parity_n, m=S.m, eta1=S.parity_eta1,
                                       steps=S.parity_steps, n_test=S.n_test, n_pop=S.n_pop, gamma=PARITY_GAMMA))
            for k in (3, 4)}
@@ -180,7 +180,7 @@ def sparse_parity(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def multi_index(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Multi-index classification :math:`y = \mathrm{sign}(z_1z_2)`: :func:`multi_index_experiment`.
+    r"""Multi-index classification :math:`y = \mathrm{sign}(z_1z_2)`: :func:`multi_index_run`.
 
     Returns ``table`` (columns ``seed`` and every output of the experiment, per-neuron arrays averaged over the
     neurons: the figure's data); ``neuron_init`` and ``neuron_step1``, the per-neuron alignments of every neuron
@@ -189,7 +189,7 @@ def multi_index(S: Sizes, key: Array) -> dict[str, Any]:
     fraction of neurons above 1/2); averaged over seeds: ``overlap_init``, ``overlap_step1``, ``err_net``,
     ``err_rf``, ``err_ntk``; ``glue`` (``mi-<name>``): those, and the alignment of random rows ``mi-random``
     (:math:`2/d`) and :math:`n/d^2`."""
-    mi = sweeps.sweep(multi_index_experiment, key=key, seeds=S.seeds,
+    mi = sweeps.sweep(multi_index_run, key=key, seeds=S.seeds,
                       fixed=dict(d=S.mi_d, n=S.mi_n, m=S.m, eta1=S.eta1, steps=S.steps, n_test=S.n_test,
                                  n_pop=S.n_pop))
     per_seed = {k: (v.mean(axis=1) if v.ndim == 2 else v) for k, v in mi.items()}  # per-neuron: mean over neurons
@@ -209,14 +209,14 @@ def multi_index(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def linear_data(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Linear data with a margin: :func:`linear_experiment`.
+    r"""Linear data with a margin: :func:`linear_run`.
 
     Returns ``table`` (columns ``seed, neuron_step1, neuron_pred, err_net, err_ntk, err_linear, err_rf``, the
     alignments averaged over neurons: the figure's data); ``neuron_step1``, the per-neuron alignment with
     :math:`w^*` of every neuron of every seed (flat); ``neuron_step1_mean`` and the predicted ``neuron_pred_mean``;
     averaged over seeds: ``err_net``, ``err_ntk``, ``err_linear``, ``err_rf``; ``glue`` (``lin-<name>``): those,
     the margin, ``n`` and the alignment of random rows with :math:`w^*`, :math:`1/d`."""
-    lin = sweeps.sweep(linear_experiment, key=key, seeds=S.seeds,
+    lin = sweeps.sweep(linear_run, key=key, seeds=S.seeds,
                        fixed=dict(d=S.d, n=S.lin_n, m=S.m, margin=S.lin_margin, eta1=S.eta1, steps=S.steps,
                                   n_test=S.n_test, n_pop=S.n_pop))
     errs = ("err_net", "err_ntk", "err_linear", "err_rf")
@@ -233,9 +233,9 @@ def linear_data(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def theorem_in_numbers(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Theorem 3.12 in numbers: an estimate of OPT (:func:`xor_opt_experiment`: the best network on the ground-truth
+    r"""Theorem 3.12 in numbers: an estimate of OPT (:func:`xor_opt_run`: the best network on the ground-truth
     directions with the biases :data:`OPT_BIASES`, on ``S.opt_n`` samples) and the two-stage network
-    (:func:`xor_experiment`) for every ``n`` in ``S.opt_ns``, on the XOR mixture with :math:`\|\mu\|` =
+    (:func:`xor_run`) for every ``n`` in ``S.opt_ns``, on the XOR mixture with :math:`\|\mu\|` =
     :data:`OPT_MU_NORM`.
 
     Returns ``table`` (columns ``seed, n, err_net, hinge_net, err_rf, opt_err, opt_hinge``: the figure's data);
@@ -243,10 +243,10 @@ def theorem_in_numbers(S: Sizes, key: Array) -> dict[str, Any]:
     over ``n``, averaged over seeds: ``err_net``, ``hinge_net``, ``err_rf`` and ``gap`` (``err_net`` −
     ``opt_err``); ``glue`` (``opt-<name>``): the OPT estimate, the network at the smallest and the largest ``n``
     and the gap there."""
-    opt = sweeps.sweep(xor_opt_experiment, key=key, seeds=S.seeds,
+    opt = sweeps.sweep(xor_opt_run, key=key, seeds=S.seeds,
                        fixed=dict(d=S.d, n=S.opt_n, mu_norm=OPT_MU_NORM, biases=jnp.array(OPT_BIASES), steps=S.steps,
                                   n_test=S.n_test))
-    hard = sweeps.sweep(xor_experiment, key=key, seeds=S.seeds, vary=dict(n=S.opt_ns),
+    hard = sweeps.sweep(xor_run, key=key, seeds=S.seeds, vary=dict(n=S.opt_ns),
                         fixed=dict(d=S.d, m=S.m, n_max=max(S.opt_ns), mu_norm=OPT_MU_NORM, eta1=S.eta1,
                                    steps=S.steps, n_test=S.n_test, n_pop=S.n_test))
     on = np.array(S.opt_ns)
@@ -265,7 +265,7 @@ def theorem_in_numbers(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def lottery_tickets(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Lottery tickets on the XOR mixture: :func:`lottery_experiment` for every number of kept neurons in
+    r"""Lottery tickets on the XOR mixture: :func:`lottery_run` for every number of kept neurons in
     ``S.ranks``.
 
     Returns ``table`` (columns ``seed, r, err_winners, err_random, align_winners``: the figure's data); ``r``;
@@ -273,7 +273,7 @@ def lottery_tickets(S: Sizes, key: Array) -> dict[str, Any]:
     ``align_all`` (the full network's error and its neurons' mean cosine to span(μ), averaged over seeds and
     ``r``); ``glue`` (``lottery-<name>``): the errors with 4 and 8 neurons kept, the full network's, the winners'
     alignment at 8 and that of all neurons."""
-    lot = sweeps.sweep(lottery_experiment, key=key, seeds=S.seeds, vary=dict(r=S.ranks),
+    lot = sweeps.sweep(lottery_run, key=key, seeds=S.seeds, vary=dict(r=S.ranks),
                        fixed=dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1, steps=S.steps, n_test=S.n_test))
     rr = np.array(S.ranks)
     out = {
@@ -290,7 +290,7 @@ def lottery_tickets(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def simplicity_bias(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Simplicity bias: :func:`simplicity_experiment` with the linear feature's margin
+    r"""Simplicity bias: :func:`simplicity_run` with the linear feature's margin
     :data:`SIMPLICITY_MARGIN` and without it (the control).
 
     Returns ``table`` (columns ``seed, linear_margin`` and every output of the experiment: the figure's data);
@@ -299,7 +299,7 @@ def simplicity_bias(S: Sizes, key: Array) -> dict[str, Any]:
     and ``linear_bayes``, the Bayes error of the linear feature alone, :math:`P(N(0,1) > c)`; ``glue``
     (``simp-<both|control>-<quantity>``, ``simp-margin``, ``simp-linear-bayes``)."""
     margins = [SIMPLICITY_MARGIN, 0.0]
-    simp = sweeps.sweep(simplicity_experiment, key=key, seeds=S.seeds, vary=dict(linear_margin=margins),
+    simp = sweeps.sweep(simplicity_run, key=key, seeds=S.seeds, vary=dict(linear_margin=margins),
                         fixed=dict(d=S.d, m=S.m, n=max(S.ns), eta1=S.eta1, steps=S.steps, n_test=S.n_test))
     out = {k: _seed_mean(v) for k, v in simp.items()}
     glue = {f"{tag}-{k.replace('_', '-')}": float(v[j]) for k, v in out.items() for j, tag in enumerate(("both",
@@ -311,18 +311,18 @@ def simplicity_bias(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def neural_feature_ansatz(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""The Neural Feature Ansatz and a Recursive Feature Machine on the XOR mixture: :func:`nfa_experiment` and
-    :func:`rfm_experiment`.
+    r"""The Neural Feature Ansatz and a Recursive Feature Machine on the XOR mixture: :func:`nfa_run` and
+    :func:`rfm_run`.
 
-    Returns ``table`` (columns ``seed, iteration, rfm_error`` and every output of :func:`nfa_experiment`, repeated
-    over the iterations: the figure's data); averaged over seeds: every output of :func:`nfa_experiment`
+    Returns ``table`` (columns ``seed, iteration, rfm_error`` and every output of :func:`nfa_run`, repeated
+    over the iterations: the figure's data); averaged over seeds: every output of :func:`nfa_run`
     (``corr_<init|two_stage|full>``, ``corr_sqrt_<...>``, ``err_two_stage``, ``err_full``) and ``rfm_error``
     (the RFM's test error by iteration, 0 the Laplace kernel); ``iteration``; ``glue``: ``nfa-<output>`` and the
     RFM's error at the first and the last iteration, ``rfm-0`` and ``rfm-last``, and the number of iterations."""
-    nfa = sweeps.sweep(nfa_experiment, key=key, seeds=S.seeds,
+    nfa = sweeps.sweep(nfa_run, key=key, seeds=S.seeds,
                        fixed=dict(d=S.nfa_d, n=S.nfa_n, m=S.m, eta1=S.eta1, steps=S.steps, full_steps=S.full_steps,
                                   full_lr=0.5, n_agop=S.n_test))
-    rfm = sweeps.sweep(rfm_experiment, key=key, seeds=S.seeds,
+    rfm = sweeps.sweep(rfm_run, key=key, seeds=S.seeds,
                        fixed=dict(d=S.rfm_d, n=S.rfm_n, iterations=S.rfm_iterations, n_test=S.n_test))
     it = np.arange(S.rfm_iterations + 1)
     out = {

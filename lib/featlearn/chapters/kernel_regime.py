@@ -26,7 +26,7 @@ from jax import Array
 
 from .. import _checks, figures, kernels, metrics, sweeps, targets
 from ..hermite import monomial_count
-from ..kernel_regime import component_fractions, lazy_training_run, ntk_relative_error
+from ..kernel_regime import component_fractions_run, lazy_training_run, ntk_error_run
 from ..profiles import Sizes
 from ..progress import progress
 from ..scorecard import Claim
@@ -137,14 +137,14 @@ def lazy_training(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def ntk_closed_form(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""The empirical NTK against the closed form: :func:`ntk_relative_error` on ``S.ntk_points`` Gaussian inputs
+    r"""The empirical NTK against the closed form: :func:`ntk_error_run` on ``S.ntk_points`` Gaussian inputs
     in dimension ``S.d_lazy``, for each bias scale :math:`s_b` in ``S.bias_stds`` and width in ``S.ntk_widths``.
 
     Returns ``bias_std`` ``(B,)``, ``width`` ``(W,)``, ``relative_error`` ``(B, seeds, W)``, its mean over seeds
     at the largest width ``error_widest`` ``(B,)``, and per bias scale the log-log fit of the error against
     ``m``: ``slope``, ``ci_low``, ``ci_high`` ``(B,)``; and ``glue``."""
     X = targets.gaussian_inputs(jax.random.key(3), S.ntk_points, S.d_lazy)
-    err = np.stack([np.stack([sweeps.sweep(ntk_relative_error, key=key, seeds=S.seeds,
+    err = np.stack([np.stack([sweeps.sweep(ntk_error_run, key=key, seeds=S.seeds,
                                            fixed=dict(X=X, m=m, bias_var=sb**2)) for m in S.ntk_widths], axis=1)
                     for sb in S.bias_stds])
     widths = np.array(S.ntk_widths)
@@ -265,7 +265,7 @@ FRACTION_DEGREES = (1, 2)
 
 def degree_fractions(S: Sizes, key: Array) -> dict[str, Any]:
     r"""How much of degree :math:`\ell+1` a kernel learns at a fixed :math:`n/N_\ell(d)`: on the staircase's
-    target (:func:`staircase`), :func:`component_fractions` at :math:`n =` :data:`FRACTION_RATIO`
+    target (:func:`staircase`), :func:`component_fractions_run` at :math:`n =` :data:`FRACTION_RATIO`
     :math:`\cdot N_\ell(d)` for :math:`\ell` in :data:`FRACTION_DEGREES` and every ``d`` in ``S.stair_d`` (up to
     ``S.stair_n_max`` samples; ``S.seeds`` seeds). The theorem (:math:`d^{\ell+\delta}\le n\le
     d^{\ell+1-\delta}`: nothing of degree :math:`\ell+1`) says that this fraction vanishes as :math:`d` grows,
@@ -284,7 +284,7 @@ def degree_fractions(S: Sizes, key: Array) -> dict[str, Any]:
             n = FRACTION_RATIO * monomial_count(d, ell)
             if n > S.stair_n_max:
                 continue
-            out = sweeps.sweep(component_fractions, key=key, seeds=S.seeds,
+            out = sweeps.sweep(component_fractions_run, key=key, seeds=S.seeds,
                                fixed=dict(target=tgt, d=d, n=int(n), n_test=S.n_test))
             frac = np.asarray(out["fraction"])[:, degrees.index(ell + 1)]  # (seeds,)
             for s in range(S.seeds):

@@ -30,9 +30,9 @@ from ..one_step import (
     Target,
     doubling_checkpoints,
     excess_alignment,
-    gradient_path,
-    kernel_baselines,
-    learning_curve,
+    gradient_path_run,
+    kernel_baselines_run,
+    learning_curve_run,
     transfer,
 )
 from ..profiles import Sizes
@@ -232,12 +232,12 @@ def _source(d: int) -> targets.MultiIndexTarget:
 
 def _gradient_paths(S: Sizes, key: Array, ds: Sequence[int], top: int, target_of: Callable[[int], Target],
                     desc: str) -> dict[int, tuple[np.ndarray, dict[str, np.ndarray]]]:
-    """:func:`gradient_path` over ``S.seeds`` seeds for every ``d`` in ``ds`` (sample sizes
+    """:func:`gradient_path_run` over ``S.seeds`` seeds for every ``d`` in ``ds`` (sample sizes
     :func:`doubling_checkpoints` up to ``top``·d²): ``{d: (ns, {name: (seeds, K)})}``."""
     out = {}
     for d in progress.progress(ds, desc=desc):
         ns = doubling_checkpoints(d, top)
-        out[d] = (np.array(ns), sweeps.sweep(gradient_path, key=key, seeds=S.seeds, fixed=dict(
+        out[d] = (np.array(ns), sweeps.sweep(gradient_path_run, key=key, seeds=S.seeds, fixed=dict(
             target=target_of(d), m=S.path_m_per_d * d, checkpoints=ns, batch=S.batch)))
     return out
 
@@ -248,8 +248,9 @@ def _mean_se(se: np.ndarray) -> np.ndarray:
 
 
 def key_lemma(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Section 1, the key lemma: the first gradient on nested prefixes of one ghost data set (:func:`gradient_path`,
-    ``n`` doubling up to ``S.path_max``·d², width ``S.path_m_per_d``·d) for every ``d`` in ``S.path_d``.
+    r"""Section 1, the key lemma: the first gradient on nested prefixes of one ghost data set
+    (:func:`gradient_path_run`, ``n`` doubling up to ``S.path_max``·d², width ``S.path_m_per_d``·d) for every ``d``
+    in ``S.path_d``.
 
     Returns ``table`` (columns ``d, seed, n, cosine, alignment, top_overlap``: every seed, the figure's data);
     ``mean`` (``d, n, cosine``: the cosine averaged over seeds); per ``d`` (``d``): ``cosine_last``, the mean
@@ -343,8 +344,8 @@ def kernel_floor(mean: Mapping[str, np.ndarray], plateau: float, max_ratio: floa
 
 
 def network_vs_kernels(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Section 3, the network against kernels: :func:`learning_curve` (Algorithm 1 and random features) at
-    ``n = r``·d² for ``r`` in ``S.curve_ratios`` and every ``d`` in ``S.curve_d``, and :func:`kernel_baselines`
+    r"""Section 3, the network against kernels: :func:`learning_curve_run` (Algorithm 1 and random features) at
+    ``n = r``·d² for ``r`` in ``S.curve_ratios`` and every ``d`` in ``S.curve_d``, and :func:`kernel_baselines_run`
     (the closed-form NTK, and the empirical NTK for ``d`` in ``S.entk_d``) at ``S.kernel_ratios``·d² up to
     ``S.kernel_n_max`` samples for ``d`` in ``S.kernel_d``, on the same samples (same seed keys; the kernels one
     seed per program, each holding its ``n × n`` Gram matrices).
@@ -366,17 +367,17 @@ def network_vs_kernels(S: Sizes, key: Array) -> dict[str, Any]:
     for d in progress.progress(S.curve_d, desc="dimensions"):
         tgt = _source(d)
         ns = tuple(int(r * d * d) for r in S.curve_ratios)
-        curve[d] = (np.array(ns), sweeps.sweep(learning_curve, key=key, seeds=S.seeds, fixed=dict(
+        curve[d] = (np.array(ns), sweeps.sweep(learning_curve_run, key=key, seeds=S.seeds, fixed=dict(
             target=tgt, m=S.m, ns=ns, n_test=S.n_test, batch=S.batch)))
         kn = tuple(int(r * d * d) for r in S.kernel_ratios if r * d * d <= S.kernel_n_max)
         if d in S.kernel_d and kn:
             names = ("ntk", "entk") if d in S.entk_d else ("ntk",)
             # One seed per program (chunk=1): each holds its n x n Gram matrices (1 GiB for two kernels at n = 8192).
-            kern[d] = (np.array(kn), sweeps.sweep(kernel_baselines, key=key, seeds=S.seeds, chunk=1, fixed=dict(
+            kern[d] = (np.array(kn), sweeps.sweep(kernel_baselines_run, key=key, seeds=S.seeds, chunk=1, fixed=dict(
                 target=tgt, m=S.m, ns=kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=names)))
     capable = {}
     for d, kn in capable_baselines(S).items():  # the closed-form NTK where random features lack the capacity
-        capable[d] = (np.array(kn), sweeps.sweep(kernel_baselines, key=key, seeds=S.seeds, chunk=1, fixed=dict(
+        capable[d] = (np.array(kn), sweeps.sweep(kernel_baselines_run, key=key, seeds=S.seeds, chunk=1, fixed=dict(
             target=_source(d), m=S.m, ns=kn, n_test=S.kernel_n_test, batch=S.batch, kernel_names=("ntk",))))
     plateau = _source(16).plateau(2)
     # Every method at every size, per seed and averaged: (method, d, ns, errors (seeds, K), standard errors).

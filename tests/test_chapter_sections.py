@@ -61,7 +61,7 @@ class FakeSweep:
             out |= {f"{q}_lambda": np.full((seeds, k), 1e-3, np.float32) for q in names}
             return out | {"cg_residual": self.rng.uniform(0, 1e-3, (seeds, k)).astype(np.float32),
                           "cg_iterations": np.full((seeds, k), 7, np.int32)}
-        if name == "transfer":
+        if name == "transfer_run":
             return {q: self.rng.uniform(0.1, 1.1, (seeds,)).astype(np.float32)
                     for q in ("transfer", "scratch", "rf", "alignment")}
         raise AssertionError(f"unexpected sweep of {name}")

@@ -129,7 +129,7 @@ def test_errors_name_the_parameter(key):
     with pytest.raises(ValueError, match="key must be given"):
         one_step.expected_hessian(lambda z: z[:, 0] ** 2, d=4)
     with pytest.raises(ValueError, match="share U"):
-        one_step.transfer(key, tgt, targets.single_index(key, 4, {3: 1.0}), 6, 10, 10)
+        one_step.transfer_run(key, tgt, targets.single_index(key, 4, {3: 1.0}), 6, 10, 10)
     with pytest.raises(ValueError, match="checkpoints"):
         one_step.gradient_path_run(key, tgt, 6, ())
     with pytest.raises(ValueError, match="kernel_names"):
@@ -351,7 +351,7 @@ def test_paper_profile_shapes(profile):
         assert d * d in kn and out["ntk"].shape == (len(kn),)
     src = targets.multi_index(jax.random.key(1), S.transfer_d[-1], SOURCE)
     head = targets.MultiIndexTarget(src.U, (((3, 0), 2**-0.5), ((1, 2), 2**-0.5)))
-    out = over_seeds(lambda k: one_step.transfer(k, src, head, S.m, S.source_ratio * S.transfer_d[-1] ** 2,
+    out = over_seeds(lambda k: one_step.transfer_run(k, src, head, S.m, S.source_ratio * S.transfer_d[-1] ** 2,
                                                 S.n_target, n_test=S.n_test, batch=S.batch))
     assert out["transfer"].shape == (S.seeds,)
 

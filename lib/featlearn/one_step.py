@@ -574,7 +574,7 @@ def learning_curve_run(key: Array, target: targets.MultiIndexTarget, m: int, ns:
     return lax.map(one, jnp.asarray(ns))
 
 
-def transfer(key: Array, source: targets.MultiIndexTarget, target: targets.MultiIndexTarget, m: int,
+def transfer_run(key: Array, source: targets.MultiIndexTarget, target: targets.MultiIndexTarget, m: int,
              n_source: int, n_target: int, *, n_val: int = N_VAL, n_test: int = 50_000, batch: int = 4096
              ) -> dict[str, Array]:
     r"""Transfer learning. Learn :math:`W^1, b` by Algorithm 1's step on ``n_source`` samples of ``source``;

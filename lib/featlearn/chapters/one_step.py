@@ -33,7 +33,7 @@ from ..one_step import (
     gradient_path_run,
     kernel_baselines_run,
     learning_curve_run,
-    transfer,
+    transfer_run,
 )
 from ..profiles import Sizes
 from ..scorecard import Claim
@@ -440,7 +440,7 @@ def network_vs_kernels(S: Sizes, key: Array) -> dict[str, Any]:
 
 
 def transfer_learning(S: Sizes, key: Array) -> dict[str, Any]:
-    r"""Section 4, transfer learning: :func:`transfer` from the source :data:`SOURCE`, learned on
+    r"""Section 4, transfer learning: :func:`transfer_run` from the source :data:`SOURCE`, learned on
     ``S.source_ratio``·d² samples, to the head :data:`TARGET_HEAD` sharing its ``U``, fitted on ``S.n_target``
     samples, for every ``d`` in ``S.transfer_d``.
 
@@ -451,7 +451,7 @@ def transfer_learning(S: Sizes, key: Array) -> dict[str, Any]:
     for d in progress.progress(S.transfer_d, desc="dimensions"):
         src = _source(d)
         tgt = targets.MultiIndexTarget(src.U, tuple(TARGET_HEAD.items()))
-        trans[d] = sweeps.sweep(transfer, key=key, seeds=S.seeds, fixed=dict(
+        trans[d] = sweeps.sweep(transfer_run, key=key, seeds=S.seeds, fixed=dict(
             source=src, target=tgt, m=S.m, n_source=S.source_ratio * d * d, n_target=S.n_target,
             n_test=S.n_test, batch=S.batch))
     ds, methods = np.array(S.transfer_d), ("transfer", "scratch", "rf")

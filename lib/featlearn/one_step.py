@@ -575,8 +575,8 @@ def learning_curve_run(key: Array, target: targets.MultiIndexTarget, m: int, ns:
 
 
 def transfer_run(key: Array, source: targets.MultiIndexTarget, target: targets.MultiIndexTarget, m: int,
-             n_source: int, n_target: int, *, n_val: int = N_VAL, n_test: int = 50_000, batch: int = 4096
-             ) -> dict[str, Array]:
+                 n_source: int, n_target: int, *, n_val: int = N_VAL, n_test: int = 50_000, batch: int = 4096
+                 ) -> dict[str, Array]:
     r"""Transfer learning. Learn :math:`W^1, b` by Algorithm 1's step on ``n_source`` samples of ``source``;
     then fit only the second layer (and the linear part) on ``n_target`` samples of ``target`` (which must share
     ``U``). Returns the normalised test MSE on ``target`` of ``transfer``; of ``scratch`` (Algorithm 1 run on the

@@ -50,9 +50,9 @@ def test_first_step_at_symmetric_init_is_minus_a_times_G(key):
     p1 = gf.first_step(p0, x, y, eta1)
     np.testing.assert_allclose(p1["W"], eta1 * p0["a"][:, None] * G, rtol=1e-5, atol=1e-6)
     assert p1["b"] is p0["b"] and p1["a"] is p0["a"]
-    # the explicit weight decay 1/eta1 gives the same step up to rounding; lambda1 = 0 keeps W0
-    np.testing.assert_allclose(gf.first_step(p0, x, y, eta1, lambda1=1 / eta1)["W"], p1["W"], atol=1e-5)
-    np.testing.assert_allclose(gf.first_step(p0, x, y, eta1, lambda1=0.0)["W"], p0["W"] + p1["W"], atol=1e-5)
+    # the explicit weight decay 1/eta1 gives the same step up to rounding; weight_decay = 0 keeps W0
+    np.testing.assert_allclose(gf.first_step(p0, x, y, eta1, weight_decay=1 / eta1)["W"], p1["W"], atol=1e-5)
+    np.testing.assert_allclose(gf.first_step(p0, x, y, eta1, weight_decay=0.0)["W"], p0["W"] + p1["W"], atol=1e-5)
 
 
 def test_first_step_with_weights_uses_only_the_weighted_samples(key):
@@ -253,7 +253,7 @@ def test_xor_experiment_runs_and_learns_features(key):
 
 @pytest.mark.parametrize("call, msg", [
     (lambda x, y, p: gf.first_step(p, x, y, 0.0), "eta1 must lie in"),
-    (lambda x, y, p: gf.first_step(p, x, y, 1.0, lambda1=-1.0), "lambda1 must lie in"),
+    (lambda x, y, p: gf.first_step(p, x, y, 1.0, weight_decay=-1.0), "weight_decay must lie in"),
     (lambda x, y, p: gf.train_second_layer(x, y, steps=0), "steps must be an integer"),
     (lambda x, y, p: gf.train_second_layer(x, y, momentum=1.0), "momentum must lie in"),
     (lambda x, y, p: gf.train_second_layer(x, y, weight_decay=-1.0), "weight_decay must lie in"),

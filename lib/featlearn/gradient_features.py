@@ -70,24 +70,24 @@ def hinge_loss(params: models.Params, x: Array, y: Array, weights: Array | None 
 
 
 def first_step(params: models.Params, x: Array, y: Array, eta1: float | Array, weights: Array | None = None,
-               lambda1: float | Array | None = None, *, loss: str = "hinge") -> models.Params:
+               weight_decay: float | Array | None = None, *, loss: str = "hinge") -> models.Params:
     r"""Step 1 of the two-stage algorithm: :math:`W^{(1)} = W^{(0)} - \eta_1(\nabla_W L(W^{(0)}) + \lambda_1W^{(0)})`
     (:func:`featlearn.models.first_layer_step`), with :math:`\nabla_W L` by automatic differentiation of the
     weighted hinge loss (:func:`hinge_loss`, per-sample ``weights``); ``b`` and ``a`` are unchanged.
-    ``lambda1=None`` is the paper's choice :math:`\lambda_1 = 1/\eta_1`, for which the initial weights cancel
+    ``weight_decay=None`` is the paper's choice :math:`\lambda_1 = 1/\eta_1`, for which the initial weights cancel
     exactly and :math:`W^{(1)} = -\eta_1\nabla_WL`; at a symmetric initialisation this is
     :math:`\eta_1 a_i\hat G(w_i,b_i)` row by row. ``loss="mse"`` takes the gradient of the weighted
     :math:`\tfrac12` square loss instead (for real-valued labels; at a symmetric initialisation, where
     :math:`f\equiv0`, it is the same step: :math:`\nabla_{w_i}L = -a_i\hat G(w_i,b_i)` for both)."""
     _checks.real_in("eta1", eta1, 0.0, low_open=True)
     _checks.one_of("loss", loss, STAGE_LOSSES)
-    if lambda1 is not None:
-        _checks.real_in("lambda1", lambda1, 0.0)
+    if weight_decay is not None:
+        _checks.real_in("weight_decay", weight_decay, 0.0)
     if loss == "hinge":
         gW = models.first_layer_gradient(lambda p: hinge_loss(p, x, y, weights), params)
     else:
         gW = models.first_layer_gradient(lambda p: train.loss_value(models.apply(p, x), y, "mse", weights), params)
-    return models.first_layer_step(params, gW, eta1, weight_decay=lambda1)
+    return models.first_layer_step(params, gW, eta1, weight_decay=weight_decay)
 
 
 def train_second_layer(Phi: Array, y: Array, *, steps: int = 300, lr: float | Array = 1.0,

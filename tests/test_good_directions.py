@@ -17,7 +17,6 @@ def setup():
     return net, x, W
 
 
-
 def _ntk_jacobian(net, x):
     """The full J (n, m d), J[i, (r, k)] = a_r σ'(w_r · x_i) x_ik, formed explicitly (the oracle at small sizes)."""
     s = gd.SIGMA.prime(x @ net["W0"].T) * net["a"]
@@ -229,19 +228,6 @@ def test_ordinary_network_run():
     np.testing.assert_allclose(traced.test_error, out.test_error, rtol=1e-4)
     with pytest.raises(ValueError, match="n_max"):
         gd.ordinary_network_run(jax.random.key(0), 4, **dict(kw, n_max=0))
-
-
-def test_sample_threshold():
-    ns = np.array([1.0, 2.0, 4.0, 8.0])
-    errs = np.array([[1.0, 0.5, 0.25, 0.1], [1.0, 0.9, 0.8, 0.7]])
-    np.testing.assert_allclose(gd.sample_threshold(ns, errs[:1], 0.25), [4.0])
-    got = gd.sample_threshold(ns, errs, 0.35)
-    np.testing.assert_allclose(got[0], 2 ** 1.6)
-    assert np.isnan(got[1])
-    with pytest.raises(ValueError, match="errors"):
-        gd.sample_threshold(ns, errs[:, :3], 0.3)
-    with pytest.raises(ValueError, match="level"):
-        gd.sample_threshold(ns, errs, 0.0)
 
 
 def test_experiment_bad_input():

@@ -441,22 +441,6 @@ def validated_errors(curve: SampleCurve) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(test, best[..., None], axis=-1)[..., 0], best
 
 
-def sample_threshold(ns: np.ndarray, errors: np.ndarray, level: float) -> np.ndarray:
-    r"""The smallest ``n`` at which the test error reaches ``level`` or below, interpolated linearly in
-    :math:`\log n` (:func:`featlearn.metrics.crossing_point`); ``nan`` where it never does. ``ns`` ``(K,)``
-    increasing, ``errors`` ``(..., K)`` → ``(...)``."""
-    ns = np.asarray(ns, float)
-    errors = np.asarray(errors, float)
-    if ns.ndim != 1 or errors.shape[-1:] != ns.shape:
-        raise ValueError(f"errors must have last axis of length len(ns) = {ns.size}, got shape {errors.shape}")
-    if np.any(np.diff(ns) <= 0):
-        raise ValueError(f"ns must be increasing, got {ns}")
-    _checks.real_in("level", level, 0.0, low_open=True)
-    flat = errors.reshape(-1, ns.size)
-    out = np.array([metrics.crossing_point(ns, -e, -level) for e in flat])
-    return out.reshape(errors.shape[:-1])
-
-
 def sample_grid(d: int, n_over_d2: tuple[float, ...] | np.ndarray) -> np.ndarray:
     r"""Section 4's sample sizes at dimension ``d``: :math:`n = \mathrm{round}(c\,d^2)` for each ratio ``c`` in
     ``n_over_d2`` ``(K,)``, increasing and without repeats → ``(K',)`` integers, ``K' <= K``."""

@@ -17,7 +17,7 @@ minus the paper's.)
   within the cone :math:`\cos > 1-\gamma` (and :math:`\|G\|\ge B_G`) with probability at least :math:`p` over the
   initialisation. :func:`gradient_feature_fraction` measures that probability on a finite network.
 
-Every function is pure; the ``*_experiment`` functions are one seed of one section of the chapter, written to be
+Every function is pure; the ``*_run`` functions are one seed of one experiment of the chapter, written to be
 swept over seeds and hyperparameters with :func:`featlearn.sweeps.sweep`. Sample sizes are traced where
 possible: data are drawn at ``n_max`` and the first ``n`` samples carry weight 1, the rest 0, so a grid over
 ``n`` is one compiled program (and larger ``n`` extend the same sample). The chapter's sizes, sections and

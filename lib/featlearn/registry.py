@@ -3,9 +3,10 @@
 Everything that needs the chapter list reads :data:`CHAPTERS`: ``featlearn reproduce`` and its help, the results
 store, the book helpers (scorecard and gallery order), ``tools/nbsetup.py`` (the notebooks that carry the Colab
 set-up cell) and the tests. ``_toc.yml`` lists the same notebooks for Jupyter Book, and a test checks that the two
-agree. Adding a chapter: its module (sizes, seed, sections), its notebook, and one entry here.
+agree. Adding a chapter: its chapter module (``featlearn/chapters/<name>.py``: sizes, seed, sections, claims,
+figures), its notebook, and one entry here.
 
-A chapter's module states its contract in module-level names, read through the record's properties: ``SIZES``
+A chapter module states its contract in module-level names, read through the record's properties: ``SIZES``
 (profile name → sizes), ``SEED`` (the key the notebook and ``reproduce`` pass every section), ``SECTIONS`` (name →
 ``section(S, key) -> dict``), optionally ``CUT_SHORT`` (the budgets ``reproduce --cut-short`` shortens) and ``X64``
 (the chapter computes in float64).
@@ -23,8 +24,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Chapter:
     """One chapter: ``name``, its notebook's stem (``book/<name>.ipynb``, also its results folder and its
-    scorecard's id); ``module``, the dotted name of the module holding its sizes, seed and sections; ``papers``,
-    the works whose claims it checks, as its scorecard names them."""
+    scorecard's id); ``module``, the dotted name of its chapter module (``featlearn.chapters.<name>``), which holds
+    its sizes, seed and sections; ``papers``, the works whose claims it checks, as its scorecard names them."""
 
     name: str
     module: str

@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 # Progress bars stay silent in the built book and in CI.
 export FEATLEARN_PROGRESS := 0
 
-.PHONY: install install-gpu book book-paper site site-paper test lint unit notebooks site-tests clean bench mutants \
+.PHONY: install install-gpu book book-paper site site-paper test lint unit slow-tests notebooks site-tests clean \
+        bench mutants \
         colab-test pdf
 
 $(STAMP): pyproject.toml requirements/lock.txt
@@ -47,17 +48,20 @@ site-paper: book-paper
 
 ## Every test: lint, the library's unit tests, every notebook under nbval, the book build with -W, and the
 ## built book in headless Chromium (served on localhost, no network).
-test: lint unit notebooks book site-tests
+test: lint unit slow-tests notebooks book site-tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests tools book benchmarks
 	$(BIN)/python tools/nbsetup.py --check
 	$(BIN)/python tools/mutants.py --check
 
-## The unit tests, the slowest listed at the end (`-m "not slow"` skips the ones marked slow while you work; CI
-## runs them all).
+## The unit tests (at most 5 minutes on 2 idle cores), the slowest listed at the end; then the tests marked slow
+## (`@pytest.mark.slow`: more than a few seconds each, mostly whole sections at the toy profile). `make test` runs both.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests --ignore=tests/site --durations=15
+	$(BIN)/python -m pytest tests --ignore=tests/site -m "not slow" --durations=15
+
+slow-tests: $(STAMP)
+	$(BIN)/python -m pytest tests --ignore=tests/site -m slow --durations=15
 
 site-tests: $(STAMP)
 	$(BIN)/python -m pytest tests/site

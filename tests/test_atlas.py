@@ -612,7 +612,7 @@ def test_grid_edges_count_the_validation_choices_at_each_edge():
 def test_sample_sizes_span_d_over_2_to_the_budget():
     ns = atlas.sample_sizes(16, 2.0, 6)
     assert ns[0] == 8 and ns[-1] == 512 and np.all(np.diff(ns) > 0)
-    assert list(atlas_chapter.SIZES) == ["quick", "cpu_large", "paper"]
+    assert list(atlas_chapter.SIZES) == ["toy", "quick", "cpu_large", "paper"]
     for name in atlas_chapter.SIZES:
         S = profiles.sizes(**atlas_chapter.SIZES, profile=name)
         assert len(atlas.sample_sizes(S.d[0], S.budget, S.points)) == S.points

@@ -340,7 +340,9 @@ def test_reproduce_the_kernel_regime_end_to_end_at_toy_sizes(monkeypatch, tmp_pa
         direct = {name: fn(S, jax.random.key(kr_chapter.SEED)) for name, fn in kr_chapter.SECTIONS.items()}
     assert {r["source"] for r in rec} == {"cache"}
     n_sweeps = sum(len(s["sweeps"]) for s in stored.manifest["sections"].values())
-    assert n_sweeps == len(rec) == 2 + 2 + 6  # widths; NTK widths; staircase n (4) and its bias-free control (2)
+    # lazy widths; NTK widths at each bias scale; the staircase's n at each d and its bias-free control (2 n)
+    staircase = sum(len(kr_chapter.staircase_sizes(d, S.stair_n_max)) for d in S.stair_d)
+    assert n_sweeps == len(rec) == len(S.widths) + len(S.bias_stds) * len(S.ntk_widths) + staircase + 2
     for name, want in direct.items():
         got = stored[name]
         assert list(got) == list(want), name

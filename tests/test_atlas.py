@@ -54,6 +54,7 @@ def f64(*arrays):
 
 
 # ------------------------------------------------------------------------------------------------ the problems
+@pytest.mark.slow
 def test_draw_splits_independent_rows_of_each_target():
     for t, spec in enumerate(atlas.TARGETS):
         p = problem(t)
@@ -90,6 +91,7 @@ def test_gaussian_targets_have_unit_variance_and_the_stated_levels():
 
 
 # ------------------------------------------------------------------------------- each method against a direct fit
+@pytest.mark.slow
 def test_ntk_ridge_is_kernel_ridge_on_the_first_n_rows():
     p, n = problem(0), 25
     out = atlas.run("ntk", jax.random.key(9), p, n)
@@ -119,6 +121,7 @@ def test_random_features_ridge_is_ridge_on_distinct_features():
     assert float(out["error"]) == pytest.approx(want, rel=2e-3)
 
 
+@pytest.mark.slow
 def test_one_step_on_data_is_algorithm_1_on_the_ghost_rows():
     """fit_on_data on the materialised rows of one_step_fit's ghost data sets gives its model, up to rounding."""
     d, m, n, n_val = 6, 32, 300, 200
@@ -147,6 +150,7 @@ def test_one_step_on_data_is_algorithm_1_on_the_ghost_rows():
     assert float(out["error"]) == pytest.approx(float(want), rel=1e-3)
 
 
+@pytest.mark.slow
 def test_two_stage_uses_the_hinge_loss_on_classification_and_picks_by_validation():
     key, n = jax.random.key(2), 30
     hp = dict(width=16, steps=20, eta1s=(1.0, 4.0), decays=(1e-4,))
@@ -191,6 +195,7 @@ def test_mse_first_step_equals_the_hinge_step_at_the_symmetric_init(key):
         gf.two_stage(p0, x, y, loss="l1")
 
 
+@pytest.mark.slow
 def test_good_directions_mask_is_training_on_the_first_n_rows():
     p, n, key = problem(3), 25, jax.random.key(6)
     net = gd.initial_network(key, D, 16)
@@ -218,6 +223,7 @@ def test_good_directions_mask_is_training_on_the_first_n_rows():
     assert float(out["error"]) == pytest.approx(float(want), rel=2e-3)
 
 
+@pytest.mark.slow
 def test_full_gd_checkpoints_are_gradient_descent_on_the_first_n_rows():
     p, n, key = problem(0), 20, jax.random.key(7)
     out = atlas.run("full-gd", key, p, n, width=8, steps=40, lrs=(0.5,), evals=4)
@@ -286,6 +292,7 @@ def test_rfm_chooses_its_bandwidth_on_validation():
         agop.rfm(p.x[:n], p.y[:n], p.x_test, p.y_test, bandwidth=widths)
 
 
+@pytest.mark.slow
 def test_null_predictor_is_a_candidate_of_every_method():
     """Candidate 0 of every method is the constant mean of the first n training labels: with validation labels
     equal to that constant, every method's own candidates lose to it, and it is what is scored."""
@@ -320,6 +327,7 @@ def test_score_is_the_validation_choice_scored_on_the_test_set():
     assert float(cls["error"]) == float(cls["error01"]) == pytest.approx(float(jnp.mean(problem(5).y_test < 0)))
 
 
+@pytest.mark.slow
 def test_learning_curve_runs_every_n_on_nested_rows():
     """One program per (method, d): the sweep's (seed, target) grid and every n; the values are the interface's."""
     ns = (10, 20, 40)
@@ -618,6 +626,7 @@ def test_sample_sizes_span_d_over_2_to_the_budget():
         assert len(atlas.sample_sizes(S.d[0], S.budget, S.points)) == S.points
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", ["cpu_large", "paper"])
 def test_paper_profile_shapes(profile):
     """Every (method, d) program at the larger profiles' sizes, traced abstractly (``jax.eval_shape``: no compute,

@@ -239,6 +239,7 @@ SECTIONS = {"only": only}
 '''
 
 
+@pytest.mark.slow
 def test_reproduce_killed_half_way_resumes_from_the_finished_chunks(tmp_path, monkeypatch):
     (tmp_path / "featlearn_test_slow_chapter.py").write_text(textwrap.dedent(SLOW_CHAPTER))
     cache, store = tmp_path / "cache", tmp_path / "results"

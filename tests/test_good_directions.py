@@ -95,6 +95,7 @@ def test_bad_input():
 SMALL = dict(d=4, m=16, n=12, n_val=15, n_test=20, steps=20, n_evals=4)
 
 
+@pytest.mark.slow
 def test_regularized_run_shapes_determinism_and_r1_at_start():
     key = jax.random.key(3)
     c = gd.regularized_run(key, 0.0, **SMALL)

@@ -222,6 +222,7 @@ def _chapter_sweeps(S):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", ["cpu_large", "paper"])
 def test_paper_profile_shapes(profile):
     # Build the paper profile's sizes and trace every sweep of the chapter at those sizes (jax.eval_shape:

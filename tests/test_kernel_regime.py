@@ -115,6 +115,7 @@ def test_staircase_margins_bad_input():
         kr_chapter.staircase_margins(dict(d=[2], n=[1], mean=[1.0]), [0.0, 1.0], late=0.0)
 
 
+@pytest.mark.slow
 def test_sections_run_at_tiny_sizes():
     """Every section runs end to end at toy sizes and returns what the chapter reads, consistently: the figure
     table holds every run, the curves are its means, the control is the bias-free rows."""

@@ -277,6 +277,7 @@ def test_streamed_head_matches_direct_float64_solves(key, n):
     np.testing.assert_allclose(np.asarray(head.coef), thetas[k], rtol=0, atol=5e-3 * np.abs(thetas[k]).max())
 
 
+@pytest.mark.slow
 def test_kernel_baselines_match_direct_solves(key):
     """Every kernel baseline (conjugate gradients, float32) agrees with direct float64 solves of the same kernel
     ridge per λ of the shared grid, with the library's closed-form kernels and the autodiff empirical NTK of m
@@ -315,6 +316,7 @@ def test_kernel_baselines_match_direct_solves(key):
     assert np.all(np.asarray(out["ntk_se"]) > 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", ["cpu_large", "paper"])
 def test_paper_profile_shapes(profile):
     """The chapter's sweeps at the paper profile's sizes (and the intermediate cpu_large ones) trace without a

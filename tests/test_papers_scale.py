@@ -147,9 +147,6 @@ def _local_convergence():
     return S, out, {"drops": st["staged"]["drops"]}
 
 
-SLOW = {"good-directions", "local-convergence"}  # real training at toy sizes; the others run in seconds
-
-
 def _run_stored_cells(chapter, namespace, capsys):
     for src in stored_cells(chapter):
         exec(compile(src, f"<{chapter}: papers-scale>", "exec"), namespace)  # noqa: S102 - the notebook's own cells
@@ -157,7 +154,8 @@ def _run_stored_cells(chapter, namespace, capsys):
     return capsys.readouterr().out
 
 
-@pytest.mark.parametrize("chapter", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in TOY])
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", list(TOY))
 def test_the_stored_section_draws_and_checks_the_stored_results(chapter, tmp_path, monkeypatch, capsys):
     import inspect
 
@@ -219,6 +217,7 @@ def _lines(ax) -> dict[str, np.ndarray]:
             if not ln.get_label().startswith("_")}
 
 
+@pytest.mark.slow
 def test_the_stored_figures_draw_every_curve_of_the_section(monkeypatch):
     """Each chapter's plot function (used for the live and the stored figure) draws what the section returned:
     one curve per dimension, method or λ the section ran, with the section's numbers as its data."""

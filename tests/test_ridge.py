@@ -152,6 +152,7 @@ def test_leave_one_out_is_not_the_training_error(x64):
     assert 0 < int(fit.best) < len(GRID) - 1
 
 
+@pytest.mark.slow
 def test_conjugate_gradients_match_the_eigen_form():
     """Conjugate gradients with a small Nyström preconditioner (float32, as the chapters run) reproduce the
     eigendecomposition's validation errors for every λ of the shared grid they solve to ``max_residual``, choose a

@@ -10,6 +10,8 @@ Two kinds of test for every claim that the network does what kernels cannot:
 
 from __future__ import annotations
 
+import pytest
+
 # --- good directions (paired n* ratio) -------------------------------------------------------------------------
 
 
@@ -108,6 +110,7 @@ def test_slope_is_a_lower_bound_only_when_the_kernel_is_censored_at_the_large_di
     assert flipped.slope_kind == sp.UNKNOWN and not sp.ratio_grows(flipped)
 
 
+@pytest.mark.slow
 def test_good_directions_separation_fails_on_the_ntks_own_numbers():
     """Kernel substitution with real numbers: the NTK's test errors from a small run of section 4's kernel
     (`ntk_ridge_run` at d = 4, 6), handed to the chapter's paired checks in the network's place, fail both."""
@@ -172,6 +175,7 @@ def test_good_directions_section_pairs_the_validated_network_with_the_ntk(monkey
         [curve(gd.sample_grid(v, S.plain_n_over_d2), 2.0 * v * v) for v in S.plain_d]), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_good_directions_ntk_learns_the_quadratic_from_a_few_n2_and_part_of_the_cubic_from_a_few_n3():
     """Positive control of the baseline section 4 leans on: the NTK by kernel ridge (penalty on validation) learns
     the dense quadratic once n passes N_2(d) (error at n = 4 N_2 within P_2 + v_2/4) and, having degree 3 in its
@@ -231,6 +235,7 @@ def test_one_step_random_features_learn_degree_2_once_features_and_samples_pass_
     assert not _one_step_learned_degree_2(untuned, tgt), f"an untuned (large) penalty learns little: {untuned:.3f}"
 
 
+@pytest.mark.slow
 def test_one_step_kernels_learn_degree_2_once_samples_pass_n2():
     """Positive control of the kernel baselines, each as the chapter runs it (kernel ridge by conjugate gradients):
     the closed-form NTK, the NNGP kernel (random features' infinite-width limit) and the empirical NTK of
@@ -272,6 +277,7 @@ def test_one_step_every_dimension_of_the_curve_has_a_baseline_with_the_capacity_
         assert 64 in cap and (profile == "quick" or 128 in cap)
 
 
+@pytest.mark.slow
 def test_one_step_separation_check_fails_with_a_kernel_in_the_networks_place():
     """Kernel substitution: the chapter's paired check (the chapter module's network_beats_kernels on the network's
     error + 3 SE and its margins over the baselines, paired_margins), handed the closed-form NTK's numbers from a small
@@ -362,6 +368,7 @@ def test_kernel_regime_fraction_check_fails_for_a_learner_of_the_next_degree():
     assert not ok, "a fraction that rises again from one d to the next does not shrink"
 
 
+@pytest.mark.slow
 def test_kernel_regime_kernel_learns_less_of_the_next_degree_as_d_grows():
     """Positive control of the check on the kernel itself: the NTK with biases, penalty by leave-one-out, at
     n = 8 N_1(d) = 8d for d = 4, 16, 64 (six seeds), learns a fraction of the degree-2 term that shrinks with d."""

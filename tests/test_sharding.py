@@ -150,6 +150,7 @@ RIDGE_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sharded_ridge_sweep_does_not_deadlock(tmp_path):
     paths = {n: tmp_path / f"ridge{n}.npz" for n in (1, 2)}
     outs = []

@@ -125,6 +125,14 @@ COMBINATION_BEATS_BOTH = Claim(
     "combination-beats-both", "thm-good-directions-main", threshold="< 0.85", holds=lambda v: v < 0.85,
     measured="test loss of f_L + f_Q over the better of f_L, f_Q alone (each at its validated λ and step)")
 
+#: At every d the NTK needs more samples than the network (the paired separation, :mod:`featlearn.separations`):
+#: the value is the worst d's lower end; the predicate, :func:`featlearn.separations.fewer_samples`, reads the whole
+#: ``separation`` (every d, and whether each median is known).
+NETWORK_FEWER_SAMPLES = Claim(
+    "network-fewer-samples", "thm-good-directions-kernel-limit",
+    measured="n*_NTK / n*_network per d: lower end of the 95% interval of the median over seeds (worst d)",
+    threshold="> 1 at every d, each median known (exact or a lower bound)",
+    holds=lambda low, separation: separations.fewer_samples(separation))
 
 def spectrum_outliers(S: Sizes, key: Array) -> dict[str, Any]:
     r"""Section 1, good directions: :func:`spectrum` for ``S.seeds`` seeds and :func:`outlier_count` among the

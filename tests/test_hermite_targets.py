@@ -4,12 +4,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import gauss_hermite
 
 from featlearn import hermite, targets
 
 
 def test_hermite_orthonormal_by_quadrature():
-    z, w = hermite.gauss_hermite(40)
+    z, w = gauss_hermite(40)
     H = np.stack([np.asarray(hermite.hermite(k, jnp.asarray(z, jnp.float32)), float) for k in range(8)])
     gram = (H * w) @ H.T
     np.testing.assert_allclose(gram, np.eye(8), atol=2e-4)
@@ -23,7 +24,7 @@ def test_hermite_he_small_degrees():
 
 @pytest.mark.parametrize("bias", [0.0, 0.7, -1.3])
 def test_relu_hermite_coefficients_match_quadrature(bias):
-    z, w = hermite.gauss_hermite(200)
+    z, w = gauss_hermite(200)
     relu = np.maximum(z + bias, 0)
     quad = [float(np.sum(w * relu * np.asarray(hermite.hermite(k, jnp.asarray(z, jnp.float64 if False else
                                                                               jnp.float32)), float)))

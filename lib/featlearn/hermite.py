@@ -34,13 +34,6 @@ def hermite(k: int, z: Array) -> Array:
     return hermite_he(k, z) / math.sqrt(math.factorial(k))
 
 
-def gauss_hermite(num: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights of Gauss–Hermite quadrature for the standard normal (weights sum to 1)."""
-    num = _checks.positive_int("num", num)
-    x, w = np.polynomial.hermite_e.hermegauss(num)
-    return x, w / math.sqrt(2 * math.pi)
-
-
 def relu_hermite_coefficients(kmax: int, bias: float = 0.0) -> np.ndarray:
     r"""Coefficients :math:`c_k = \mathbb E[\max(z+b,0)\,h_k(z)]`, :math:`k=0..k_{\max}`, in float64.
 

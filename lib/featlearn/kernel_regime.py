@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from . import _checks, hermite, kernels, metrics, models, ridge, targets, taylor, train
+from . import _checks, kernels, metrics, models, ridge, targets, taylor, train
 
 
 def lazy_training_run(key: Array, target: Callable[[Array], Array], d: int, m: int, *, n: int = 100,
@@ -51,16 +51,6 @@ def ntk_error_run(key: Array, X: Array, m: int, *, bias_var: float = 1.0) -> Arr
     F = kernels.relu_ntk_features(p, X, scale=models.output_scale(m, "ntk"))
     ana = kernels.ntk_relu(X, X, bias_var=bias_var)
     return jnp.linalg.norm(F @ F.T - ana) / jnp.linalg.norm(ana)
-
-
-# --- the chapter's experiments
-# One function per section of the chapter, ``section(S, key) -> dict`` (S: the chapter's sizes, key: the key the
-# chapter passes), returning plain arrays, scalars and long-format tables, and under ``"glue"`` the values the
-# chapter's prose shows (by glue name, without the chapter's prefix); the notebook plots, glues and checks.
-
-
-#: :func:`featlearn.hermite.monomial_count`, :math:`N_k(d)=\binom{d+k-1}{k}`.
-monomial_count = hermite.monomial_count
 
 
 def component_fractions_run(key: Array, target: targets.MultiIndexTarget, d: int, n: int, *, n_test: int = 4000,

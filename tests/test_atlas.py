@@ -690,3 +690,12 @@ def test_the_prose_helpers_say_contains_only_of_a_measured_interval():
         "cannot be compared with"
     glue = atlas_chapter.grid_glue(profiles.sizes(**atlas_chapter.SIZES, profile="cpu_large").__dict__)
     assert glue == {"net-lr-min": 0.03125, "rfm-bandwidth-min": 2.5, "rfm-iterations": 2}
+
+
+def test_never_crossed_states_each_kernel_cell_in_words():
+    kb = {"method": np.array(["ntk", "random-features"]), "target": np.array(["he3", "parity"]),
+          "never": np.array([9, 7]), "runs": np.array([9, 9])}
+    assert atlas_chapter.never_crossed(kb) == ["NTK ridge on he3: 9/9 runs never crossed",
+                                               "random features on parity: 7/9 runs never crossed"]
+    assert not atlas_chapter.KERNELS_NEVER_REACH_DEGREE_THREE.evaluate(
+        atlas_chapter.never_crossed(kb), never=kb["never"], runs=kb["runs"])

@@ -2,13 +2,7 @@ r"""The chapter ``book/atlas.ipynb`` (the atlas): what it runs, at which sizes, 
 mathematics it runs is one floor down, in :mod:`featlearn.atlas` (the targets, the methods through one protocol, the
 crossings, the exponent fits and the published predictions).
 
-Its contract, read by :data:`featlearn.registry.CHAPTERS`: ``SIZES`` (profile → sizes; the notebook runs ``S =
-fl.profiles.sizes(**SIZES)``), ``CUT_SHORT`` (the budgets ``featlearn reproduce --cut-short`` shortens), ``SEED``
-and ``SECTIONS``: one function per section of the chapter, ``section(S, key) -> dict``, run by the notebook and,
-headless, by ``featlearn reproduce``. A section runs its sweeps through :func:`featlearn.sweeps.sweep` (cached) and
-returns plain arrays, scalars and tables, the data behind its figure and the values its checks test, and under
-``glue`` the numbers the prose quotes. The ``plot_*`` functions draw a figure from a section's output, live or
-stored, so that the same drawing serves both.
+Its contract is the chapters' (:mod:`featlearn.chapters`).
 
 Sections: the learning curves (:func:`learning_curves`) and the exponents with their verdicts (:func:`exponents`),
 the table's text and its figures.
@@ -414,6 +408,14 @@ def learning_curves(S: Sizes, key: Array) -> dict[str, Any]:
             if k != "null predictor" and v > EDGE_SHARE]
     glue["edges-over-third"] = "; ".join(wide) if wide else "none"
     return {"table": table, "mean": mean, "grid_edges": edges, "glue": glue}
+
+
+def never_crossed(kernels_beyond: Mapping[str, np.ndarray]) -> list[str]:
+    """The kernel cells of :func:`kernel_barrier`'s table in words, ``"<method> on <target>: <never>/<runs> runs
+    never crossed"``: the value of :data:`KERNELS_NEVER_REACH_DEGREE_THREE`, live and stored."""
+    kb = kernels_beyond
+    return [f"{METHOD_LABELS[str(m)]} on {t}: {int(v)}/{int(r)} runs never crossed"
+            for m, t, v, r in zip(kb["method"], kb["target"], kb["never"], kb["runs"], strict=True)]
 
 
 def kernel_barrier(table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -2,13 +2,7 @@ r"""The chapter ``book/good-directions.ipynb`` (Nichani, Bai & Lee (2022)): what
 and how it draws it. The mathematics it runs is one floor down, in :mod:`featlearn.good_directions` (the Taylor
 terms, the regulariser :math:`R_1`, the target class and the one-seed runs).
 
-Its contract, read by :data:`featlearn.registry.CHAPTERS`: ``SIZES`` (profile → sizes; the notebook runs ``S =
-fl.profiles.sizes(**SIZES)``), ``CUT_SHORT`` (the budgets ``featlearn reproduce --cut-short`` shortens), ``SEED``
-and ``SECTIONS``: one function per section of the chapter, ``section(S, key) -> dict``, run by the notebook and,
-headless, by ``featlearn reproduce``. A section runs its sweeps through :func:`featlearn.sweeps.sweep` (cached) and
-returns plain arrays, scalars and tables, the data behind its figure and the values its checks test, and under
-``glue`` the numbers the prose quotes. The ``plot_*`` functions draw a figure from a section's output, live or
-stored, so that the same drawing serves both.
+Its contract is the chapters' (:mod:`featlearn.chapters`).
 
 Sections: the spectrum's outliers (:func:`spectrum_outliers`), the regularisation strength
 (:func:`regularisation_strength`), the three models compared (:func:`models_compared`) and the paired sample

@@ -2,13 +2,7 @@ r"""The chapter ``book/gradient-features.ipynb`` (Shi, Wei & Liang (2023)): what
 and how it draws it. The mathematics it runs is one floor down, in :mod:`featlearn.gradient_features` (the two-stage
 algorithm, gradient features, the baselines and the one-seed experiments).
 
-Its contract, read by :data:`featlearn.registry.CHAPTERS`: ``SIZES`` (profile → sizes; the notebook runs ``S =
-fl.profiles.sizes(**SIZES)``), ``CUT_SHORT`` (the budgets ``featlearn reproduce --cut-short`` shortens), ``SEED``
-and ``SECTIONS``: one function per section of the chapter, ``section(S, key) -> dict``, run by the notebook and,
-headless, by ``featlearn reproduce``. A section runs its sweeps through :func:`featlearn.sweeps.sweep` (cached) and
-returns plain arrays, scalars and tables, the data behind its figure and the values its checks test, and under
-``glue`` the numbers the prose quotes. The ``plot_*`` functions draw a figure from a section's output, live or
-stored, so that the same drawing serves both.
+Its contract is the chapters' (:mod:`featlearn.chapters`).
 
 Sections: the mixture of Gaussians, the sparse parity, multi-index data, linear data, the theorem in numbers,
 lottery tickets, simplicity bias and the neural feature ansatz.
@@ -17,6 +11,7 @@ lottery tickets, simplicity bias and the neural feature ansatz.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import jax.numpy as jnp
@@ -94,6 +89,20 @@ XOR_NET_BEATS_NTK = Claim(
     "xor-net-beats-ntk", "gradient-features-prop-xor", status="partly", threshold="< 0 (both)",
     measured="largest over n of network's error minus NTK's; largest change of NTK's error with n",
     holds=lambda v: v[0] < 0 and v[1] < 0)
+
+def xor_claim_values(xor: Mapping[str, np.ndarray]) -> dict[str, list[float]]:
+    """The values of the XOR claims from :func:`mixture_of_gaussians`'s output (live or stored):
+    ``step1_mass`` for :data:`XOR_STEP1_MASS` (step-1 mass, predicted mass, at the largest n; smallest step-1 / init
+    ratio over n), ``fixed_features`` for :data:`XOR_NET_BEATS_FIXED_FEATURES` (largest network − random features,
+    − linear over n) and ``ntk`` for :data:`XOR_NET_BEATS_NTK` (largest network − NTK over n; largest change of the
+    NTK's error with n)."""
+    net, ntk = np.asarray(xor["err_net"]), np.asarray(xor["err_ntk"])
+    m1, m0 = np.asarray(xor["mass_step1"]), np.asarray(xor["mass_init"])
+    return {"step1_mass": [float(m1[-1]), float(np.asarray(xor["mass_pred"])[-1]), float(np.min(m1 / m0))],
+            "fixed_features": [float(np.max(net - np.asarray(xor["err_rf"]))),
+                                             float(np.max(net - np.asarray(xor["err_linear"])))],
+            "ntk": [float(np.max(net - ntk)), float(np.max(np.diff(ntk)))]}
+
 
 XOR_GAMMA = 0.2
 

@@ -2,13 +2,7 @@ r"""The chapter ``book/one-step.ipynb`` (Damian, Lee & Soltanolkotabi (2022)): w
 checks and how it draws it. The mathematics it runs is one floor down, in :mod:`featlearn.one_step` (Algorithm 1,
 the key lemma, the kernel baselines and the one-seed experiments).
 
-Its contract, read by :data:`featlearn.registry.CHAPTERS`: ``SIZES`` (profile → sizes; the notebook runs ``S =
-fl.profiles.sizes(**SIZES)``), ``CUT_SHORT`` (the budgets ``featlearn reproduce --cut-short`` shortens), ``SEED``
-and ``SECTIONS``: one function per section of the chapter, ``section(S, key) -> dict``, run by the notebook and,
-headless, by ``featlearn reproduce``. A section runs its sweeps through :func:`featlearn.sweeps.sweep` (cached) and
-returns plain arrays, scalars and tables, the data behind its figure and the values its checks test, and under
-``glue`` the numbers the prose quotes. The ``plot_*`` functions draw a figure from a section's output, live or
-stored, so that the same drawing serves both.
+Its contract is the chapters' (:mod:`featlearn.chapters`).
 
 Sections: the key lemma (:func:`key_lemma`), the sample complexity of the alignment (:func:`sample_complexity`), the
 network against the kernels (:func:`network_vs_kernels`, with the paired check :func:`network_beats_kernels`) and
